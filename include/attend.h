@@ -1,0 +1,436 @@
+/* attend — multi-head self-attention in C.
+ *
+ * Public API. Conventions used everywhere:
+ *   - Dimension letters: B batch, T tokens (self-attention), L query length,
+ *     S key length, E embed dim (d_model), H heads, D head dim (E / H),
+ *     F feed-forward dim, N rows (flattened B*T), V vocabulary, K classes.
+ *   - Tensors are row-major float32. Linear weights are (out, in), like
+ *     PyTorch's nn.Linear, so y = x W^T + b.
+ *   - A layer is a forward/backward pair: outputs first, then inputs, then
+ *     sizes. Backward functions ADD into their gradient buffers (so callers
+ *     zero them once per step); any gradient pointer may be NULL to skip it.
+ *   - Functions that can fail return attend_status and fill an attend_error
+ *     (which may be NULL). The library never exits or aborts on bad input.
+ */
+#ifndef ATTEND_H
+#define ATTEND_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define ATTEND_VERSION "0.1.0"
+
+/* ------------------------------------------------------------------------ */
+/* Errors                                                                   */
+/* ------------------------------------------------------------------------ */
+
+/* Result of a fallible call. ATTEND_OK is 0. */
+typedef enum {
+    ATTEND_OK = 0,
+    ATTEND_ERR_ARG,     /* invalid argument or configuration */
+    ATTEND_ERR_IO,      /* file could not be opened, read or written */
+    ATTEND_ERR_FORMAT,  /* file contents violate the expected format */
+    ATTEND_ERR_SHAPE,   /* tensor missing, or with the wrong shape or dtype */
+    ATTEND_ERR_NOMEM,   /* an allocation failed or would be too large */
+    ATTEND_ERR_NUMERIC  /* NaN or Inf where a finite number was required */
+} attend_status;
+
+/* Status plus a human-readable message naming the file, tensor or offset. */
+typedef struct {
+    attend_status status;
+    char msg[512];
+} attend_error;
+
+/* Sets err (if not NULL) to status with a printf-style message; returns status. */
+attend_status attend_errorf(attend_error *err, attend_status status, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+/* Short name of a status code ("ok", "format error", ...). */
+const char *attend_status_name(attend_status status);
+
+/* ------------------------------------------------------------------------ */
+/* Runtime                                                                  */
+/* ------------------------------------------------------------------------ */
+
+/* Sets the number of threads used by OpenMP loops and the BLAS (0 = all cores). */
+void attend_set_threads(int n);
+
+/* Number of threads attend will use. */
+int attend_get_threads(void);
+
+/* A line describing the build: version, OpenMP, BLAS, CPU features found. */
+const char *attend_build_info(void);
+
+/* ------------------------------------------------------------------------ */
+/* Kernels (forward / backward pairs)                                       */
+/* ------------------------------------------------------------------------ */
+
+/* Linear layer. inp (N,IN), weight (OUT,IN), bias (OUT) or NULL, out (N,OUT). */
+void attend_linear_forward(float *out, const float *inp, const float *weight,
+                           const float *bias, size_t N, size_t IN, size_t OUT);
+
+/* Backward of attend_linear_forward. dout (N,OUT); adds into dinp (N,IN),
+ * dweight (OUT,IN), dbias (OUT). */
+void attend_linear_backward(float *dinp, float *dweight, float *dbias,
+                            const float *dout, const float *inp, const float *weight,
+                            size_t N, size_t IN, size_t OUT);
+
+/* Layer norm over the last dim. inp (N,C), weight/bias (C), out (N,C);
+ * saves mean (N) and rstd (N) = 1/sqrt(var + eps) for the backward. */
+void attend_layernorm_forward(float *out, float *mean, float *rstd, const float *inp,
+                              const float *weight, const float *bias,
+                              size_t N, size_t C, float eps);
+
+/* Backward of attend_layernorm_forward; adds into dinp (N,C), dweight, dbias (C). */
+void attend_layernorm_backward(float *dinp, float *dweight, float *dbias,
+                               const float *dout, const float *inp, const float *weight,
+                               const float *mean, const float *rstd, size_t N, size_t C);
+
+/* ReLU, elementwise over n values. out may alias inp. */
+void attend_relu_forward(float *out, const float *inp, size_t n);
+/* Adds dout * (inp > 0) into dinp. */
+void attend_relu_backward(float *dinp, const float *dout, const float *inp, size_t n);
+
+/* GELU, exact form 0.5 x (1 + erf(x / sqrt 2)). out may alias inp. */
+void attend_gelu_forward(float *out, const float *inp, size_t n);
+/* Adds dout * GELU'(inp) into dinp. */
+void attend_gelu_backward(float *dinp, const float *dout, const float *inp, size_t n);
+
+/* Inverted dropout with probability p. The keep/drop decision for element i
+ * is a hash of (seed, i), so it is reproducible, independent of the thread
+ * count, and recomputed in the backward instead of stored. p = 0 copies. */
+void attend_dropout_forward(float *out, const float *inp, size_t n, float p, uint64_t seed);
+/* Adds the gradient of attend_dropout_forward (same n, p, seed) into dinp. */
+void attend_dropout_backward(float *dinp, const float *dout, size_t n, float p, uint64_t seed);
+
+/* Residual add: out = a + b over n values. */
+void attend_residual_forward(float *out, const float *a, const float *b, size_t n);
+/* Adds dout into da and db. */
+void attend_residual_backward(float *da, float *db, const float *dout, size_t n);
+
+/* Row-wise softmax. inp (N,C) -> out (N,C); rows that are all -inf give 0. */
+void attend_softmax_forward(float *out, const float *inp, size_t N, size_t C);
+/* Adds into dinp (N,C) given dout and the forward's out. */
+void attend_softmax_backward(float *dinp, const float *dout, const float *out,
+                             size_t N, size_t C);
+
+/* Mean cross-entropy of logits (N,K) against integer targets (N), as PyTorch's
+ * F.cross_entropy: optional class weights (K) (NULL = all 1) and label
+ * smoothing in [0,1). Writes probs (N,K) (softmax of logits) for the backward
+ * and returns the loss. A target outside [0,K) is ignored (contributes 0). */
+float attend_crossentropy_forward(float *probs, const float *logits, const int32_t *targets,
+                                  const float *class_weights, float label_smoothing,
+                                  size_t N, size_t K);
+/* Adds d(loss)/d(logits) into dlogits (N,K), times dloss. */
+void attend_crossentropy_backward(float *dlogits, const float *probs, const int32_t *targets,
+                                  const float *class_weights, float label_smoothing,
+                                  float dloss, size_t N, size_t K);
+
+/* ------------------------------------------------------------------------ */
+/* Scaled dot-product attention                                             */
+/* ------------------------------------------------------------------------ */
+
+/* Which keys each query may attend to. Every pointer may be NULL.
+ * Convention (PyTorch nn.MultiheadAttention): for the byte masks, nonzero
+ * means "may NOT attend". A float mask is added to the scores; -inf there
+ * also means "may not attend". A query with no allowed key gets output 0,
+ * weights 0 and zero gradients; masked keys are skipped, never multiplied by
+ * zero, so a NaN in a masked key cannot reach the output. */
+typedef struct {
+    const uint8_t *key_padding; /* (B,S): nonzero = key is padding */
+    const uint8_t *attn_bool;   /* (L,S), or (B*H,L,S) when per_head */
+    const float *attn_float;    /* (L,S), or (B*H,L,S) when per_head */
+    int per_head;               /* 1: attn_bool / attn_float are (B*H,L,S) */
+    int causal;                 /* 1: query l may not attend keys s > l */
+} attend_mask;
+
+/* softmax(q k^T / sqrt(D) + mask) v, per batch and head.
+ * q (B,L,H*D), k (B,S,H*D), v (B,S,H*D), out (B,L,H*D): heads are contiguous
+ * column blocks of a row, exactly as the projections produce them.
+ * probs (B,H,L,S) receives the attention weights (required; the backward
+ * needs them). dropout_p > 0 drops weights (reproducibly, from seed) after
+ * they are written to probs. mask may be NULL. */
+void attend_sdpa_forward(float *out, float *probs, const float *q, const float *k,
+                         const float *v, const attend_mask *mask, size_t B, size_t H,
+                         size_t L, size_t S, size_t D, float dropout_p, uint64_t seed);
+
+/* Backward of attend_sdpa_forward. Adds into dq (B,L,H*D), dk and dv
+ * (B,S,H*D). dprobs (B,H,L,S) is scratch that is overwritten. */
+void attend_sdpa_backward(float *dq, float *dk, float *dv, float *dprobs,
+                          const float *dout, const float *q, const float *k,
+                          const float *v, const float *probs, const attend_mask *mask,
+                          size_t B, size_t H, size_t L, size_t S, size_t D,
+                          float dropout_p, uint64_t seed);
+
+/* ------------------------------------------------------------------------ */
+/* Multi-head attention (nn.MultiheadAttention, batch_first)                */
+/* ------------------------------------------------------------------------ */
+
+/* Shape of a multi-head attention module. */
+typedef struct {
+    size_t embed_dim;  /* E */
+    size_t num_heads;  /* H; E % H must be 0 */
+    size_t kdim;       /* key input dim (0 = E) */
+    size_t vdim;       /* value input dim (0 = E) */
+    int bias;          /* 1: in_proj_bias and out_proj.bias exist */
+    float dropout;     /* dropout on attention weights (training only) */
+} attend_mha_config;
+
+/* Parameter views. When kdim = vdim = E they point into one in_proj_weight
+ * (3E,E): q rows [0,E), k rows [E,2E), v rows [2E,3E), as PyTorch packs them.
+ * The same struct holds gradients. */
+typedef struct {
+    float *q_proj_weight;   /* (E,E) */
+    float *k_proj_weight;   /* (E,kdim) */
+    float *v_proj_weight;   /* (E,vdim) */
+    float *in_proj_bias;    /* (3E) or NULL */
+    float *out_proj_weight; /* (E,E) */
+    float *out_proj_bias;   /* (E) or NULL */
+} attend_mha_params;
+
+/* Activations saved by the forward for the backward, plus backward scratch. */
+typedef struct {
+    float *q, *k, *v;  /* projected (B,L,E), (B,S,E), (B,S,E) */
+    float *probs;      /* (B,H,L,S) attention weights */
+    float *ctx;        /* (B,L,E) concatenated head outputs */
+    float *dq, *dk, *dv, *dctx; /* backward scratch, same shapes */
+    float *dprobs;     /* (B,H,L,S) backward scratch */
+} attend_mha_acts;
+
+/* Checks a configuration (E % H, nonzero sizes); fills err on failure. */
+attend_status attend_mha_config_check(const attend_mha_config *cfg, attend_error *err);
+
+/* Number of floats attend_mha_acts_bind needs for these sizes
+ * (with_grad: include backward scratch). */
+size_t attend_mha_acts_size(const attend_mha_config *cfg, size_t B, size_t L, size_t S,
+                            int with_grad);
+
+/* Carves the activation views from mem (attend_mha_acts_size floats). */
+void attend_mha_acts_bind(attend_mha_acts *acts, const attend_mha_config *cfg, size_t B,
+                          size_t L, size_t S, int with_grad, float *mem);
+
+/* out (B,L,E) = MHA(query (B,L,E), key (B,S,kdim), value (B,S,vdim)).
+ * For self-attention pass the same pointer for all three (S = L).
+ * training != 0 applies attention dropout from seed. */
+void attend_mha_forward(float *out, attend_mha_acts *acts, const attend_mha_config *cfg,
+                        const attend_mha_params *p, const float *query, const float *key,
+                        const float *value, const attend_mask *mask, size_t B, size_t L,
+                        size_t S, int training, uint64_t seed);
+
+/* Backward of attend_mha_forward. Adds into dquery (B,L,E), dkey (B,S,kdim),
+ * dvalue (B,S,vdim) (any may be NULL, or alias one another for
+ * self-attention) and into the parameter gradients g. */
+void attend_mha_backward(float *dquery, float *dkey, float *dvalue, attend_mha_params *g,
+                         attend_mha_acts *acts, const float *dout,
+                         const attend_mha_config *cfg, const attend_mha_params *p,
+                         const float *query, const float *key, const float *value,
+                         const attend_mask *mask, size_t B, size_t L, size_t S,
+                         int training, uint64_t seed);
+
+/* ------------------------------------------------------------------------ */
+/* Transformer encoder layer (nn.TransformerEncoderLayer, batch_first)      */
+/* ------------------------------------------------------------------------ */
+
+/* Feed-forward activation. */
+typedef enum { ATTEND_ACT_RELU = 0, ATTEND_ACT_GELU = 1 } attend_activation;
+
+/* Shape of one encoder layer. */
+typedef struct {
+    size_t d_model;          /* E */
+    size_t nhead;            /* H */
+    size_t dim_feedforward;  /* F */
+    attend_activation activation;
+    int norm_first;          /* 0: post-norm (PyTorch default), 1: pre-norm */
+    float layer_norm_eps;    /* default 1e-5 */
+    float dropout;           /* default 0.1; used only when training */
+} attend_encoder_config;
+
+/* Parameter (or gradient) views of one layer, named as PyTorch names them. */
+typedef struct {
+    attend_mha_params self_attn;
+    float *linear1_weight; /* (F,E) */
+    float *linear1_bias;   /* (F) */
+    float *linear2_weight; /* (E,F) */
+    float *linear2_bias;   /* (E) */
+    float *norm1_weight, *norm1_bias; /* (E) */
+    float *norm2_weight, *norm2_bias; /* (E) */
+} attend_encoder_layer_params;
+
+/* Saved activations of one layer for sizes (B,T). */
+typedef struct {
+    attend_mha_acts attn;
+    float *ln1, *mean1, *rstd1; /* norm1 output (B,T,E) and stats (B*T) */
+    float *sa;                  /* self-attention output (B,T,E) */
+    float *r1;                  /* first residual sum (B,T,E) */
+    float *ln2, *mean2, *rstd2; /* norm2 output (pre-norm only) and stats */
+    float *h;                   /* linear1 output (B,T,F) */
+    float *a;                   /* activation after dropout (B,T,F) */
+    float *ff;                  /* linear2 output (B,T,E) */
+    float *r2;                  /* second residual sum (B,T,E) */
+} attend_encoder_acts;
+
+/* Backward scratch shared by all layers of a stack. */
+typedef struct {
+    float *d1, *d2, *d3; /* (B,T,E) */
+    float *dh;           /* (B,T,F) */
+} attend_encoder_scratch;
+
+/* Checks a configuration; fills err on failure. */
+attend_status attend_encoder_config_check(const attend_encoder_config *cfg, attend_error *err);
+
+/* The multi-head attention configuration inside an encoder layer. */
+attend_mha_config attend_encoder_mha_config(const attend_encoder_config *cfg);
+
+/* Floats needed by attend_encoder_acts_bind / attend_encoder_scratch_bind. */
+size_t attend_encoder_acts_size(const attend_encoder_config *cfg, size_t B, size_t T,
+                                int with_grad);
+size_t attend_encoder_scratch_size(const attend_encoder_config *cfg, size_t B, size_t T);
+
+/* Carve views from mem. */
+void attend_encoder_acts_bind(attend_encoder_acts *acts, const attend_encoder_config *cfg,
+                              size_t B, size_t T, int with_grad, float *mem);
+void attend_encoder_scratch_bind(attend_encoder_scratch *s, const attend_encoder_config *cfg,
+                                 size_t B, size_t T, float *mem);
+
+/* out (B,T,E) = layer(x (B,T,E)); key_padding (B,S=T) may be NULL.
+ * seed drives this layer's dropouts when training. */
+void attend_encoder_layer_forward(float *out, attend_encoder_acts *acts,
+                                  const attend_encoder_config *cfg,
+                                  const attend_encoder_layer_params *p, const float *x,
+                                  const uint8_t *key_padding, size_t B, size_t T,
+                                  int training, uint64_t seed);
+
+/* Backward of attend_encoder_layer_forward: adds into dx (B,T,E) (which must
+ * not alias dout) and the parameter gradients g. */
+void attend_encoder_layer_backward(float *dx, attend_encoder_layer_params *g,
+                                   attend_encoder_acts *acts, attend_encoder_scratch *s,
+                                   const float *dout, const attend_encoder_config *cfg,
+                                   const attend_encoder_layer_params *p, const float *x,
+                                   const uint8_t *key_padding, size_t B, size_t T,
+                                   int training, uint64_t seed);
+
+/* A stack of n layers with the same configuration (nn.TransformerEncoder).
+ * outs[i] (B,T,E) is layer i's output; layer i+1 reads outs[i]. */
+void attend_encoder_forward(float **outs, attend_encoder_acts *acts,
+                            const attend_encoder_config *cfg,
+                            const attend_encoder_layer_params *p, size_t n_layers,
+                            const float *x, const uint8_t *key_padding, size_t B, size_t T,
+                            int training, uint64_t seed);
+
+/* Backward of the stack. dout (B,T,E) is the gradient of outs[n-1]; adds the
+ * gradient of x into dx. Needs two (B,T,E) buffers of ping-pong scratch
+ * (dbuf0, dbuf1) besides s. */
+void attend_encoder_backward(float *dx, attend_encoder_layer_params *g,
+                             attend_encoder_acts *acts, attend_encoder_scratch *s,
+                             float *dbuf0, float *dbuf1, const float *dout,
+                             const attend_encoder_config *cfg,
+                             const attend_encoder_layer_params *p, size_t n_layers,
+                             float *const *outs, const float *x,
+                             const uint8_t *key_padding, size_t B, size_t T, int training,
+                             uint64_t seed);
+
+/* ------------------------------------------------------------------------ */
+/* Safetensors files                                                        */
+/* ------------------------------------------------------------------------ */
+
+/* Element types of the safetensors format. */
+typedef enum {
+    ATTEND_DTYPE_BOOL = 0,
+    ATTEND_DTYPE_U8,
+    ATTEND_DTYPE_I8,
+    ATTEND_DTYPE_U16,
+    ATTEND_DTYPE_I16,
+    ATTEND_DTYPE_F16,
+    ATTEND_DTYPE_BF16,
+    ATTEND_DTYPE_U32,
+    ATTEND_DTYPE_I32,
+    ATTEND_DTYPE_F32,
+    ATTEND_DTYPE_U64,
+    ATTEND_DTYPE_I64,
+    ATTEND_DTYPE_F64,
+    ATTEND_DTYPE_COUNT
+} attend_dtype;
+
+/* Name used in safetensors headers ("F32", "BOOL", ...). */
+const char *attend_dtype_name(attend_dtype dt);
+/* Bytes per element. */
+size_t attend_dtype_size(attend_dtype dt);
+
+#define ATTEND_ST_MAX_DIMS 8
+
+/* One tensor of an open safetensors file. */
+typedef struct {
+    const char *name;
+    attend_dtype dtype;
+    size_t ndim;
+    size_t shape[ATTEND_ST_MAX_DIMS];
+    size_t numel;
+    const void *data; /* points into the loaded file; little-endian */
+    size_t nbytes;
+} attend_st_tensor;
+
+/* A safetensors file read and validated in full (opaque). */
+typedef struct attend_st_file attend_st_file;
+
+/* Reads and validates path with every rule of the reference reader (header
+ * size, UTF-8 JSON, dtypes, overflow-safe shapes, no gaps, overlaps,
+ * duplicates or trailing bytes). On failure returns non-OK with a message
+ * naming the file and the byte offset or tensor. */
+attend_status attend_st_open(attend_st_file **out, const char *path, attend_error *err);
+
+/* Same, from a memory buffer (copied); name is used in messages. */
+attend_status attend_st_open_memory(attend_st_file **out, const void *buf, size_t len,
+                                    const char *name, attend_error *err);
+
+/* Frees the file and everything it returned. NULL is fine. */
+void attend_st_close(attend_st_file *f);
+
+/* Number of tensors, and the i-th in file order of data offsets. */
+size_t attend_st_count(const attend_st_file *f);
+const attend_st_tensor *attend_st_at(const attend_st_file *f, size_t i);
+
+/* Tensor by name, or NULL. */
+const attend_st_tensor *attend_st_find(const attend_st_file *f, const char *name);
+
+/* A __metadata__ value by key, or NULL. */
+const char *attend_st_meta(const attend_st_file *f, const char *key);
+/* Number of metadata entries and the i-th key/value. */
+size_t attend_st_meta_count(const attend_st_file *f);
+void attend_st_meta_at(const attend_st_file *f, size_t i, const char **key, const char **value);
+
+/* Looks up name and checks it is F32 with the given shape (ndim dims from
+ * shape); on failure the message names the file, tensor, expected and found
+ * shape/dtype. Returns the data through *data (unaligned-safe copy is the
+ * caller's business: the data is 8-byte aligned within the file buffer). */
+attend_status attend_st_get_f32(const attend_st_file *f, const char *name, size_t ndim,
+                                const size_t *shape, const float **data, attend_error *err);
+
+/* A writer collecting tensors and metadata, then saving atomically. */
+typedef struct attend_st_writer attend_st_writer;
+
+/* New empty writer, or NULL when out of memory. */
+attend_st_writer *attend_st_writer_new(void);
+/* Frees the writer (not the tensor data it points to). */
+void attend_st_writer_free(attend_st_writer *w);
+/* Adds a tensor; data must stay valid until the writer is saved. Copies name. */
+attend_status attend_st_writer_add(attend_st_writer *w, const char *name, attend_dtype dtype,
+                                   size_t ndim, const size_t *shape, const void *data,
+                                   attend_error *err);
+/* Adds a __metadata__ entry (copied). */
+attend_status attend_st_writer_meta(attend_st_writer *w, const char *key, const char *value,
+                                    attend_error *err);
+/* Writes path atomically: temp file in the same directory, fsync, rename,
+ * fsync the directory. On failure the previous file at path is untouched. */
+attend_status attend_st_writer_save(attend_st_writer *w, const char *path, attend_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* ATTEND_H */

@@ -1,0 +1,89 @@
+/* Internal helpers shared by the library's source files (not installed). */
+#ifndef ATTEND_INTERNAL_H
+#define ATTEND_INTERNAL_H
+
+#include "attend.h"
+#include <math.h>
+#include <stdint.h>
+#include <stddef.h>
+
+#if ATTEND_HAVE_OPENMP
+#include <omp.h>
+#define ATTEND_PRAGMA(x) _Pragma(#x)
+#define ATTEND_OMP(x) ATTEND_PRAGMA(omp x)
+#else
+#define ATTEND_OMP(x)
+#endif
+
+/* ---- matmul: the one interface every GEMM goes through (matmul.c) ----
+ * C (M,N) = alpha * op(A) @ op(B) + beta * C, row-major, where op(A) is (M,K)
+ * and op(B) is (K,N); trans_a / trans_b say A is stored (K,M) / B is (N,K).
+ * lda/ldb/ldc are row strides in floats. Backed by CBLAS so that a faster
+ * backend can replace it in one place. */
+void attend_gemm(int trans_a, int trans_b, size_t M, size_t N, size_t K, float alpha,
+                 const float *A, size_t lda, const float *B, size_t ldb, float beta,
+                 float *C, size_t ldc);
+
+/* ---- reproducible randomness (dropout.c) ----
+ * A uniform float in [0,1) that is a pure function of (seed, i). */
+static inline uint64_t attend_mix64(uint64_t x) {
+    x += 0x9E3779B97F4A7C15ull;
+    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+    x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+    return x ^ (x >> 31);
+}
+static inline float attend_hash_uniform(uint64_t seed, uint64_t i) {
+    return (float)(attend_mix64(seed ^ attend_mix64(i)) >> 40) * (1.0f / 16777216.0f);
+}
+/* Derives an independent seed for a sub-site (layer, dropout site, ...). */
+static inline uint64_t attend_seed_child(uint64_t seed, uint64_t site) {
+    return attend_mix64(seed * 0x100000001B3ull + site);
+}
+
+/* ---- overflow-safe size arithmetic ---- */
+static inline int attend_mul_overflow(size_t a, size_t b, size_t *out) {
+    return __builtin_mul_overflow(a, b, out);
+}
+static inline int attend_add_overflow(size_t a, size_t b, size_t *out) {
+    return __builtin_add_overflow(a, b, out);
+}
+
+/* ---- parameter layout (layout.c) ----
+ * A list of named tensors carved from one float block. Layout functions are
+ * called twice: once with base == NULL to collect names, shapes and the
+ * total size, then with base set to bind the views. */
+#define ATTEND_NAME_MAX 128
+typedef struct {
+    char name[ATTEND_NAME_MAX];
+    size_t ndim;
+    size_t shape[2];
+    size_t offset; /* in floats from base */
+    size_t numel;
+    int no_decay;  /* biases, norms, embeddings: no weight decay */
+} attend_param_info;
+
+typedef struct {
+    attend_param_info *items;
+    size_t count, cap;
+    size_t total;   /* floats so far */
+    float *base;    /* NULL while sizing */
+    int failed;     /* an allocation of the list failed */
+} attend_layout;
+
+/* Registers prefix+name with shape (d0) or (d0,d1) (d1 = 0 for 1-D) and
+ * returns its view (NULL while sizing). */
+float *attend_layout_take(attend_layout *L, const char *prefix, const char *name,
+                          size_t d0, size_t d1, int no_decay);
+/* Frees the list. */
+void attend_layout_free(attend_layout *L);
+/* Index of a name, or -1. */
+long attend_layout_find(const attend_layout *L, const char *name);
+
+/* Parameter layouts of the modules, PyTorch names under prefix. */
+void attend_mha_layout(attend_layout *L, const char *prefix, const attend_mha_config *cfg,
+                       attend_mha_params *p);
+void attend_encoder_layer_layout(attend_layout *L, const char *prefix,
+                                 const attend_encoder_config *cfg,
+                                 attend_encoder_layer_params *p);
+
+#endif
