@@ -267,19 +267,17 @@ typedef struct {
 typedef struct {
     attend_mha_acts attn;
     float *ln1, *mean1, *rstd1; /* norm1 output (B,T,E) and stats (B*T) */
-    float *sa;                  /* self-attention output (B,T,E) */
     float *r1;                  /* first residual sum (B,T,E) */
-    float *ln2, *mean2, *rstd2; /* norm2 output (pre-norm only) and stats */
+    float *ln2, *mean2, *rstd2; /* norm2 output (pre-norm: the FF input) and stats */
     float *h;                   /* linear1 output (B,T,F) */
-    float *a;                   /* activation after dropout (B,T,F) */
-    float *ff;                  /* linear2 output (B,T,E) */
-    float *r2;                  /* second residual sum (B,T,E) */
+    float *a;                   /* activation after dropout (B,T,F): linear2's input */
+    float *r2;                  /* second residual sum (B,T,E): post-norm's norm2 input */
 } attend_encoder_acts;
 
 /* Backward scratch shared by all layers of a stack. */
 typedef struct {
     float *d1, *d2, *d3; /* (B,T,E) */
-    float *dh;           /* (B,T,F) */
+    float *dh, *dh2;     /* (B,T,F) */
 } attend_encoder_scratch;
 
 /* Checks a configuration; fills err on failure. */

@@ -7,6 +7,8 @@
 #include <stdint.h>
 #include <stddef.h>
 
+#define ATTEND_SQRT1_2 0.70710678118654752f /* 1/sqrt(2); M_SQRT1_2 is not C11 */
+
 #if ATTEND_HAVE_OPENMP
 #include <omp.h>
 #define ATTEND_PRAGMA(x) _Pragma(#x)

@@ -1,0 +1,37 @@
+/* Shared helpers of the attend command-line tool. Only the CLI prints to the
+ * terminal and chooses exit codes: 0 ok, 1 runtime failure, 2 usage error. */
+#ifndef ATTEND_CLI_H
+#define ATTEND_CLI_H
+
+#include "attend.h"
+
+#include <stddef.h>
+
+enum { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2 };
+
+/* Prints "attend: <message>" and a hint to run --help; returns CLI_USAGE. */
+int cli_usage_error(const char *cmd, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+/* Prints "attend: <err->msg>"; returns CLI_FAIL. */
+int cli_fail(const attend_error *err);
+
+/* Parses an integer flag value in [min, max]; on failure prints a usage
+ * error and returns -1 (the caller returns CLI_USAGE). */
+int cli_parse_size(const char *cmd, const char *flag, const char *val, size_t min, size_t max,
+                   size_t *out);
+/* Same for a float in [min, max]. */
+int cli_parse_float(const char *cmd, const char *flag, const char *val, double min, double max,
+                    float *out);
+
+/* True when argv[*i] is flag; then *val is its value (argv[*i + 1]), *i is
+ * advanced, and a missing value is reported (*val = NULL). */
+int cli_flag(int argc, char **argv, int *i, const char *flag, const char **val);
+
+/* Subcommands. argv[0] is the subcommand name. */
+int cli_op(int argc, char **argv);
+
+#endif

@@ -1,0 +1,39 @@
+/* attend: train, evaluate, explain and run transformer-encoder text
+ * classifiers. One binary, one subcommand per job. */
+#include "cli.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const char *main_usage =
+    "usage: attend <command> [options]   (attend <command> --help for each)\n"
+    "\n"
+    "commands:\n"
+    "  op        run one module (mha, encoder-layer) on tensors from safetensors files\n"
+    "  info      describe attend's build (threads, BLAS)\n"
+    "\n"
+    "Example: attend op mha --weights w.safetensors --input x.safetensors --out y.safetensors --heads 4\n";
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        fputs(main_usage, stderr);
+        return CLI_USAGE;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
+        fputs(main_usage, stdout);
+        return CLI_OK;
+    }
+    if (strcmp(cmd, "--version") == 0) {
+        printf("attend %s\n", ATTEND_VERSION);
+        return CLI_OK;
+    }
+    if (strcmp(cmd, "op") == 0) return cli_op(argc - 1, argv + 1);
+    if (strcmp(cmd, "info") == 0) {
+        printf("%s\n", attend_build_info());
+        return CLI_OK;
+    }
+    fprintf(stderr, "attend: unknown command '%s'\n", cmd);
+    fputs(main_usage, stderr);
+    return CLI_USAGE;
+}

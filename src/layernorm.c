@@ -1,0 +1,73 @@
+/* Layer norm over the last dimension, as nn.LayerNorm (biased variance). */
+#include "internal.h"
+
+void attend_layernorm_forward(float *out, float *mean, float *rstd, const float *inp,
+                              const float *weight, const float *bias,
+                              size_t N, size_t C, float eps) {
+    // inp (N,C), weight (C), bias (C) -> out (N,C), mean (N), rstd (N)
+    ATTEND_OMP(parallel for if (N * C > 32768))
+    for (size_t n = 0; n < N; n++) {
+        const float *x = inp + n * C;
+        float *y = out + n * C;
+        /* Two passes in double: exact enough for parity at 1e-4 and robust
+         * when the mean is large relative to the spread. */
+        double m = 0.0;
+        for (size_t c = 0; c < C; c++) m += x[c];
+        m /= (double)C;
+        double v = 0.0;
+        for (size_t c = 0; c < C; c++) {
+            double d = x[c] - m;
+            v += d * d;
+        }
+        v /= (double)C;
+        float s = (float)(1.0 / sqrt(v + (double)eps));
+        float mf = (float)m;
+        for (size_t c = 0; c < C; c++) {
+            float xn = (x[c] - mf) * s;
+            y[c] = xn * (weight ? weight[c] : 1.0f) + (bias ? bias[c] : 0.0f);
+        }
+        if (mean) mean[n] = mf;
+        if (rstd) rstd[n] = s;
+    }
+}
+
+void attend_layernorm_backward(float *dinp, float *dweight, float *dbias,
+                               const float *dout, const float *inp, const float *weight,
+                               const float *mean, const float *rstd, size_t N, size_t C) {
+    // dout (N,C); with xn = (x - mean) * rstd and y = xn * w + b:
+    //   dbias += sum_n dy;  dweight += sum_n dy * xn
+    //   dx = rstd * (g - mean_c(g) - xn * mean_c(g * xn)),  g = dy * w
+    if (dweight || dbias) {
+        ATTEND_OMP(parallel for if (N * C > 32768))
+        for (size_t c = 0; c < C; c++) {
+            float dw = 0.0f, db = 0.0f;
+            for (size_t n = 0; n < N; n++) {
+                float xn = (inp[n * C + c] - mean[n]) * rstd[n];
+                dw += dout[n * C + c] * xn;
+                db += dout[n * C + c];
+            }
+            if (dweight) dweight[c] += dw;
+            if (dbias) dbias[c] += db;
+        }
+    }
+    if (!dinp) return;
+    ATTEND_OMP(parallel for if (N * C > 32768))
+    for (size_t n = 0; n < N; n++) {
+        const float *x = inp + n * C, *dy = dout + n * C;
+        float *dx = dinp + n * C;
+        float m = mean[n], s = rstd[n];
+        float g_mean = 0.0f, gx_mean = 0.0f;
+        for (size_t c = 0; c < C; c++) {
+            float g = dy[c] * (weight ? weight[c] : 1.0f);
+            g_mean += g;
+            gx_mean += g * (x[c] - m) * s;
+        }
+        g_mean /= (float)C;
+        gx_mean /= (float)C;
+        for (size_t c = 0; c < C; c++) {
+            float g = dy[c] * (weight ? weight[c] : 1.0f);
+            float xn = (x[c] - m) * s;
+            dx[c] += s * (g - g_mean - xn * gx_mean);
+        }
+    }
+}
