@@ -428,6 +428,77 @@ attend_status attend_st_writer_meta(attend_st_writer *w, const char *key, const 
  * fsync the directory. On failure the previous file at path is untouched. */
 attend_status attend_st_writer_save(attend_st_writer *w, const char *path, attend_error *err);
 
+/* ------------------------------------------------------------------------ */
+/* Text classifier                                                          */
+/* ------------------------------------------------------------------------ */
+
+/* Positional encoding added to the token embeddings. */
+typedef enum {
+    ATTEND_POS_LEARNED = 0,   /* a trained (max_len,E) table (the default) */
+    ATTEND_POS_SINUSOIDAL,    /* Vaswani et al.'s fixed sin/cos table */
+    ATTEND_POS_NONE           /* no position information */
+} attend_pos_kind;
+
+/* How token states become one vector per text. */
+typedef enum {
+    ATTEND_POOL_MEAN = 0, /* mean over real tokens (padding excluded) */
+    ATTEND_POOL_CLS,      /* the state of a <cls> token put first */
+    ATTEND_POOL_MAX       /* per-dimension max over real tokens */
+} attend_pool_kind;
+
+#define ATTEND_MAX_HEAD_HIDDEN 4
+#define ATTEND_MAX_LAYERS 64
+
+/* Architecture of a classifier: embedding + positions, encoder stack,
+ * pooling, optional hidden layers, linear layer to the classes. */
+typedef struct {
+    size_t vocab_size;      /* V, special tokens included */
+    size_t num_classes;     /* K */
+    size_t d_model;         /* E (default 64) */
+    size_t nhead;           /* H (default 8) */
+    size_t num_layers;      /* default 2 */
+    size_t dim_feedforward; /* F (default 256) */
+    size_t max_len;         /* tokens per text, longer texts are cut (default 128) */
+    attend_pos_kind pos;    /* default learned */
+    attend_pool_kind pool;  /* default mean */
+    size_t n_hidden;        /* hidden layers in the head (default 0) */
+    size_t hidden[ATTEND_MAX_HEAD_HIDDEN];
+    attend_activation activation; /* default relu */
+    int norm_first;         /* default 0 (post-norm) */
+    float layer_norm_eps;   /* default 1e-5 */
+    float dropout;          /* default 0.1 */
+} attend_model_config;
+
+/* Fills the defaults listed above (vocab_size and num_classes 0). */
+void attend_model_config_default(attend_model_config *cfg);
+
+/* Checks ranges and divisibility; fills err with the offending field. */
+attend_status attend_model_config_check(const attend_model_config *cfg, attend_error *err);
+
+/* A classifier: configuration, weights, vocabulary and labels (opaque). */
+typedef struct attend_model attend_model;
+
+/* Loads and fully validates a model file (safetensors with attend's
+ * __metadata__). Never trusts sizes in the file. */
+attend_status attend_model_load(attend_model **out, const char *path, attend_error *err);
+
+/* Frees a model. NULL is fine. */
+void attend_model_free(attend_model *m);
+
+/* The model's configuration. */
+const attend_model_config *attend_model_get_config(const attend_model *m);
+
+/* Number of classes and the name of class i. */
+size_t attend_model_num_labels(const attend_model *m);
+const char *attend_model_label(const attend_model *m, size_t i);
+
+/* Classifies one UTF-8 text: probs (K) receives the class probabilities and
+ * *n_tokens (may be NULL) the tokens used. A text with no tokens is not an
+ * error: *n_tokens = 0 and every probability is 0. Invalid UTF-8 is
+ * ATTEND_ERR_FORMAT. Not thread-safe on one model: one model per thread. */
+attend_status attend_classify(attend_model *m, const char *text, size_t len, float *probs,
+                              size_t *n_tokens, attend_error *err);
+
 #ifdef __cplusplus
 }
 #endif

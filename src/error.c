@@ -1,8 +1,10 @@
 /* Error reporting: the library fills an attend_error, only the CLI exits. */
-#include "attend.h"
+#include "internal.h"
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 attend_status attend_errorf(attend_error *err, attend_status status, const char *fmt, ...) {
     if (err) {
@@ -26,4 +28,11 @@ const char *attend_status_name(attend_status status) {
     case ATTEND_ERR_NUMERIC: return "numeric error";
     }
     return "unknown error";
+}
+
+char *attend_strdup(const char *s) {
+    size_t n = strlen(s) + 1;
+    char *d = malloc(n);
+    if (d) memcpy(d, s, n);
+    return d;
 }

@@ -50,6 +50,9 @@ static inline int attend_add_overflow(size_t a, size_t b, size_t *out) {
     return __builtin_add_overflow(a, b, out);
 }
 
+/* strdup is POSIX, not C11. NULL when out of memory. */
+char *attend_strdup(const char *s);
+
 /* ---- parameter layout (layout.c) ----
  * A list of named tensors carved from one float block. Layout functions are
  * called twice: once with base == NULL to collect names, shapes and the

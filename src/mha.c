@@ -11,6 +11,30 @@
 static size_t mha_kdim(const attend_mha_config *c) { return c->kdim ? c->kdim : c->embed_dim; }
 static size_t mha_vdim(const attend_mha_config *c) { return c->vdim ? c->vdim : c->embed_dim; }
 
+/* Backward of a key/value projection. The gradient of a masked key row is
+ * exactly 0, but if that row of the input holds NaN or Inf the weight GEMM
+ * would still form 0 * NaN. So when the input is not all finite, rows whose
+ * gradient is all zero are skipped instead of multiplied. */
+static void proj_backward(float *dinp, float *dweight, float *dbias, const float *dout,
+                          const float *inp, const float *weight, size_t N, size_t IN,
+                          size_t OUT) {
+    int finite = 1;
+    for (size_t i = 0; i < N * IN && finite; i++) finite = isfinite(inp[i]);
+    if (finite || !dweight) {
+        attend_linear_backward(dinp, dweight, dbias, dout, inp, weight, N, IN, OUT);
+        return;
+    }
+    attend_linear_backward(dinp, NULL, dbias, dout, inp, weight, N, IN, OUT);
+    for (size_t n = 0; n < N; n++) {
+        const float *d = dout + n * OUT, *x = inp + n * IN;
+        int zero = 1;
+        for (size_t o = 0; o < OUT && zero; o++) zero = d[o] == 0.0f;
+        if (zero) continue;
+        for (size_t o = 0; o < OUT; o++)
+            for (size_t i = 0; i < IN; i++) dweight[o * IN + i] += d[o] * x[i];
+    }
+}
+
 attend_status attend_mha_config_check(const attend_mha_config *cfg, attend_error *err) {
     if (cfg->embed_dim == 0)
         return attend_errorf(err, ATTEND_ERR_ARG, "embed_dim must be positive");
@@ -112,8 +136,8 @@ void attend_mha_backward(float *dquery, float *dkey, float *dvalue, attend_mha_p
     // forward: q, k, v = input projections (dquery/dkey/dvalue may alias: they add)
     attend_linear_backward(dquery, g ? g->q_proj_weight : NULL, gb, a->dq, query,
                            p->q_proj_weight, B * L, E, E);
-    attend_linear_backward(dkey, g ? g->k_proj_weight : NULL, gb ? gb + E : NULL, a->dk, key,
-                           p->k_proj_weight, B * S, mha_kdim(cfg), E);
-    attend_linear_backward(dvalue, g ? g->v_proj_weight : NULL, gb ? gb + 2 * E : NULL, a->dv,
-                           value, p->v_proj_weight, B * S, mha_vdim(cfg), E);
+    proj_backward(dkey, g ? g->k_proj_weight : NULL, gb ? gb + E : NULL, a->dk, key,
+                  p->k_proj_weight, B * S, mha_kdim(cfg), E);
+    proj_backward(dvalue, g ? g->v_proj_weight : NULL, gb ? gb + 2 * E : NULL, a->dv, value,
+                  p->v_proj_weight, B * S, mha_vdim(cfg), E);
 }

@@ -76,6 +76,16 @@ static attend_status get_f32_rank(const attend_st_file *f, const char *file, con
     return ATTEND_OK;
 }
 
+/* The last dim of an input must be the module's width. */
+static attend_status check_last_dim(const attend_st_tensor *t, const char *file, size_t want,
+                                    const char *why, attend_error *err) {
+    if (t->shape[t->ndim - 1] == want) return ATTEND_OK;
+    char s[128];
+    shape_str(s, sizeof s, t);
+    return attend_errorf(err, ATTEND_ERR_SHAPE, "%s: tensor '%s' has shape %s, but its last dim must be %zu (%s)",
+                         file, t->name, s, want, why);
+}
+
 /* An optional byte mask (BOOL or U8) of the given shape, copied as 0/1. */
 static attend_status get_mask_u8(const attend_st_tensor *t, const char *file, size_t ndim,
                                  const size_t *shape, uint8_t **out, attend_error *err) {
@@ -158,9 +168,16 @@ static attend_status run_mha(op_ctx *c, const char *wpath, const char *xpath,
     if (st != ATTEND_OK) return st;
 
     // query (B,L,E), optional key (B,S,kdim) and value (B,S,vdim)
-    const attend_st_tensor *tq, *tk = NULL, *tv = NULL, *tg = NULL;
+    // E comes from the weights (out_proj.weight (E,E)); the inputs must agree
+    const attend_st_tensor *tq, *tk = NULL, *tv = NULL, *tg = NULL, *to;
+    if (!attend_st_find(c->w, "out_proj.weight") && attend_st_find(c->w, "self_attn.out_proj.weight"))
+        return attend_errorf(err, ATTEND_ERR_SHAPE,
+                             "%s: missing tensor 'out_proj.weight' (nor in_proj_weight): the file holds nn.TransformerEncoderLayer names (self_attn.*); use 'attend op encoder-layer'",
+                             wpath);
+    if ((st = get_f32_rank(c->w, wpath, "out_proj.weight", 2, &to, err))) return st;
     if ((st = get_f32_rank(c->x, xpath, "query", 3, &tq, err))) return st;
-    const size_t B = tq->shape[0], L = tq->shape[1], E = tq->shape[2];
+    const size_t B = tq->shape[0], L = tq->shape[1], E = to->shape[0];
+    if ((st = check_last_dim(tq, xpath, E, "embed_dim from out_proj.weight", err))) return st;
     int cross = attend_st_find(c->x, "key") || attend_st_find(c->x, "value");
     size_t S = L, kdim = E, vdim = E;
     if (cross) {
@@ -278,9 +295,10 @@ static attend_status run_encoder(op_ctx *c, const char *wpath, const char *xpath
 
     // src (B,T,E); F from linear1.weight (F,E)
     const attend_st_tensor *ts, *tw, *tg;
-    if ((st = get_f32_rank(c->x, xpath, "src", 3, &ts, err))) return st;
-    const size_t B = ts->shape[0], T = ts->shape[1], E = ts->shape[2];
     if ((st = get_f32_rank(c->w, wpath, "linear1.weight", 2, &tw, err))) return st;
+    if ((st = get_f32_rank(c->x, xpath, "src", 3, &ts, err))) return st;
+    const size_t B = ts->shape[0], T = ts->shape[1], E = tw->shape[1];
+    if ((st = check_last_dim(ts, xpath, E, "d_model from linear1.weight", err))) return st;
     attend_encoder_config cfg = {E, opt->heads, tw->shape[0], opt->activation, opt->norm_first,
                                  opt->layer_norm_eps > 0 ? opt->layer_norm_eps : 1e-5f, 0.0f};
     if ((st = attend_encoder_config_check(&cfg, err))) return st;

@@ -1,0 +1,304 @@
+/* Model files: safetensors with every weight under its PyTorch-style name and,
+ * in __metadata__, the configuration, vocabulary, labels and provenance as
+ * JSON strings. Loading trusts nothing: every tensor must be present with
+ * exactly the shape the configuration implies, and nothing else may be. */
+#include "model.h"
+
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MODEL_FORMAT "attend.classifier.v1"
+
+static const char *pos_names[] = {"learned", "sinusoidal", "none"};
+static const char *pool_names[] = {"mean", "cls", "max"};
+static const char *act_names[] = {"relu", "gelu"};
+
+char *attend_model_config_to_json(const attend_model_config *c) {
+    cJSON *o = cJSON_CreateObject();
+    if (!o) return NULL;
+    cJSON_AddNumberToObject(o, "vocab_size", (double)c->vocab_size);
+    cJSON_AddNumberToObject(o, "num_classes", (double)c->num_classes);
+    cJSON_AddNumberToObject(o, "d_model", (double)c->d_model);
+    cJSON_AddNumberToObject(o, "nhead", (double)c->nhead);
+    cJSON_AddNumberToObject(o, "num_layers", (double)c->num_layers);
+    cJSON_AddNumberToObject(o, "dim_feedforward", (double)c->dim_feedforward);
+    cJSON_AddNumberToObject(o, "max_len", (double)c->max_len);
+    cJSON_AddStringToObject(o, "pos", pos_names[c->pos]);
+    cJSON_AddStringToObject(o, "pool", pool_names[c->pool]);
+    cJSON *h = cJSON_AddArrayToObject(o, "head_hidden");
+    for (size_t j = 0; h && j < c->n_hidden; j++)
+        cJSON_AddItemToArray(h, cJSON_CreateNumber((double)c->hidden[j]));
+    cJSON_AddStringToObject(o, "activation", act_names[c->activation]);
+    cJSON_AddBoolToObject(o, "norm_first", c->norm_first);
+    cJSON_AddNumberToObject(o, "layer_norm_eps", (double)c->layer_norm_eps);
+    cJSON_AddNumberToObject(o, "dropout", (double)c->dropout);
+    char *s = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    return s;
+}
+
+/* A whole number field in [0, 2^53). */
+static attend_status json_size(const cJSON *o, const char *key, size_t *out, attend_error *err) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    if (!cJSON_IsNumber(v))
+        return attend_errorf(err, ATTEND_ERR_FORMAT, "config: '%s' is missing or not a number", key);
+    double d = v->valuedouble;
+    if (!(d >= 0.0 && d < 9007199254740992.0) || d != (double)(size_t)d)
+        return attend_errorf(err, ATTEND_ERR_FORMAT, "config: '%s' = %g is not a whole number >= 0", key, d);
+    *out = (size_t)d;
+    return ATTEND_OK;
+}
+
+static attend_status json_enum(const cJSON *o, const char *key, const char *const *names,
+                               int n, int *out, attend_error *err) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    if (!cJSON_IsString(v))
+        return attend_errorf(err, ATTEND_ERR_FORMAT, "config: '%s' is missing or not a string", key);
+    for (int i = 0; i < n; i++)
+        if (strcmp(v->valuestring, names[i]) == 0) {
+            *out = i;
+            return ATTEND_OK;
+        }
+    return attend_errorf(err, ATTEND_ERR_FORMAT, "config: '%s' has unknown value '%.40s'", key, v->valuestring);
+}
+
+static attend_status json_float(const cJSON *o, const char *key, float *out, attend_error *err) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    if (!cJSON_IsNumber(v))
+        return attend_errorf(err, ATTEND_ERR_FORMAT, "config: '%s' is missing or not a number", key);
+    *out = (float)v->valuedouble;
+    return ATTEND_OK;
+}
+
+attend_status attend_model_config_from_json(attend_model_config *c, const char *json,
+                                            attend_error *err) {
+    memset(c, 0, sizeof *c);
+    cJSON *o = cJSON_Parse(json);
+    if (!cJSON_IsObject(o)) {
+        cJSON_Delete(o);
+        return attend_errorf(err, ATTEND_ERR_FORMAT, "config is not a JSON object");
+    }
+    attend_status st = ATTEND_OK;
+    int pos = 0, pool = 0, act = 0;
+    const cJSON *nf = cJSON_GetObjectItemCaseSensitive(o, "norm_first");
+    const cJSON *hh = cJSON_GetObjectItemCaseSensitive(o, "head_hidden");
+    if ((st = json_size(o, "vocab_size", &c->vocab_size, err)) ||
+        (st = json_size(o, "num_classes", &c->num_classes, err)) ||
+        (st = json_size(o, "d_model", &c->d_model, err)) ||
+        (st = json_size(o, "nhead", &c->nhead, err)) ||
+        (st = json_size(o, "num_layers", &c->num_layers, err)) ||
+        (st = json_size(o, "dim_feedforward", &c->dim_feedforward, err)) ||
+        (st = json_size(o, "max_len", &c->max_len, err)) ||
+        (st = json_enum(o, "pos", pos_names, 3, &pos, err)) ||
+        (st = json_enum(o, "pool", pool_names, 3, &pool, err)) ||
+        (st = json_enum(o, "activation", act_names, 2, &act, err)) ||
+        (st = json_float(o, "layer_norm_eps", &c->layer_norm_eps, err)) ||
+        (st = json_float(o, "dropout", &c->dropout, err)))
+        goto done;
+    if (!cJSON_IsBool(nf)) {
+        st = attend_errorf(err, ATTEND_ERR_FORMAT, "config: 'norm_first' is missing or not true/false");
+        goto done;
+    }
+    c->norm_first = cJSON_IsTrue(nf);
+    c->pos = (attend_pos_kind)pos;
+    c->pool = (attend_pool_kind)pool;
+    c->activation = (attend_activation)act;
+    if (!cJSON_IsArray(hh) || cJSON_GetArraySize(hh) > ATTEND_MAX_HEAD_HIDDEN) {
+        st = attend_errorf(err, ATTEND_ERR_FORMAT, "config: 'head_hidden' must be an array of at most %d sizes",
+                           ATTEND_MAX_HEAD_HIDDEN);
+        goto done;
+    }
+    const cJSON *it;
+    cJSON_ArrayForEach(it, hh) {
+        double d = cJSON_IsNumber(it) ? it->valuedouble : -1.0;
+        if (!(d >= 1.0 && d <= 1e9) || d != (double)(size_t)d) {
+            st = attend_errorf(err, ATTEND_ERR_FORMAT, "config: 'head_hidden' holds something other than a positive whole number");
+            goto done;
+        }
+        c->hidden[c->n_hidden++] = (size_t)d;
+    }
+    st = attend_model_config_check(c, err);
+done:
+    cJSON_Delete(o);
+    return st;
+}
+
+/* labels: a JSON array of distinct non-empty strings. */
+static attend_status labels_from_json(const char *json, size_t want, char ***out,
+                                      attend_error *err) {
+    *out = NULL;
+    cJSON *a = cJSON_Parse(json);
+    attend_status st = ATTEND_OK;
+    if (!cJSON_IsArray(a)) {
+        st = attend_errorf(err, ATTEND_ERR_FORMAT, "labels are not a JSON array");
+        goto done;
+    }
+    if ((size_t)cJSON_GetArraySize(a) != want) {
+        st = attend_errorf(err, ATTEND_ERR_FORMAT, "metadata has %d labels but the config says num_classes = %zu",
+                           cJSON_GetArraySize(a), want);
+        goto done;
+    }
+    char **labels = calloc(want, sizeof *labels);
+    if (!labels) {
+        st = attend_errorf(err, ATTEND_ERR_NOMEM, "out of memory reading labels");
+        goto done;
+    }
+    *out = labels;
+    size_t k = 0;
+    const cJSON *it;
+    cJSON_ArrayForEach(it, a) {
+        if (!cJSON_IsString(it) || !it->valuestring[0]) {
+            st = attend_errorf(err, ATTEND_ERR_FORMAT, "label %zu is not a non-empty string", k);
+            goto done;
+        }
+        for (size_t j = 0; j < k; j++)
+            if (strcmp(labels[j], it->valuestring) == 0) {
+                st = attend_errorf(err, ATTEND_ERR_FORMAT, "label '%.60s' appears twice", it->valuestring);
+                goto done;
+            }
+        if (!(labels[k++] = attend_strdup(it->valuestring))) {
+            st = attend_errorf(err, ATTEND_ERR_NOMEM, "out of memory reading labels");
+            goto done;
+        }
+    }
+done:
+    cJSON_Delete(a);
+    return st;
+}
+
+static void free_labels(char **labels, size_t n) {
+    if (!labels) return;
+    for (size_t k = 0; k < n; k++) free(labels[k]);
+    free(labels);
+}
+
+static char *labels_to_json(const attend_model *m) {
+    cJSON *a = cJSON_CreateArray();
+    for (size_t k = 0; a && k < m->cfg.num_classes; k++)
+        cJSON_AddItemToArray(a, cJSON_CreateString(m->labels[k]));
+    char *s = a ? cJSON_PrintUnformatted(a) : NULL;
+    cJSON_Delete(a);
+    return s;
+}
+
+attend_status attend_model_save(const attend_model *m, const char *path, attend_error *err) {
+    attend_status st = ATTEND_OK;
+    char *config = attend_model_config_to_json(&m->cfg), *vocab = NULL,
+         *labels = labels_to_json(m);
+    attend_st_writer *w = attend_st_writer_new();
+    if (!config || !labels || !w) {
+        st = attend_errorf(err, ATTEND_ERR_NOMEM, "out of memory saving %s", path);
+        goto done;
+    }
+    if ((st = attend_vocab_to_json(&m->vocab, &vocab, err))) goto done;
+    for (size_t i = 0; i < m->layout.count; i++) {
+        const attend_param_info *it = &m->layout.items[i];
+        if ((st = attend_st_writer_add(w, it->name, ATTEND_DTYPE_F32, it->ndim, it->shape,
+                                       m->params + it->offset, err)))
+            goto done;
+    }
+    if ((st = attend_st_writer_meta(w, "format", MODEL_FORMAT, err)) ||
+        (st = attend_st_writer_meta(w, "attend_version", ATTEND_VERSION, err)) ||
+        (st = attend_st_writer_meta(w, "config", config, err)) ||
+        (st = attend_st_writer_meta(w, "vocab", vocab, err)) ||
+        (st = attend_st_writer_meta(w, "labels", labels, err)))
+        goto done;
+    if (m->meta_provenance && (st = attend_st_writer_meta(w, "provenance", m->meta_provenance, err)))
+        goto done;
+    if (m->meta_training && (st = attend_st_writer_meta(w, "training", m->meta_training, err)))
+        goto done;
+    st = attend_st_writer_save(w, path, err);
+done:
+    attend_st_writer_free(w);
+    cJSON_free(config);
+    cJSON_free(labels);
+    free(vocab);
+    return st;
+}
+
+/* Prefixes err's message with the file name. */
+static attend_status in_file(attend_status st, const char *path, attend_error *err) {
+    if (st != ATTEND_OK && err) {
+        char msg[sizeof err->msg];
+        snprintf(msg, sizeof msg, "%.200s: %.300s", path, err->msg);
+        memcpy(err->msg, msg, sizeof msg);
+    }
+    return st;
+}
+
+attend_status attend_model_load(attend_model **out, const char *path, attend_error *err) {
+    *out = NULL;
+    attend_st_file *f = NULL;
+    attend_model *m = NULL;
+    char **labels = NULL;
+    attend_model_config cfg;
+    attend_vocab vocab;
+    int have_vocab = 0;
+    attend_status st = attend_st_open(&f, path, err);
+    if (st != ATTEND_OK) return st;
+
+    const char *fmt = attend_st_meta(f, "format");
+    const char *jc = attend_st_meta(f, "config"), *jv = attend_st_meta(f, "vocab"),
+               *jl = attend_st_meta(f, "labels");
+    if (!fmt || strcmp(fmt, MODEL_FORMAT) != 0) {
+        st = attend_errorf(err, ATTEND_ERR_FORMAT,
+                           "%s: not an attend classifier (metadata 'format' is %s%s%s, expected '%s')",
+                           path, fmt ? "'" : "", fmt ? fmt : "missing", fmt ? "'" : "", MODEL_FORMAT);
+        goto fail;
+    }
+    if (!jc || !jv || !jl) {
+        st = attend_errorf(err, ATTEND_ERR_FORMAT, "%s: metadata lacks '%s'", path,
+                           !jc ? "config" : !jv ? "vocab" : "labels");
+        goto fail;
+    }
+    if ((st = in_file(attend_model_config_from_json(&cfg, jc, err), path, err))) goto fail;
+    if ((st = in_file(attend_vocab_from_json(&vocab, jv, err), path, err))) goto fail;
+    have_vocab = 1;
+    if (attend_vocab_size(&vocab) != cfg.vocab_size) {
+        st = attend_errorf(err, ATTEND_ERR_FORMAT, "%s: vocabulary has %zu tokens but config vocab_size is %zu",
+                           path, attend_vocab_size(&vocab), cfg.vocab_size);
+        goto fail;
+    }
+    if ((st = in_file(labels_from_json(jl, cfg.num_classes, &labels, err), path, err))) goto fail;
+    if ((st = attend_model_create(&m, &cfg, &vocab, labels, err))) goto fail;
+    have_vocab = 0; /* owned by m now */
+
+    for (size_t i = 0; i < m->layout.count; i++) {
+        const attend_param_info *it = &m->layout.items[i];
+        const float *data;
+        if ((st = attend_st_get_f32(f, it->name, it->ndim, it->shape, &data, err))) goto fail;
+        for (size_t j = 0; j < it->numel; j++)
+            if (!isfinite(data[j])) {
+                st = attend_errorf(err, ATTEND_ERR_NUMERIC, "%s: tensor '%s' holds a non-finite value at index %zu",
+                                   path, it->name, j);
+                goto fail;
+            }
+        memcpy(m->params + it->offset, data, it->numel * sizeof(float));
+    }
+    for (size_t i = 0; i < attend_st_count(f); i++) {
+        const char *name = attend_st_at(f, i)->name;
+        if (attend_layout_find(&m->layout, name) < 0) {
+            st = attend_errorf(err, ATTEND_ERR_FORMAT, "%s: unexpected tensor '%s' for this configuration",
+                               path, name);
+            goto fail;
+        }
+    }
+    const char *prov = attend_st_meta(f, "provenance"), *train = attend_st_meta(f, "training");
+    if ((prov && !(m->meta_provenance = attend_strdup(prov))) ||
+        (train && !(m->meta_training = attend_strdup(train)))) {
+        st = attend_errorf(err, ATTEND_ERR_NOMEM, "out of memory loading %s", path);
+        goto fail;
+    }
+    free_labels(labels, cfg.num_classes);
+    attend_st_close(f);
+    *out = m;
+    return ATTEND_OK;
+fail:
+    if (have_vocab) attend_vocab_free(&vocab);
+    free_labels(labels, labels ? cfg.num_classes : 0);
+    attend_model_free(m);
+    attend_st_close(f);
+    return st;
+}
