@@ -142,7 +142,8 @@ void attend_crossentropy_backward(float *dlogits, const float *probs, const int3
  * means "may NOT attend". A float mask is added to the scores; -inf there
  * also means "may not attend". A query with no allowed key gets output 0,
  * weights 0 and zero gradients; masked keys are skipped, never multiplied by
- * zero, so a NaN in a masked key cannot reach the output. */
+ * zero, so a NaN in a masked key cannot reach the output or any gradient
+ * (multi-head attention keeps it out of the projection weight gradients too). */
 typedef struct {
     const uint8_t *key_padding; /* (B,S): nonzero = key is padding */
     const uint8_t *attn_bool;   /* (L,S), or (B*H,L,S) when per_head */
@@ -370,7 +371,7 @@ typedef struct {
     size_t ndim;
     size_t shape[ATTEND_ST_MAX_DIMS];
     size_t numel;
-    const void *data; /* points into the loaded file; little-endian */
+    const void *data; /* little-endian, aligned for dtype; owned by the file */
     size_t nbytes;
 } attend_st_tensor;
 
@@ -405,8 +406,7 @@ void attend_st_meta_at(const attend_st_file *f, size_t i, const char **key, cons
 
 /* Looks up name and checks it is F32 with the given shape (ndim dims from
  * shape); on failure the message names the file, tensor, expected and found
- * shape/dtype. Returns the data through *data (unaligned-safe copy is the
- * caller's business: the data is 8-byte aligned within the file buffer). */
+ * shape/dtype. Returns the (aligned) data through *data. */
 attend_status attend_st_get_f32(const attend_st_file *f, const char *name, size_t ndim,
                                 const size_t *shape, const float **data, attend_error *err);
 

@@ -203,11 +203,18 @@ attend_status attend_model_create(attend_model **out, const attend_model_config 
     m->enc = attend_model_encoder_config(cfg);
     attend_model_layout(&m->layout, cfg, NULL);
     if (m->layout.failed) goto nomem;
+    for (size_t k = 1; k < cfg->num_classes; k++)
+        if (strcmp(labels[k - 1], labels[k]) >= 0) {
+            attend_model_free(m);
+            return attend_errorf(err, ATTEND_ERR_ARG, "labels must be distinct and sorted ('%s' comes before '%s')",
+                                 labels[k - 1], labels[k]);
+        }
     m->params = calloc(m->layout.total, sizeof(float));
-    m->labels = calloc(cfg->num_classes, sizeof(char *));
-    if (!m->params || !m->labels) goto nomem;
+    m->labels.names = calloc(cfg->num_classes, sizeof(char *));
+    if (!m->params || !m->labels.names) goto nomem;
+    m->labels.count = cfg->num_classes;
     for (size_t k = 0; k < cfg->num_classes; k++)
-        if (!(m->labels[k] = attend_strdup(labels[k]))) goto nomem;
+        if (!(m->labels.names[k] = attend_strdup(labels[k]))) goto nomem;
     m->layout.base = m->params;
     m->layout.total = 0;
     attend_model_layout(&m->layout, cfg, &m->p);
@@ -233,9 +240,7 @@ nomem:
 
 void attend_model_free(attend_model *m) {
     if (!m) return;
-    if (m->labels)
-        for (size_t k = 0; k < m->cfg.num_classes; k++) free(m->labels[k]);
-    free(m->labels);
+    attend_labels_free(&m->labels);
     free(m->params);
     free(m->sinusoid);
     attend_layout_free(&m->layout);
@@ -252,12 +257,13 @@ void attend_model_free(attend_model *m) {
 const attend_model_config *attend_model_get_config(const attend_model *m) { return &m->cfg; }
 size_t attend_model_num_labels(const attend_model *m) { return m->cfg.num_classes; }
 const char *attend_model_label(const attend_model *m, size_t i) {
-    return i < m->cfg.num_classes ? m->labels[i] : NULL;
+    return i < m->cfg.num_classes ? m->labels.names[i] : NULL;
 }
 
 /* Normal deviate from the counter-based hash (Box-Muller). */
 static float init_normal(uint64_t seed, uint64_t i) {
-    double u1 = (attend_hash_uniform(seed, 2 * i) + 1e-7);
+    /* 1 - u is in (0, 1], so log is finite and never positive. */
+    double u1 = 1.0 - (double)attend_hash_uniform(seed, 2 * i);
     double u2 = attend_hash_uniform(seed, 2 * i + 1);
     return (float)(sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2));
 }

@@ -3,6 +3,7 @@
 #ifndef ATTEND_MODEL_H
 #define ATTEND_MODEL_H
 
+#include "data.h"
 #include "internal.h"
 #include "tokenizer.h"
 
@@ -27,7 +28,7 @@ struct attend_model {
     attend_model_params p;  /* views into params */
     float *sinusoid;        /* (max_len,E) fixed table, sinusoidal only */
     attend_vocab vocab;
-    char **labels;          /* num_classes names */
+    attend_labels labels;   /* num_classes names, sorted (a label's id is its index) */
     char *meta_provenance;  /* JSON object text, or NULL */
     char *meta_training;    /* JSON object text, or NULL */
     /* Single-text inference workspace, allocated on first use. */
@@ -71,7 +72,7 @@ void attend_model_acts_bind(attend_model_acts *a, const attend_model_config *cfg
                             size_t T, int with_grad, float *mem);
 
 /* A model with the given config, zeroed weights, taking ownership of vocab
- * and copying labels. */
+ * and copying labels (num_classes names in strictly ascending byte order). */
 attend_status attend_model_create(attend_model **out, const attend_model_config *cfg,
                                   attend_vocab *vocab, char *const *labels,
                                   attend_error *err);

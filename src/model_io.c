@@ -125,74 +125,16 @@ done:
     return st;
 }
 
-/* labels: a JSON array of distinct non-empty strings. */
-static attend_status labels_from_json(const char *json, size_t want, char ***out,
-                                      attend_error *err) {
-    *out = NULL;
-    cJSON *a = cJSON_Parse(json);
-    attend_status st = ATTEND_OK;
-    if (!cJSON_IsArray(a)) {
-        st = attend_errorf(err, ATTEND_ERR_FORMAT, "labels are not a JSON array");
-        goto done;
-    }
-    if ((size_t)cJSON_GetArraySize(a) != want) {
-        st = attend_errorf(err, ATTEND_ERR_FORMAT, "metadata has %d labels but the config says num_classes = %zu",
-                           cJSON_GetArraySize(a), want);
-        goto done;
-    }
-    char **labels = calloc(want, sizeof *labels);
-    if (!labels) {
-        st = attend_errorf(err, ATTEND_ERR_NOMEM, "out of memory reading labels");
-        goto done;
-    }
-    *out = labels;
-    size_t k = 0;
-    const cJSON *it;
-    cJSON_ArrayForEach(it, a) {
-        if (!cJSON_IsString(it) || !it->valuestring[0]) {
-            st = attend_errorf(err, ATTEND_ERR_FORMAT, "label %zu is not a non-empty string", k);
-            goto done;
-        }
-        for (size_t j = 0; j < k; j++)
-            if (strcmp(labels[j], it->valuestring) == 0) {
-                st = attend_errorf(err, ATTEND_ERR_FORMAT, "label '%.60s' appears twice", it->valuestring);
-                goto done;
-            }
-        if (!(labels[k++] = attend_strdup(it->valuestring))) {
-            st = attend_errorf(err, ATTEND_ERR_NOMEM, "out of memory reading labels");
-            goto done;
-        }
-    }
-done:
-    cJSON_Delete(a);
-    return st;
-}
-
-static void free_labels(char **labels, size_t n) {
-    if (!labels) return;
-    for (size_t k = 0; k < n; k++) free(labels[k]);
-    free(labels);
-}
-
-static char *labels_to_json(const attend_model *m) {
-    cJSON *a = cJSON_CreateArray();
-    for (size_t k = 0; a && k < m->cfg.num_classes; k++)
-        cJSON_AddItemToArray(a, cJSON_CreateString(m->labels[k]));
-    char *s = a ? cJSON_PrintUnformatted(a) : NULL;
-    cJSON_Delete(a);
-    return s;
-}
-
 attend_status attend_model_save(const attend_model *m, const char *path, attend_error *err) {
     attend_status st = ATTEND_OK;
-    char *config = attend_model_config_to_json(&m->cfg), *vocab = NULL,
-         *labels = labels_to_json(m);
+    char *config = attend_model_config_to_json(&m->cfg), *vocab = NULL, *labels = NULL;
     attend_st_writer *w = attend_st_writer_new();
-    if (!config || !labels || !w) {
+    if (!config || !w) {
         st = attend_errorf(err, ATTEND_ERR_NOMEM, "out of memory saving %s", path);
         goto done;
     }
     if ((st = attend_vocab_to_json(&m->vocab, &vocab, err))) goto done;
+    if ((st = attend_labels_to_json(&m->labels, &labels, err))) goto done;
     for (size_t i = 0; i < m->layout.count; i++) {
         const attend_param_info *it = &m->layout.items[i];
         if ((st = attend_st_writer_add(w, it->name, ATTEND_DTYPE_F32, it->ndim, it->shape,
@@ -213,7 +155,7 @@ attend_status attend_model_save(const attend_model *m, const char *path, attend_
 done:
     attend_st_writer_free(w);
     cJSON_free(config);
-    cJSON_free(labels);
+    free(labels);
     free(vocab);
     return st;
 }
@@ -232,7 +174,7 @@ attend_status attend_model_load(attend_model **out, const char *path, attend_err
     *out = NULL;
     attend_st_file *f = NULL;
     attend_model *m = NULL;
-    char **labels = NULL;
+    attend_labels labels = {0};
     attend_model_config cfg;
     attend_vocab vocab;
     int have_vocab = 0;
@@ -261,8 +203,13 @@ attend_status attend_model_load(attend_model **out, const char *path, attend_err
                            path, attend_vocab_size(&vocab), cfg.vocab_size);
         goto fail;
     }
-    if ((st = in_file(labels_from_json(jl, cfg.num_classes, &labels, err), path, err))) goto fail;
-    if ((st = attend_model_create(&m, &cfg, &vocab, labels, err))) goto fail;
+    if ((st = in_file(attend_labels_from_json(&labels, jl, err), path, err))) goto fail;
+    if (labels.count != cfg.num_classes) {
+        st = attend_errorf(err, ATTEND_ERR_FORMAT, "%s: metadata has %zu labels but config num_classes is %zu",
+                           path, labels.count, cfg.num_classes);
+        goto fail;
+    }
+    if ((st = attend_model_create(&m, &cfg, &vocab, labels.names, err))) goto fail;
     have_vocab = 0; /* owned by m now */
 
     for (size_t i = 0; i < m->layout.count; i++) {
@@ -291,13 +238,13 @@ attend_status attend_model_load(attend_model **out, const char *path, attend_err
         st = attend_errorf(err, ATTEND_ERR_NOMEM, "out of memory loading %s", path);
         goto fail;
     }
-    free_labels(labels, cfg.num_classes);
+    attend_labels_free(&labels);
     attend_st_close(f);
     *out = m;
     return ATTEND_OK;
 fail:
     if (have_vocab) attend_vocab_free(&vocab);
-    free_labels(labels, labels ? cfg.num_classes : 0);
+    attend_labels_free(&labels);
     attend_model_free(m);
     attend_st_close(f);
     return st;

@@ -10,9 +10,10 @@
  * lenient than the reference's serde_json), and the tensors must tile the
  * data section exactly. It is stricter than the reference in a few places
  * where the reference silently ignores or overwrites: unknown keys in an
- * entry, duplicate tensor or metadata names, more than ATTEND_ST_MAX_DIMS
- * dims, \u0000 inside strings (not representable as a C string) and integers
- * of 2^53 or more (cJSON keeps numbers as doubles). */
+ * entry, duplicate tensor or metadata names, whitespace before the opening
+ * '{', more than ATTEND_ST_MAX_DIMS dims, \u0000 inside strings (not
+ * representable as a C string) and integers of 2^53 or more (cJSON keeps
+ * numbers as doubles). */
 #define _POSIX_C_SOURCE 200809L
 
 #include "attend.h"

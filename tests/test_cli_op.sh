@@ -90,7 +90,7 @@ expect "encoder E not divisible by H" "1 2" "divisible" op encoder-layer \
     --out "$T/x.safetensors" --heads 3
 expect "missing src" 1 "src" op encoder-layer --weights $ENC/weights.safetensors \
     --input $MHA/input.safetensors --out "$T/x.safetensors" --heads 4
-expect "encoder weights given to mha" 1 "in_proj_weight" op mha --weights $ENC/weights.safetensors \
+expect "encoder weights given to mha" 1 "encoder_pre_gelu/weights.safetensors" op mha --weights $ENC/weights.safetensors \
     --input $MHA/input.safetensors --out "$T/x.safetensors" --heads 4
 
 # ---- broken files ----

@@ -552,9 +552,30 @@ static void test_hostile_accepts(void) {
     attend_st_close(f);
 }
 
+/* Removes the private test directory and what the tests left in it. */
+static void remove_tmpdir(void) {
+    char p[1024];
+    snprintf(p, sizeof p, "%s/a_directory/keep", tmpdir);
+    unlink(p);
+    snprintf(p, sizeof p, "%s/a_directory", tmpdir);
+    rmdir(p);
+    DIR *d = opendir(tmpdir);
+    struct dirent *e;
+    while (d && (e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
+        snprintf(p, sizeof p, "%s/%s", tmpdir, e->d_name);
+        unlink(p);
+    }
+    if (d) closedir(d);
+    CHECK(rmdir(tmpdir) == 0, "remove %s: %s", tmpdir, strerror(errno));
+}
+
 int main(void) {
+    /* A private directory, so that other tests sharing ATTEND_TMP cannot
+     * disturb the "no temp file left" checks. */
     const char *env = getenv("ATTEND_TMP");
-    snprintf(tmpdir, sizeof tmpdir, "%s", env && *env ? env : "/tmp");
+    snprintf(tmpdir, sizeof tmpdir, "%s/test_safetensors.%ld", env && *env ? env : "/tmp",
+             (long)getpid());
     make_dirs(tmpdir);
 
     test_dtypes();
@@ -565,5 +586,6 @@ int main(void) {
     test_open_errors();
     test_hostile();
     test_hostile_accepts();
+    remove_tmpdir();
     return test_summary("test_safetensors");
 }

@@ -326,10 +326,78 @@ static void test_vocab_json_errors(void) {
     CHECK(attend_vocab_from_json(&v, NULL, &err) == ATTEND_ERR_ARG, "NULL json");
 }
 
+/* Random byte strings (biased towards UTF-8 pieces and separators) never
+ * crash the tokenizer or the vocabulary parser, and every token that comes
+ * out is non-empty, valid UTF-8 and free of whitespace. */
+static void test_fuzz(void) {
+    static const char *const pieces[] = {"a", "Z", "7", " ", "\t", "\n", "'", "-", ".", "\"",
+                                         "\xc3\xa9", "\xcc\x81", "\xe2\x80\x99", "\xef\xbc\xa6",
+                                         "\xf0\x9f\x98\x80", "\xc3", "\x80", "\xff", "\xed\xa0\x80",
+                                         "\xe2\x80\x8b", "\x01", "\xc2\xa0", "\xef\xb7\xba", "<"};
+    const size_t npieces = sizeof pieces / sizeof pieces[0];
+    attend_tokenizer tok;
+    attend_error err = {0};
+    attend_tokenizer_init(&tok, &err);
+    tok.max_text_bytes = 200;
+    char buf[512];
+    int ok = 1, n_valid = 0;
+    for (int iter = 0; iter < 3000; iter++) {
+        size_t len = 0;
+        size_t parts = (size_t)fabsf(test_randn() * test_randn() * 20.0f);
+        if (parts > 100) parts = 100;
+        for (size_t p = 0; p < parts; p++) {
+            test_rng_ = test_rng_ * 6364136223846793005ull + 1442695040888963407ull;
+            const char *piece = pieces[(test_rng_ >> 33) % npieces];
+            size_t pl = strlen(piece);
+            memcpy(buf + len, piece, pl);
+            len += pl;
+        }
+        attend_status st = attend_tokenizer_split(&tok, buf, len, 0, &err);
+        if (st != ATTEND_OK && st != ATTEND_ERR_FORMAT) ok = 0;
+        if (st == ATTEND_OK) {
+            n_valid++;
+            for (size_t i = 0; i < tok.count; i++) {
+                size_t tl;
+                const char *t = attend_tokenizer_token(&tok, i, &tl);
+                if (tl == 0 || !attend_utf8_valid(t, tl, NULL) || strlen(t) != tl ||
+                    strpbrk(t, " \t\n"))
+                    ok = 0;
+            }
+        }
+    }
+    CHECK(ok, "fuzzed tokenizer produced a bad token or status");
+    CHECK(n_valid > 300, "too few valid fuzz inputs (%d)", n_valid);
+    attend_tokenizer_free(&tok);
+
+    /* Truncations and byte flips of a valid serialised vocabulary. */
+    const char *good = "[\"<pad>\",\"<unk>\",\"<cls>\",\"caf\u00e9\",\"x\\\"y\",\"12\"]";
+    size_t glen = strlen(good);
+    int parsed = 0;
+    for (size_t cut = 0; cut <= glen; cut++) {
+        for (int flip = 0; flip < 4; flip++) {
+            memcpy(buf, good, cut);
+            buf[cut] = 0;
+            if (flip && cut > 0) buf[(cut * 7u + (size_t)flip) % cut] ^= (char)(1 << (flip * 2));
+            attend_vocab v;
+            attend_status st = attend_vocab_from_json(&v, buf, &err);
+            if (st == ATTEND_OK) {
+                parsed++;
+                if (attend_vocab_size(&v) < 3) ok = 0;
+            } else if (st != ATTEND_ERR_FORMAT) {
+                ok = 0;
+            }
+            attend_vocab_free(&v);
+        }
+    }
+    CHECK(ok, "fuzzed vocabulary JSON gave a bad status");
+    CHECK(parsed >= 1, "the unmodified vocabulary did not parse");
+}
+
 int main(void) {
     test_utf8();
     test_split();
     test_vocab();
     test_vocab_json_errors();
+    test_fuzz();
     return test_summary("test_tokenizer");
 }

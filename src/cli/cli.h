@@ -31,7 +31,25 @@ int cli_parse_float(const char *cmd, const char *flag, const char *val, double m
  * advanced, and a missing value is reported (*val = NULL). */
 int cli_flag(int argc, char **argv, int *i, const char *flag, const char **val);
 
+#include "data.h"
+
+/* Consumes a data-reading flag (--format, --text-col, --label-col, --strict)
+ * at argv[*i]: returns 1 when consumed, 0 when not a data flag, -1 on a
+ * usage error (already printed). */
+int cli_data_flag(const char *cmd, int argc, char **argv, int *i, attend_data_options *d);
+
+/* Prints a data warning ("attend: warning: file:line: ...") on stderr,
+ * stopping after the first 20 (the total is printed by the caller). */
+void cli_print_warning(void *ctx, const char *msg);
+
+/* Applies --threads (0 = all cores). */
+void cli_set_threads(size_t n);
+
 /* Subcommands. argv[0] is the subcommand name. */
 int cli_op(int argc, char **argv);
+int cli_train(int argc, char **argv);
+int cli_eval(int argc, char **argv);
+int cli_predict(int argc, char **argv);
+int cli_info(int argc, char **argv);
 
 #endif

@@ -9,9 +9,13 @@ static const char *main_usage =
     "usage: attend <command> [options]   (attend <command> --help for each)\n"
     "\n"
     "commands:\n"
+    "  train     train a text classifier on labelled text\n"
+    "  eval      accuracy, macro-F1, per-class metrics and confusion matrix\n"
+    "  predict   classify one text per input line\n"
+    "  info      describe a model file (or, without --model, this build)\n"
     "  op        run one module (mha, encoder-layer) on tensors from safetensors files\n"
-    "  info      describe attend's build (threads, BLAS)\n"
     "\n"
+    "Example: attend train --data data/wordnet-nouns.tsv --out wordnet.safetensors\n"
     "Example: attend op mha --weights w.safetensors --input x.safetensors --out y.safetensors --heads 4\n";
 
 int main(int argc, char **argv) {
@@ -29,10 +33,10 @@ int main(int argc, char **argv) {
         return CLI_OK;
     }
     if (strcmp(cmd, "op") == 0) return cli_op(argc - 1, argv + 1);
-    if (strcmp(cmd, "info") == 0) {
-        printf("%s\n", attend_build_info());
-        return CLI_OK;
-    }
+    if (strcmp(cmd, "train") == 0) return cli_train(argc - 1, argv + 1);
+    if (strcmp(cmd, "eval") == 0) return cli_eval(argc - 1, argv + 1);
+    if (strcmp(cmd, "predict") == 0) return cli_predict(argc - 1, argv + 1);
+    if (strcmp(cmd, "info") == 0) return cli_info(argc - 1, argv + 1);
     fprintf(stderr, "attend: unknown command '%s'\n", cmd);
     fputs(main_usage, stderr);
     return CLI_USAGE;

@@ -58,3 +58,40 @@ int cli_flag(int argc, char **argv, int *i, const char *flag, const char **val) 
     *val = *i + 1 < argc ? argv[++*i] : NULL;
     return 1;
 }
+
+int cli_data_flag(const char *cmd, int argc, char **argv, int *i, attend_data_options *d) {
+    const char *v = NULL;
+    attend_error err = {0};
+    if (cli_flag(argc, argv, i, "--format", &v)) {
+        if (!v || attend_data_format_parse(v, &d->format, &err) != ATTEND_OK) {
+            cli_usage_error(cmd, "--format expects tsv, csv, fasttext or jsonl");
+            return -1;
+        }
+        return 1;
+    }
+    if (cli_flag(argc, argv, i, "--text-col", &v)) {
+        if (!v || !*v) { cli_usage_error(cmd, "--text-col needs a column name"); return -1; }
+        d->text_col = v;
+        return 1;
+    }
+    if (cli_flag(argc, argv, i, "--label-col", &v)) {
+        if (!v || !*v) { cli_usage_error(cmd, "--label-col needs a column name"); return -1; }
+        d->label_col = v;
+        return 1;
+    }
+    if (strcmp(argv[*i], "--strict") == 0) {
+        d->strict = 1;
+        return 1;
+    }
+    return 0;
+}
+
+static size_t cli_warnings_ = 0;
+
+void cli_print_warning(void *ctx, const char *msg) {
+    (void)ctx;
+    if (++cli_warnings_ <= 20) fprintf(stderr, "attend: warning: %s\n", msg);
+    else if (cli_warnings_ == 21) fprintf(stderr, "attend: warning: (further warnings not shown)\n");
+}
+
+void cli_set_threads(size_t n) { attend_set_threads((int)n); }

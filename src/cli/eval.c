@@ -1,0 +1,168 @@
+/* attend eval: metrics of a model on labelled data. */
+#include "cli.h"
+#include "train.h"
+
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *eval_usage =
+    "usage: attend eval --model MODEL --data FILE [--json] [options]\n"
+    "\n"
+    "Evaluates a classifier: N, loss, accuracy, macro-F1, per-class precision,\n"
+    "recall, F1 and support, and the confusion matrix (rows: true, columns:\n"
+    "predicted).\n"
+    "\n"
+    "  --model FILE       model file from attend train\n"
+    "  --data FILE        labelled data (same formats as train)\n"
+    "  --format NAME      tsv | csv | fasttext | jsonl (default: by extension)\n"
+    "  --text-col NAME    CSV column / JSONL key of the text (default text)\n"
+    "  --label-col NAME   CSV column / JSONL key of the label (default label)\n"
+    "  --strict           stop at the first malformed record (default: skip it)\n"
+    "  --json             print one JSON object (n, loss, accuracy, macro_f1,\n"
+    "                     labels, per_class, confusion)\n"
+    "  --batch N          texts per forward pass (default 64)\n"
+    "  --threads N        (default 0 = all cores)\n"
+    "\n"
+    "Example: attend eval --model wordnet.safetensors --data data/wordnet-nouns.tsv\n";
+
+static void print_text(const attend_model *m, const attend_metrics *mt, const char *data) {
+    const size_t K = mt->K;
+    size_t w = 5;
+    for (size_t k = 0; k < K; k++) {
+        size_t l = strlen(attend_model_label(m, k));
+        w = l > w ? l : w;
+    }
+    if (w > 40) w = 40;
+    printf("data      %s\nN         %zu\nloss      %.4f\naccuracy  %.2f%%\nmacro-F1  %.4f\n\n", data,
+           mt->n, mt->loss, 100.0 * mt->accuracy, mt->macro_f1);
+    printf("%-*s  %9s  %9s  %9s  %9s\n", (int)w, "class", "precision", "recall", "F1", "support");
+    for (size_t k = 0; k < K; k++)
+        printf("%-*.*s  %9.4f  %9.4f  %9.4f  %9zu\n", (int)w, (int)w, attend_model_label(m, k),
+               mt->precision[k], mt->recall[k], mt->f1[k], mt->support[k]);
+    // confusion matrix: classes numbered to keep the table narrow
+    printf("\nconfusion matrix (rows: true class, columns: predicted class, by number)\n");
+    size_t cw = 3;
+    for (size_t i = 0; i < K * K; i++) {
+        char buf[32];
+        size_t l = (size_t)snprintf(buf, sizeof buf, "%zu", mt->confusion[i]);
+        cw = l > cw ? l : cw;
+    }
+    printf("%*s", 5, "");
+    for (size_t k = 0; k < K; k++) printf(" %*zu", (int)cw, k + 1);
+    printf("\n");
+    for (size_t t = 0; t < K; t++) {
+        printf("%4zu ", t + 1);
+        for (size_t p = 0; p < K; p++) printf(" %*zu", (int)cw, mt->confusion[t * K + p]);
+        printf("  %s\n", attend_model_label(m, t));
+    }
+}
+
+static int print_json(const attend_model *m, const attend_metrics *mt) {
+    const size_t K = mt->K;
+    cJSON *o = cJSON_CreateObject();
+    if (!o) return -1;
+    cJSON_AddNumberToObject(o, "n", (double)mt->n);
+    cJSON_AddNumberToObject(o, "loss", mt->loss);
+    cJSON_AddNumberToObject(o, "accuracy", mt->accuracy);
+    cJSON_AddNumberToObject(o, "macro_f1", mt->macro_f1);
+    cJSON *labels = cJSON_AddArrayToObject(o, "labels");
+    cJSON *per = cJSON_AddObjectToObject(o, "per_class");
+    cJSON *conf = cJSON_AddArrayToObject(o, "confusion");
+    for (size_t k = 0; k < K; k++) {
+        cJSON_AddItemToArray(labels, cJSON_CreateString(attend_model_label(m, k)));
+        cJSON *c = cJSON_AddObjectToObject(per, attend_model_label(m, k));
+        cJSON_AddNumberToObject(c, "precision", mt->precision[k]);
+        cJSON_AddNumberToObject(c, "recall", mt->recall[k]);
+        cJSON_AddNumberToObject(c, "f1", mt->f1[k]);
+        cJSON_AddNumberToObject(c, "support", (double)mt->support[k]);
+        cJSON *row = cJSON_CreateArray();
+        for (size_t p = 0; p < K; p++)
+            cJSON_AddItemToArray(row, cJSON_CreateNumber((double)mt->confusion[k * K + p]));
+        cJSON_AddItemToArray(conf, row);
+    }
+    char *s = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    if (!s) return -1;
+    printf("%s\n", s);
+    cJSON_free(s);
+    return 0;
+}
+
+int cli_eval(int argc, char **argv) {
+    const char *model_path = NULL, *data_path = NULL, *v = NULL;
+    attend_data_options d = {0};
+    size_t batch = 64, threads = 0;
+    int json = 0;
+    for (int i = 1; i < argc; i++) {
+        int r = cli_data_flag("eval", argc, argv, &i, &d);
+        if (r < 0) return CLI_USAGE;
+        if (r > 0) continue;
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            fputs(eval_usage, stdout);
+            return CLI_OK;
+        } else if (cli_flag(argc, argv, &i, "--model", &v)) {
+            if (!(model_path = v)) return cli_usage_error("eval", "--model needs a file");
+        } else if (cli_flag(argc, argv, &i, "--data", &v)) {
+            if (!(data_path = v)) return cli_usage_error("eval", "--data needs a file");
+        } else if (cli_flag(argc, argv, &i, "--batch", &v)) {
+            if (cli_parse_size("eval", "--batch", v, 1, 4096, &batch)) return CLI_USAGE;
+        } else if (cli_flag(argc, argv, &i, "--threads", &v)) {
+            if (cli_parse_size("eval", "--threads", v, 0, 1024, &threads)) return CLI_USAGE;
+        } else if (strcmp(argv[i], "--json") == 0) {
+            json = 1;
+        } else {
+            return cli_usage_error("eval", "unknown option '%s'", argv[i]);
+        }
+    }
+    if (!model_path || !data_path) return cli_usage_error("eval", "eval needs --model and --data");
+    cli_set_threads(threads);
+
+    attend_error err = {0};
+    attend_model *m = NULL;
+    attend_dataset ds = {0};
+    attend_encoded enc = {0};
+    attend_metrics mt = {0};
+    int32_t *ids = NULL;
+    int rc = CLI_FAIL;
+    d.on_warning = cli_print_warning;
+    if (attend_model_load(&m, model_path, &err) || attend_dataset_read(&ds, data_path, &d, &err))
+        goto fail;
+    if (!(ids = malloc((ds.count ? ds.count : 1) * sizeof(int32_t)))) {
+        attend_errorf(&err, ATTEND_ERR_NOMEM, "out of memory");
+        goto fail;
+    }
+    if (attend_labels_map(&m->labels, &ds, ids, &err) ||
+        attend_encode_dataset(&enc, m, &ds, ids, NULL, 0, cli_print_warning, NULL, &err))
+        goto fail;
+    if (enc.n == 0) {
+        attend_errorf(&err, ATTEND_ERR_FORMAT, "%s: no example has a token", data_path);
+        goto fail;
+    }
+    if (attend_metrics_init(&mt, m->cfg.num_classes)) {
+        attend_errorf(&err, ATTEND_ERR_NOMEM, "out of memory");
+        goto fail;
+    }
+    if (attend_evaluate(m, &enc, batch, &mt, NULL, &err)) goto fail;
+    if (ds.n_malformed || enc.n_empty)
+        fprintf(stderr, "attend: skipped %zu malformed record(s) and %zu text(s) without tokens\n",
+                ds.n_malformed, enc.n_empty);
+    if (json) {
+        if (print_json(m, &mt)) {
+            attend_errorf(&err, ATTEND_ERR_NOMEM, "out of memory");
+            goto fail;
+        }
+    } else {
+        print_text(m, &mt, data_path);
+    }
+    rc = CLI_OK;
+fail:
+    if (rc != CLI_OK) cli_fail(&err);
+    attend_metrics_free(&mt);
+    attend_encoded_free(&enc);
+    free(ids);
+    attend_dataset_free(&ds);
+    attend_model_free(m);
+    return rc;
+}

@@ -1,0 +1,65 @@
+/* attend info: what a model file holds, or how attend was built. */
+#include "cli.h"
+#include "model.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const char *info_usage =
+    "usage: attend info [--model MODEL]\n"
+    "\n"
+    "With --model: the configuration, parameter count by tensor, labels,\n"
+    "vocabulary size, provenance and training summary of a model file.\n"
+    "Without: how this attend was built (version, OpenMP, BLAS, threads).\n"
+    "\n"
+    "Example: attend info --model wordnet.safetensors\n";
+
+int cli_info(int argc, char **argv) {
+    const char *model_path = NULL, *v = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            fputs(info_usage, stdout);
+            return CLI_OK;
+        } else if (cli_flag(argc, argv, &i, "--model", &v)) {
+            if (!(model_path = v)) return cli_usage_error("info", "--model needs a file");
+        } else {
+            return cli_usage_error("info", "unknown option '%s'", argv[i]);
+        }
+    }
+    if (!model_path) {
+        printf("%s\n", attend_build_info());
+        return CLI_OK;
+    }
+    attend_error err = {0};
+    attend_model *m = NULL;
+    if (attend_model_load(&m, model_path, &err)) return cli_fail(&err);
+    const attend_model_config *c = &m->cfg;
+    static const char *pos[] = {"learned", "sinusoidal", "none"}, *pool[] = {"mean", "cls", "max"};
+    printf("model       %s\n", model_path);
+    printf("config      d_model %zu, heads %zu (head dim %zu), layers %zu, d_ff %zu, max_len %zu\n",
+           c->d_model, c->nhead, c->d_model / c->nhead, c->num_layers, c->dim_feedforward,
+           c->max_len);
+    printf("            pos %s, pool %s, activation %s, %s, dropout %g, layer_norm_eps %g\n",
+           pos[c->pos], pool[c->pool], c->activation == ATTEND_ACT_GELU ? "gelu" : "relu",
+           c->norm_first ? "pre-norm" : "post-norm", (double)c->dropout,
+           (double)c->layer_norm_eps);
+    printf("head        ");
+    for (size_t j = 0; j < c->n_hidden; j++) printf("%zu -> ", c->hidden[j]);
+    printf("%zu classes\n", c->num_classes);
+    printf("vocabulary  %zu tokens (with <pad> <unk> <cls>)\n", c->vocab_size);
+    printf("parameters  %zu\n", m->layout.total);
+    for (size_t i = 0; i < m->layout.count; i++) {
+        const attend_param_info *it = &m->layout.items[i];
+        char shape[64];
+        if (it->ndim == 2) snprintf(shape, sizeof shape, "(%zu, %zu)", it->shape[0], it->shape[1]);
+        else snprintf(shape, sizeof shape, "(%zu)", it->shape[0]);
+        printf("  %-40s %-14s %10zu\n", it->name, shape, it->numel);
+    }
+    printf("labels      ");
+    for (size_t k = 0; k < c->num_classes; k++) printf("%s%s", k ? " " : "", attend_model_label(m, k));
+    printf("\n");
+    if (m->meta_provenance) printf("provenance  %s\n", m->meta_provenance);
+    if (m->meta_training) printf("training    %s\n", m->meta_training);
+    attend_model_free(m);
+    return CLI_OK;
+}

@@ -1,0 +1,158 @@
+/* attend predict: one text per input line, one prediction line out. */
+#define _POSIX_C_SOURCE 200809L /* fileno, isatty */
+#include "cli.h"
+#include "model.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char *predict_usage =
+    "usage: attend predict --model MODEL [-k K] [--json] [FILE|-]\n"
+    "\n"
+    "Classifies one text per line of FILE (default: standard input) and prints one\n"
+    "line per input line, in order: the top K labels with their probabilities,\n"
+    "\"label prob label prob ...\". An empty (or token-less) input line gives an\n"
+    "empty output line. With --json each line is {\"labels\": [...], \"probs\": [...]}.\n"
+    "\n"
+    "  --model FILE   model file from attend train\n"
+    "  -k K           labels per line (default 1)\n"
+    "  --json         JSON lines\n"
+    "  --threads N    (default 1: one text at a time is fastest single-threaded)\n"
+    "\n"
+    "Example: echo 'a large cat with a mane' | attend predict --model wordnet.safetensors -k 3\n";
+
+/* Prints a JSON string (UTF-8 already validated). */
+static void json_string(FILE *f, const char *s) {
+    fputc('"', f);
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\') fprintf(f, "\\%c", c);
+        else if (c < 0x20) fprintf(f, "\\u%04x", c);
+        else fputc(c, f);
+    }
+    fputc('"', f);
+}
+
+int cli_predict(int argc, char **argv) {
+    const char *model_path = NULL, *in_path = NULL, *v = NULL;
+    size_t k = 1, threads = 1;
+    int json = 0;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            fputs(predict_usage, stdout);
+            return CLI_OK;
+        } else if (cli_flag(argc, argv, &i, "--model", &v)) {
+            if (!(model_path = v)) return cli_usage_error("predict", "--model needs a file");
+        } else if (cli_flag(argc, argv, &i, "-k", &v)) {
+            if (cli_parse_size("predict", "-k", v, 1, 1000000, &k)) return CLI_USAGE;
+        } else if (cli_flag(argc, argv, &i, "--threads", &v)) {
+            if (cli_parse_size("predict", "--threads", v, 0, 1024, &threads)) return CLI_USAGE;
+        } else if (strcmp(argv[i], "--json") == 0) {
+            json = 1;
+        } else if (argv[i][0] == '-' && argv[i][1] != '\0') {
+            return cli_usage_error("predict", "unknown option '%s'", argv[i]);
+        } else if (in_path) {
+            return cli_usage_error("predict", "one input file at most ('%s' and '%s')", in_path, argv[i]);
+        } else {
+            in_path = argv[i];
+        }
+    }
+    if (!model_path) return cli_usage_error("predict", "predict needs --model");
+    cli_set_threads(threads);
+
+    attend_error err = {0};
+    attend_model *m = NULL;
+    if (attend_model_load(&m, model_path, &err)) return cli_fail(&err);
+    const size_t K = attend_model_num_labels(m);
+    if (k > K) k = K;
+
+    FILE *in = stdin;
+    const char *name = "<stdin>";
+    if (in_path && strcmp(in_path, "-") != 0) {
+        if (!(in = fopen(in_path, "rb"))) {
+            fprintf(stderr, "attend: cannot open %s for reading\n", in_path);
+            attend_model_free(m);
+            return CLI_FAIL;
+        }
+        name = in_path;
+    }
+    const int interactive = isatty(fileno(in)) || isatty(fileno(stdout));
+    float *probs = malloc(K * sizeof(float));
+    size_t *order = malloc(K * sizeof(size_t));
+    attend_line_reader lr;
+    int rc = CLI_OK, lr_ready = 0;
+    if (!probs || !order) {
+        attend_errorf(&err, ATTEND_ERR_NOMEM, "out of memory");
+        rc = CLI_FAIL;
+        goto done;
+    }
+    if (attend_line_reader_init(&lr, in, name, 0, &err)) {
+        rc = CLI_FAIL;
+        goto done;
+    }
+    lr_ready = 1;
+    for (;;) {
+        const char *line;
+        size_t len;
+        int too_long = 0;
+        if (attend_line_reader_next(&lr, &line, &len, &too_long, &err)) {
+            rc = CLI_FAIL;
+            goto done;
+        }
+        if (!line) break;
+        if (too_long)
+            fprintf(stderr, "attend: warning: %s:%zu: line longer than %zu bytes; using its start\n",
+                    name, lr.line_no, lr.max_bytes);
+        size_t n_tok = 0;
+        attend_error lerr = {0};
+        if (attend_classify(m, line, len, probs, &n_tok, &lerr) != ATTEND_OK) {
+            /* A bad line must not shift the output: warn and print an empty line. */
+            fprintf(stderr, "attend: warning: %s:%zu: %s\n", name, lr.line_no, lerr.msg);
+            n_tok = 0;
+        }
+        if (n_tok == 0) {
+            fputs(json ? "{\"labels\":[],\"probs\":[]}\n" : "\n", stdout);
+        } else {
+            // top k by probability, ties by label order
+            for (size_t i = 0; i < K; i++) order[i] = i;
+            for (size_t i = 0; i < k; i++) {
+                size_t best = i;
+                for (size_t j = i + 1; j < K; j++)
+                    if (probs[order[j]] > probs[order[best]]) best = j;
+                size_t t = order[i];
+                order[i] = order[best];
+                order[best] = t;
+            }
+            if (json) {
+                fputs("{\"labels\":[", stdout);
+                for (size_t i = 0; i < k; i++) {
+                    if (i) fputc(',', stdout);
+                    json_string(stdout, attend_model_label(m, order[i]));
+                }
+                fputs("],\"probs\":[", stdout);
+                for (size_t i = 0; i < k; i++) printf("%s%.6g", i ? "," : "", (double)probs[order[i]]);
+                fputs("]}\n", stdout);
+            } else {
+                for (size_t i = 0; i < k; i++)
+                    printf("%s%s %.4f", i ? " " : "", attend_model_label(m, order[i]),
+                           (double)probs[order[i]]);
+                fputc('\n', stdout);
+            }
+        }
+        if (interactive) fflush(stdout);
+    }
+done:
+    if (rc != CLI_OK) cli_fail(&err);
+    if (lr_ready) attend_line_reader_free(&lr);
+    if (in != stdin) fclose(in);
+    free(probs);
+    free(order);
+    attend_model_free(m);
+    if (fflush(stdout) != 0 && rc == CLI_OK) {
+        fprintf(stderr, "attend: error writing the predictions\n");
+        rc = CLI_FAIL;
+    }
+    return rc;
+}

@@ -1,0 +1,247 @@
+/* attend train: fit a classifier on labelled text. */
+#define _POSIX_C_SOURCE 200809L /* fileno, isatty */
+#include "cli.h"
+#include "train.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static void train_usage(FILE *f, const attend_train_options *d) {
+    const attend_model_config *m = &d->model;
+    fprintf(f,
+            "usage: attend train --data FILE --out MODEL.safetensors [options]\n"
+            "\n"
+            "Trains a transformer-encoder text classifier and saves the best model (by\n"
+            "validation loss) to --out. One line per epoch on stdout; a progress bar on\n"
+            "stderr when it is a terminal.\n"
+            "\n"
+            "data:\n"
+            "  --data FILE          labelled text: .tsv (label<TAB>text), .csv (header),\n"
+            "                       .txt/.ft (fastText __label__X text), .jsonl\n"
+            "  --format NAME        tsv | csv | fasttext | jsonl (default: by extension)\n"
+            "  --text-col NAME      CSV column / JSONL key of the text (default text)\n"
+            "  --label-col NAME     CSV column / JSONL key of the label (default label)\n"
+            "  --strict             stop at the first malformed record (default: skip it)\n"
+            "  --val FILE           validation data (default: split it off --data)\n"
+            "  --val-split FRAC     stratified validation fraction (default %g; 0 = none)\n"
+            "  --min-freq N         keep tokens seen at least N times (default %zu)\n"
+            "  --max-vocab N        keep at most N tokens (default 0 = all)\n"
+            "model:\n"
+            "  --d-model N          embedding width (default %zu)\n"
+            "  --heads N            attention heads (default %zu)\n"
+            "  --layers N           encoder layers (default %zu)\n"
+            "  --d-ff N             feed-forward width (default %zu)\n"
+            "  --max-len N          tokens per text, longer texts are cut (default %zu)\n"
+            "  --pos KIND           learned | sinusoidal | none (default learned)\n"
+            "  --pool KIND          mean | cls | max (default mean)\n"
+            "  --head-hidden LIST   hidden layers before the output, e.g. 256,128 (default none)\n"
+            "  --activation NAME    relu | gelu (default relu)\n"
+            "  --norm-first         pre-norm layers (default post-norm)\n"
+            "  --dropout P          (default %g)\n"
+            "training:\n"
+            "  --epochs N           (default %zu)\n"
+            "  --batch N            (default %zu)\n"
+            "  --lr X               peak learning rate of AdamW (default %g)\n"
+            "  --warmup FRAC        linear warmup over this fraction of steps, then cosine\n"
+            "                       decay (default %g)\n"
+            "  --weight-decay X     AdamW decay; never on biases, norms, embeddings (default %g)\n"
+            "  --clip X             gradient-norm clipping (default %g; 0 = off)\n"
+            "  --label-smoothing X  (default 0)\n"
+            "  --class-weights KIND none | auto (inverse frequency) (default none)\n"
+            "  --patience N         stop after N epochs without a better val loss (default 0 = off)\n"
+            "  --seed N             (default %llu); same seed and threads = same run\n"
+            "  --threads N          (default 0 = all cores)\n"
+            "  --log FILE           append one JSON object per epoch\n"
+            "\n"
+            "Example: attend train --data data/wordnet-nouns.tsv --val-split 0.2 --out wordnet.safetensors\n",
+            d->val_split, d->min_freq, m->d_model, m->nhead, m->num_layers, m->dim_feedforward,
+            m->max_len, (double)m->dropout, d->epochs, d->batch, (double)d->lr,
+            (double)d->warmup, (double)d->weight_decay, (double)d->clip,
+            (unsigned long long)d->seed);
+}
+
+typedef struct {
+    FILE *log;
+    int tty;
+    int bar_shown;
+} train_ui;
+
+static void on_info(void *ctx, const char *msg) {
+    (void)ctx;
+    fprintf(stderr, "attend: %s\n", msg);
+}
+
+static void on_progress(void *ctx, size_t done, size_t total, double tps, double eta) {
+    train_ui *ui = ctx;
+    if (!ui->tty) return;
+    int width = 30, filled = (int)((double)width * (double)done / (double)total);
+    fprintf(stderr, "\r  [%.*s%*s] %zu/%zu batches  %.0f tok/s  ETA %.0f s ", filled,
+            "##############################", width - filled, "", done, total, tps, eta);
+    ui->bar_shown = 1;
+}
+
+static void on_epoch(void *ctx, const attend_epoch_report *r) {
+    train_ui *ui = ctx;
+    if (ui->bar_shown) {
+        fprintf(stderr, "\r%*s\r", 100, "");
+        ui->bar_shown = 0;
+    }
+    if (r->has_val)
+        printf("epoch %zu/%zu  train loss %.4f  val loss %.4f  val acc %.2f%%  macro-F1 %.4f  %.1f s%s\n",
+               r->epoch, r->epochs, r->train_loss, r->val_loss, 100.0 * r->val_accuracy,
+               r->val_macro_f1, r->seconds, r->improved ? "  (saved)" : "");
+    else
+        printf("epoch %zu/%zu  train loss %.4f  %.1f s  (saved)\n", r->epoch, r->epochs,
+               r->train_loss, r->seconds);
+    fflush(stdout);
+    if (ui->log) {
+        fprintf(ui->log,
+                "{\"epoch\":%zu,\"step\":%zu,\"train_loss\":%.6g,\"val_loss\":%s%.6g,"
+                "\"val_accuracy\":%.6g,\"val_macro_f1\":%.6g,\"lr\":%.6g,\"seconds\":%.3f,"
+                "\"tokens_per_s\":%.1f,\"saved\":%s}\n",
+                r->epoch, r->step, r->train_loss, "", r->has_val ? r->val_loss : 0.0,
+                r->val_accuracy, r->val_macro_f1, r->lr, r->seconds, r->tokens_per_s,
+                r->improved ? "true" : "false");
+        fflush(ui->log);
+    }
+}
+
+/* "256,128" -> hidden sizes. */
+static int parse_hidden(const char *v, attend_model_config *m) {
+    m->n_hidden = 0;
+    if (!v || !*v) return -1;
+    if (strcmp(v, "none") == 0 || strcmp(v, "0") == 0) return 0;
+    const char *p = v;
+    while (*p) {
+        char *end;
+        unsigned long long x = strtoull(p, &end, 10);
+        if (end == p || x < 1 || x > 16384 || m->n_hidden == ATTEND_MAX_HEAD_HIDDEN) return -1;
+        m->hidden[m->n_hidden++] = (size_t)x;
+        if (*end == ',') end++;
+        else if (*end) return -1;
+        p = end;
+    }
+    return 0;
+}
+
+int cli_train(int argc, char **argv) {
+    attend_train_options o;
+    attend_train_options_default(&o);
+    const char *log_path = NULL, *v = NULL;
+    size_t threads = 0;
+    attend_model_config *m = &o.model;
+    for (int i = 1; i < argc; i++) {
+        int r = cli_data_flag("train", argc, argv, &i, &o.data);
+        if (r < 0) return CLI_USAGE;
+        if (r > 0) continue;
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            train_usage(stdout, &o);
+            return CLI_OK;
+        }
+#define SIZE_FLAG(name, field, lo, hi)                                             \
+    else if (cli_flag(argc, argv, &i, name, &v)) {                                 \
+        if (cli_parse_size("train", name, v, lo, hi, &(field))) return CLI_USAGE;  \
+    }
+#define FLOAT_FLAG(name, field, lo, hi)                                             \
+    else if (cli_flag(argc, argv, &i, name, &v)) {                                  \
+        if (cli_parse_float("train", name, v, lo, hi, &(field))) return CLI_USAGE;  \
+    }
+        if (cli_flag(argc, argv, &i, "--data", &v)) {
+            if (!(o.data_path = v)) return cli_usage_error("train", "--data needs a file");
+        } else if (cli_flag(argc, argv, &i, "--val", &v)) {
+            if (!(o.val_path = v)) return cli_usage_error("train", "--val needs a file");
+        } else if (cli_flag(argc, argv, &i, "--out", &v)) {
+            if (!(o.out_path = v)) return cli_usage_error("train", "--out needs a file");
+        } else if (cli_flag(argc, argv, &i, "--log", &v)) {
+            if (!(log_path = v)) return cli_usage_error("train", "--log needs a file");
+        } else if (cli_flag(argc, argv, &i, "--val-split", &v)) {
+            float f;
+            if (cli_parse_float("train", "--val-split", v, 0.0, 0.9, &f)) return CLI_USAGE;
+            o.val_split = f;
+        }
+        SIZE_FLAG("--min-freq", o.min_freq, 1, 1000000000)
+        SIZE_FLAG("--max-vocab", o.max_vocab, 0, 16777216)
+        SIZE_FLAG("--d-model", m->d_model, 1, 16384)
+        SIZE_FLAG("--heads", m->nhead, 1, 16384)
+        SIZE_FLAG("--layers", m->num_layers, 0, ATTEND_MAX_LAYERS)
+        SIZE_FLAG("--d-ff", m->dim_feedforward, 1, 16384)
+        SIZE_FLAG("--max-len", m->max_len, 1, 16384)
+        FLOAT_FLAG("--dropout", m->dropout, 0.0, 0.95)
+        SIZE_FLAG("--epochs", o.epochs, 1, 100000)
+        SIZE_FLAG("--batch", o.batch, 1, 4096)
+        FLOAT_FLAG("--lr", o.lr, 1e-9, 10.0)
+        FLOAT_FLAG("--warmup", o.warmup, 0.0, 1.0)
+        FLOAT_FLAG("--weight-decay", o.weight_decay, 0.0, 10.0)
+        FLOAT_FLAG("--clip", o.clip, 0.0, 1e6)
+        FLOAT_FLAG("--label-smoothing", o.label_smoothing, 0.0, 0.99)
+        SIZE_FLAG("--patience", o.patience, 0, 100000)
+        SIZE_FLAG("--threads", threads, 0, 1024)
+        else if (cli_flag(argc, argv, &i, "--seed", &v)) {
+            size_t s;
+            if (cli_parse_size("train", "--seed", v, 0, SIZE_MAX, &s)) return CLI_USAGE;
+            o.seed = s;
+        } else if (cli_flag(argc, argv, &i, "--pos", &v)) {
+            if (v && !strcmp(v, "learned")) m->pos = ATTEND_POS_LEARNED;
+            else if (v && !strcmp(v, "sinusoidal")) m->pos = ATTEND_POS_SINUSOIDAL;
+            else if (v && !strcmp(v, "none")) m->pos = ATTEND_POS_NONE;
+            else return cli_usage_error("train", "--pos expects learned, sinusoidal or none");
+        } else if (cli_flag(argc, argv, &i, "--pool", &v)) {
+            if (v && !strcmp(v, "mean")) m->pool = ATTEND_POOL_MEAN;
+            else if (v && !strcmp(v, "cls")) m->pool = ATTEND_POOL_CLS;
+            else if (v && !strcmp(v, "max")) m->pool = ATTEND_POOL_MAX;
+            else return cli_usage_error("train", "--pool expects mean, cls or max");
+        } else if (cli_flag(argc, argv, &i, "--activation", &v)) {
+            if (v && !strcmp(v, "relu")) m->activation = ATTEND_ACT_RELU;
+            else if (v && !strcmp(v, "gelu")) m->activation = ATTEND_ACT_GELU;
+            else return cli_usage_error("train", "--activation expects relu or gelu");
+        } else if (cli_flag(argc, argv, &i, "--head-hidden", &v)) {
+            if (parse_hidden(v, m))
+                return cli_usage_error("train", "--head-hidden expects up to %d sizes like 256,128",
+                                       ATTEND_MAX_HEAD_HIDDEN);
+        } else if (cli_flag(argc, argv, &i, "--class-weights", &v)) {
+            if (v && !strcmp(v, "auto")) o.class_weights_auto = 1;
+            else if (v && !strcmp(v, "none")) o.class_weights_auto = 0;
+            else return cli_usage_error("train", "--class-weights expects auto or none");
+        } else if (strcmp(argv[i], "--norm-first") == 0) {
+            m->norm_first = 1;
+        } else {
+            return cli_usage_error("train", "unknown option '%s'", argv[i]);
+        }
+#undef SIZE_FLAG
+#undef FLOAT_FLAG
+    }
+    if (!o.data_path || !o.out_path)
+        return cli_usage_error("train", "train needs --data FILE and --out MODEL");
+    if (m->d_model % m->nhead != 0)
+        return cli_usage_error("train", "--d-model %zu is not divisible by --heads %zu", m->d_model,
+                               m->nhead);
+    if (m->pool == ATTEND_POOL_CLS && m->max_len < 2)
+        return cli_usage_error("train", "--pool cls needs --max-len of at least 2");
+
+    train_ui ui = {NULL, isatty(fileno(stderr)), 0};
+    if (log_path && !(ui.log = fopen(log_path, "a"))) {
+        fprintf(stderr, "attend: cannot open --log %s for appending\n", log_path);
+        return CLI_FAIL;
+    }
+    cli_set_threads(threads);
+    o.on_info = on_info;
+    o.on_warning = cli_print_warning;
+    o.on_epoch = on_epoch;
+    o.on_progress = on_progress;
+    o.ctx = &ui;
+
+    attend_error err = {0};
+    attend_train_result res;
+    attend_status st = attend_train(&o, &res, &err);
+    if (ui.log) fclose(ui.log);
+    if (st != ATTEND_OK) return cli_fail(&err);
+    if (res.n_val)
+        printf("best epoch %zu: val loss %.4f, val acc %.2f%%, macro-F1 %.4f; model saved to %s (%.1f s)\n",
+               res.best_epoch, res.best_val_loss, 100.0 * res.best_val_accuracy,
+               res.best_val_macro_f1, o.out_path, res.seconds);
+    else
+        printf("model saved to %s (%.1f s)\n", o.out_path, res.seconds);
+    return CLI_OK;
+}

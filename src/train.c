@@ -1,0 +1,574 @@
+/* Training loop and batched evaluation of the classifier.
+ *
+ * Determinism: every random choice (initial weights, validation split,
+ * shuffling, dropout) is a pure function of the seed and a counter, and all
+ * parallel loops give each output to one thread in a fixed order, so the same
+ * seed and thread count give the same run. */
+#define _POSIX_C_SOURCE 200809L /* clock_gettime */
+#include "train.h"
+#include "optimizer.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* Batches larger than this are refused (with the memory they would need). */
+#define MAX_BATCH 4096
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static void emit(void (*fn)(void *, const char *), void *ctx, const char *fmt, ...) {
+    if (!fn) return;
+    char buf[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    fn(ctx, buf);
+}
+
+/* ---- encoding ---- */
+
+void attend_encoded_free(attend_encoded *e) {
+    free(e->ids);
+    free(e->off);
+    free(e->len);
+    free(e->labels);
+    free(e->line);
+    memset(e, 0, sizeof *e);
+}
+
+attend_status attend_encode_dataset(attend_encoded *e, const attend_model *m,
+                                    const attend_dataset *ds, const int32_t *label_ids,
+                                    const uint8_t *select, uint8_t want,
+                                    void (*warn)(void *ctx, const char *msg), void *ctx,
+                                    attend_error *err) {
+    memset(e, 0, sizeof *e);
+    const size_t T = m->cfg.max_len;
+    attend_tokenizer tok;
+    attend_status st = attend_tokenizer_init(&tok, err);
+    if (st != ATTEND_OK) return st;
+    size_t n = 0;
+    for (size_t i = 0; i < ds->count; i++) n += !select || select[i] == want;
+    size_t cap = n * 16 + T;
+    e->ids = malloc(cap * sizeof(int32_t));
+    e->off = malloc((n ? n : 1) * sizeof(size_t));
+    e->len = malloc((n ? n : 1) * sizeof(size_t));
+    e->line = malloc((n ? n : 1) * sizeof(size_t));
+    e->labels = label_ids ? malloc((n ? n : 1) * sizeof(int32_t)) : NULL;
+    if (!e->ids || !e->off || !e->len || !e->line || (label_ids && !e->labels)) goto nomem;
+    size_t used = 0;
+    for (size_t i = 0; i < ds->count; i++) {
+        if (select && select[i] != want) continue;
+        if (cap - used < T) {
+            size_t ncap = cap * 2;
+            int32_t *ids = realloc(e->ids, ncap * sizeof(int32_t));
+            if (!ids) goto nomem;
+            e->ids = ids;
+            cap = ncap;
+        }
+        const char *text = ds->records[i].text;
+        size_t len = 0;
+        st = attend_model_encode(m, &tok, text, strlen(text), e->ids + used, &len, err);
+        if (st != ATTEND_OK) {
+            /* The data reader validated UTF-8 already; anything else is real. */
+            attend_errorf(err, st, "%s:%zu: %s", ds->name, ds->records[i].line, err ? err->msg : "");
+            goto fail;
+        }
+        size_t real = m->cfg.pool == ATTEND_POOL_CLS && len ? len - 1 : len;
+        if (real == 0) {
+            e->n_empty++;
+            emit(warn, ctx, "%s:%zu: text has no tokens after normalisation; skipped", ds->name,
+                 ds->records[i].line);
+            continue;
+        }
+        e->off[e->n] = used;
+        e->len[e->n] = len;
+        e->line[e->n] = ds->records[i].line;
+        if (label_ids) e->labels[e->n] = label_ids[i];
+        if (len > e->max_len) e->max_len = len;
+        used += len;
+        e->n++;
+    }
+    attend_tokenizer_free(&tok);
+    return ATTEND_OK;
+nomem:
+    st = attend_errorf(err, ATTEND_ERR_NOMEM, "out of memory encoding %s", ds->name);
+fail:
+    attend_tokenizer_free(&tok);
+    attend_encoded_free(e);
+    return st;
+}
+
+/* ---- batches ---- */
+
+/* Fills tokens (B,T) and pad (B,T) for the examples idx[0..B), T = longest. */
+static size_t fill_batch(const attend_encoded *e, const size_t *idx, size_t B, int32_t *tokens,
+                         uint8_t *pad) {
+    size_t T = 1;
+    for (size_t b = 0; b < B; b++) T = e->len[idx[b]] > T ? e->len[idx[b]] : T;
+    for (size_t b = 0; b < B; b++) {
+        size_t i = idx[b], n = e->len[i];
+        memcpy(tokens + b * T, e->ids + e->off[i], n * sizeof(int32_t));
+        for (size_t t = 0; t < T; t++) pad[b * T + t] = t >= n;
+        for (size_t t = n; t < T; t++) tokens[b * T + t] = ATTEND_VOCAB_PAD;
+    }
+    return T;
+}
+
+/* Sort helper: order indices by length, then by index (stable, total). */
+static const attend_encoded *sort_enc_;
+static int by_length(const void *a, const void *b) {
+    size_t i = *(const size_t *)a, j = *(const size_t *)b;
+    size_t li = sort_enc_->len[i], lj = sort_enc_->len[j];
+    if (li != lj) return li < lj ? -1 : 1;
+    return i < j ? -1 : i > j;
+}
+static void sort_by_length(const attend_encoded *e, size_t *idx, size_t n) {
+    sort_enc_ = e;
+    qsort(idx, n, sizeof *idx, by_length);
+    sort_enc_ = NULL;
+}
+
+/* Seeded Fisher-Yates shuffle. */
+static void shuffle(size_t *x, size_t n, uint64_t seed) {
+    for (size_t i = n; i > 1; i--) {
+        size_t j = (size_t)(attend_mix64(seed ^ attend_mix64(i)) % i);
+        size_t t = x[i - 1];
+        x[i - 1] = x[j];
+        x[j] = t;
+    }
+}
+
+/* ---- evaluation ---- */
+
+attend_status attend_evaluate(attend_model *m, const attend_encoded *e, size_t batch,
+                              attend_metrics *mt, float *probs, attend_error *err) {
+    const attend_model_config *c = &m->cfg;
+    const size_t K = c->num_classes;
+    if (batch == 0) batch = 64;
+    if (batch > MAX_BATCH) batch = MAX_BATCH;
+    size_t T = e->max_len ? e->max_len : 1;
+    size_t n_acts = attend_model_acts_size(c, batch, T, 0);
+    float *mem = malloc(n_acts * sizeof(float));
+    float *p = malloc(batch * K * sizeof(float));
+    int32_t *tokens = malloc(batch * T * sizeof(int32_t));
+    uint8_t *pad = malloc(batch * T);
+    size_t *idx = malloc((e->n ? e->n : 1) * sizeof(size_t));
+    attend_status st = ATTEND_OK;
+    if (!mem || !p || !tokens || !pad || !idx) {
+        st = attend_errorf(err, ATTEND_ERR_NOMEM, "out of memory for evaluation (%zu MiB of activations)",
+                           n_acts * sizeof(float) >> 20);
+        goto done;
+    }
+    for (size_t i = 0; i < e->n; i++) idx[i] = i;
+    sort_by_length(e, idx, e->n);
+    if (mt) attend_metrics_reset(mt);
+    for (size_t s = 0; s < e->n; s += batch) {
+        size_t B = e->n - s < batch ? e->n - s : batch;
+        size_t Tb = fill_batch(e, idx + s, B, tokens, pad);
+        attend_model_acts a;
+        attend_model_acts_bind(&a, c, B, Tb, 0, mem);
+        attend_model_forward(m, &a, tokens, pad, B, Tb, 0, 0);
+        attend_softmax_forward(p, a.logits, B, K);
+        for (size_t b = 0; b < B; b++) {
+            const float *pb = p + b * K;
+            size_t best = 0;
+            for (size_t k = 1; k < K; k++) best = pb[k] > pb[best] ? k : best;
+            if (probs) memcpy(probs + idx[s + b] * K, pb, K * sizeof(float));
+            if (mt && e->labels) {
+                int32_t y = e->labels[idx[s + b]];
+                /* loss from logits (log-sum-exp) so a tiny probability stays finite */
+                const float *lg = a.logits + b * K;
+                double mx = lg[0], se = 0.0;
+                for (size_t k = 1; k < K; k++) mx = lg[k] > mx ? lg[k] : mx;
+                for (size_t k = 0; k < K; k++) se += exp(lg[k] - mx);
+                attend_metrics_add(mt, y, (int32_t)best, mx + log(se) - lg[y]);
+            }
+        }
+    }
+    if (mt) attend_metrics_finish(mt);
+done:
+    free(mem);
+    free(p);
+    free(tokens);
+    free(pad);
+    free(idx);
+    return st;
+}
+
+/* ---- training ---- */
+
+void attend_train_options_default(attend_train_options *o) {
+    memset(o, 0, sizeof *o);
+    attend_model_config_default(&o->model);
+    o->val_split = 0.1;
+    o->min_freq = 1;
+    o->epochs = 10;
+    o->batch = 32;
+    o->lr = 1e-3f;
+    o->warmup = 0.05f;
+    o->weight_decay = 0.01f;
+    o->clip = 1.0f;
+    o->seed = 1;
+}
+
+/* Everything a run owns; one cleanup path frees it all. */
+typedef struct {
+    attend_dataset train_ds, val_ds;
+    attend_labels labels;
+    int32_t *train_ids, *val_ids;
+    uint8_t *is_val;
+    attend_vocab_counter counter;
+    int counter_ready;
+    attend_vocab vocab;
+    int vocab_ready;
+    attend_model *model;
+    attend_encoded tr, va;
+    float *grads, *m1, *m2, *acts, *class_w;
+    int32_t *tokens, *targets;
+    uint8_t *pad;
+    size_t *order, *batches;
+    attend_metrics mt;
+    char *prov, *training;
+} train_run;
+
+static void train_run_free(train_run *r) {
+    attend_dataset_free(&r->train_ds);
+    attend_dataset_free(&r->val_ds);
+    attend_labels_free(&r->labels);
+    free(r->train_ids);
+    free(r->val_ids);
+    free(r->is_val);
+    if (r->counter_ready) attend_vocab_counter_free(&r->counter);
+    if (r->vocab_ready) attend_vocab_free(&r->vocab);
+    attend_model_free(r->model);
+    attend_encoded_free(&r->tr);
+    attend_encoded_free(&r->va);
+    free(r->grads);
+    free(r->m1);
+    free(r->m2);
+    free(r->acts);
+    free(r->class_w);
+    free(r->tokens);
+    free(r->targets);
+    free(r->pad);
+    free(r->order);
+    free(r->batches);
+    attend_metrics_free(&r->mt);
+    free(r->prov);
+    free(r->training);
+}
+
+/* Reads the data, builds labels, split and vocabulary, creates the model. */
+static attend_status prepare(train_run *r, const attend_train_options *o,
+                             attend_train_result *res, attend_error *err) {
+    attend_status st;
+    attend_data_options dopt = o->data;
+    dopt.on_warning = o->on_warning;
+    dopt.warning_ctx = o->ctx;
+    if ((st = attend_dataset_read(&r->train_ds, o->data_path, &dopt, err))) return st;
+    if ((st = attend_labels_from_dataset(&r->labels, &r->train_ds, err))) return st;
+    if (r->labels.count < 2)
+        return attend_errorf(err, ATTEND_ERR_FORMAT,
+                             "%s: every example has the label '%s'; a classifier needs at least 2 classes",
+                             o->data_path, r->labels.names[0]);
+    const size_t N = r->train_ds.count, K = r->labels.count;
+    if (!(r->train_ids = malloc(N * sizeof(int32_t))) || !(r->is_val = calloc(N, 1)))
+        return attend_errorf(err, ATTEND_ERR_NOMEM, "out of memory");
+    if ((st = attend_labels_map(&r->labels, &r->train_ds, r->train_ids, err))) return st;
+    if (o->val_path) {
+        if ((st = attend_dataset_read(&r->val_ds, o->val_path, &dopt, err))) return st;
+        if (!(r->val_ids = malloc(r->val_ds.count * sizeof(int32_t))))
+            return attend_errorf(err, ATTEND_ERR_NOMEM, "out of memory");
+        if ((st = attend_labels_map(&r->labels, &r->val_ds, r->val_ids, err))) return st;
+    } else if (o->val_split > 0.0) {
+        if ((st = attend_split_stratified(r->train_ids, N, K, o->val_split,
+                                          attend_seed_child(o->seed, 11), r->is_val, NULL, err)))
+            return st;
+    }
+
+    // vocabulary from the training split only
+    attend_tokenizer tok;
+    if ((st = attend_tokenizer_init(&tok, err))) return st;
+    if ((st = attend_vocab_counter_init(&r->counter, err))) {
+        attend_tokenizer_free(&tok);
+        return st;
+    }
+    r->counter_ready = 1;
+    for (size_t i = 0; i < N && st == ATTEND_OK; i++) {
+        if (r->is_val[i]) continue;
+        const char *t = r->train_ds.records[i].text;
+        st = attend_vocab_counter_add_text(&r->counter, &tok, t, strlen(t), err);
+    }
+    attend_tokenizer_free(&tok);
+    if (st) return st;
+    if ((st = attend_vocab_build(&r->vocab, &r->counter, o->min_freq, o->max_vocab, err))) return st;
+    r->vocab_ready = 1;
+
+    attend_model_config cfg = o->model;
+    cfg.vocab_size = attend_vocab_size(&r->vocab);
+    cfg.num_classes = K;
+    if ((st = attend_model_create(&r->model, &cfg, &r->vocab, r->labels.names, err))) return st;
+    r->vocab_ready = 0;
+    attend_model_init_weights(r->model, attend_seed_child(o->seed, 12));
+
+    if ((st = attend_encode_dataset(&r->tr, r->model, &r->train_ds, r->train_ids, r->is_val, 0,
+                                    o->on_warning, o->ctx, err)))
+        return st;
+    if (o->val_path)
+        st = attend_encode_dataset(&r->va, r->model, &r->val_ds, r->val_ids, NULL, 0,
+                                   o->on_warning, o->ctx, err);
+    else if (o->val_split > 0.0)
+        st = attend_encode_dataset(&r->va, r->model, &r->train_ds, r->train_ids, r->is_val, 1,
+                                   o->on_warning, o->ctx, err);
+    if (st) return st;
+    if (r->tr.n == 0)
+        return attend_errorf(err, ATTEND_ERR_FORMAT, "%s: no training example has a token", o->data_path);
+    res->n_train = r->tr.n;
+    res->n_val = r->va.n;
+    res->vocab_size = cfg.vocab_size;
+    res->num_classes = K;
+    res->n_params = r->model->layout.total;
+    return ATTEND_OK;
+}
+
+/* Provenance and training summary stored in the model file. */
+static attend_status describe(train_run *r, const attend_train_options *o,
+                              const attend_train_result *res, attend_error *err) {
+    char buf[4096];
+    free(r->prov);
+    free(r->training);
+    /* File names are written as JSON strings; escape what JSON needs. */
+    char data_esc[1024], val_esc[1024];
+    const char *srcs[2] = {o->data_path, o->val_path ? o->val_path : ""};
+    char *dsts[2] = {data_esc, val_esc};
+    for (int s = 0; s < 2; s++) {
+        size_t k = 0;
+        for (const char *p = srcs[s]; *p && k + 7 < sizeof data_esc; p++) {
+            unsigned char ch = (unsigned char)*p;
+            if (ch == '"' || ch == '\\') { dsts[s][k++] = '\\'; dsts[s][k++] = (char)ch; }
+            else if (ch < 0x20) k += (size_t)snprintf(dsts[s] + k, 7, "\\u%04x", ch);
+            else dsts[s][k++] = (char)ch;
+        }
+        dsts[s][k] = 0;
+    }
+    snprintf(buf, sizeof buf,
+             "{\"data\":\"%s\",\"data_fnv1a64\":\"%s\",\"data_format\":\"%s\",\"val\":\"%s\","
+             "\"val_fnv1a64\":\"%s\",\"val_split\":%g,\"seed\":%llu,\"threads\":%d,"
+             "\"attend_version\":\"%s\"}",
+             data_esc, r->train_ds.hash_hex, attend_data_format_name(r->train_ds.format), val_esc,
+             o->val_path ? r->val_ds.hash_hex : "", o->val_path ? 0.0 : o->val_split,
+             (unsigned long long)o->seed, attend_get_threads(), ATTEND_VERSION);
+    r->prov = attend_strdup(buf);
+    snprintf(buf, sizeof buf,
+             "{\"epochs\":%zu,\"epochs_run\":%zu,\"best_epoch\":%zu,\"batch\":%zu,\"lr\":%g,"
+             "\"warmup\":%g,\"weight_decay\":%g,\"clip\":%g,\"label_smoothing\":%g,"
+             "\"class_weights\":\"%s\",\"min_freq\":%zu,\"max_vocab\":%zu,\"n_train\":%zu,"
+             "\"n_val\":%zu,\"best_val_loss\":%.6g,\"best_val_accuracy\":%.6g,"
+             "\"best_val_macro_f1\":%.6g}",
+             o->epochs, res->epochs_run, res->best_epoch, o->batch, (double)o->lr,
+             (double)o->warmup, (double)o->weight_decay, (double)o->clip,
+             (double)o->label_smoothing, o->class_weights_auto ? "auto" : "none", o->min_freq,
+             o->max_vocab, res->n_train, res->n_val, res->best_val_loss,
+             res->best_val_accuracy, res->best_val_macro_f1);
+    r->training = attend_strdup(buf);
+    if (!r->prov || !r->training) return attend_errorf(err, ATTEND_ERR_NOMEM, "out of memory");
+    r->model->meta_provenance = r->prov;
+    r->model->meta_training = r->training;
+    return ATTEND_OK;
+}
+
+static attend_status save_model(train_run *r, const attend_train_options *o,
+                                const attend_train_result *res, attend_error *err) {
+    attend_status st = describe(r, o, res, err);
+    if (st == ATTEND_OK) st = attend_model_save(r->model, o->out_path, err);
+    /* The strings belong to the run; the model only borrows them here. */
+    r->model->meta_provenance = NULL;
+    r->model->meta_training = NULL;
+    return st;
+}
+
+attend_status attend_train(const attend_train_options *o, attend_train_result *res,
+                           attend_error *err) {
+    train_run r;
+    memset(&r, 0, sizeof r);
+    memset(res, 0, sizeof *res);
+    attend_status st = ATTEND_OK;
+    const double t_start = now_s();
+    if (o->batch < 1 || o->batch > MAX_BATCH)
+        return attend_errorf(err, ATTEND_ERR_ARG, "batch %zu is outside [1, %d]", o->batch, MAX_BATCH);
+    /* Check the architecture before reading any data: fail fast. */
+    attend_model_config probe = o->model;
+    probe.vocab_size = ATTEND_VOCAB_NSPECIAL;
+    probe.num_classes = 2;
+    if ((st = attend_model_config_check(&probe, err))) return st;
+    if ((st = prepare(&r, o, res, err))) goto done;
+
+    attend_model *m = r.model;
+    const attend_model_config *c = &m->cfg;
+    const size_t K = c->num_classes, P = m->layout.total, Bmax = o->batch;
+    const size_t Tmax = r.tr.max_len > r.va.max_len ? r.tr.max_len : r.va.max_len;
+    const size_t n_acts = attend_model_acts_size(c, Bmax, Tmax, 1);
+    emit(o->on_info, o->ctx,
+         "data: %zu train, %zu validation examples, %zu classes, vocabulary %zu, longest %zu tokens; model: %zu parameters; activations %zu MiB",
+         r.tr.n, r.va.n, K, c->vocab_size, Tmax, P, n_acts * sizeof(float) >> 20);
+    r.grads = calloc(P, sizeof(float));
+    r.m1 = calloc(P, sizeof(float));
+    r.m2 = calloc(P, sizeof(float));
+    r.acts = malloc(n_acts * sizeof(float));
+    r.tokens = malloc(Bmax * Tmax * sizeof(int32_t));
+    r.targets = malloc(Bmax * sizeof(int32_t));
+    r.pad = malloc(Bmax * Tmax);
+    r.order = malloc(r.tr.n * sizeof(size_t));
+    r.batches = malloc(r.tr.n * sizeof(size_t));
+    if (!r.grads || !r.m1 || !r.m2 || !r.acts || !r.tokens || !r.targets || !r.pad || !r.order ||
+        !r.batches || attend_metrics_init(&r.mt, K)) {
+        st = attend_errorf(err, ATTEND_ERR_NOMEM,
+                           "out of memory: training needs about %zu MiB (lower --batch or --max-len)",
+                           (n_acts + 3 * P) * sizeof(float) >> 20);
+        goto done;
+    }
+    if (o->class_weights_auto) {
+        if (!(r.class_w = calloc(K, sizeof(float)))) {
+            st = attend_errorf(err, ATTEND_ERR_NOMEM, "out of memory");
+            goto done;
+        }
+        size_t *count = calloc(K, sizeof(size_t));
+        if (!count) {
+            st = attend_errorf(err, ATTEND_ERR_NOMEM, "out of memory");
+            goto done;
+        }
+        for (size_t i = 0; i < r.tr.n; i++) count[r.tr.labels[i]]++;
+        // w_k = N / (K * n_k): the inverse frequency, 1 on average
+        for (size_t k = 0; k < K; k++)
+            r.class_w[k] = count[k] ? (float)r.tr.n / ((float)K * (float)count[k]) : 0.0f;
+        free(count);
+    }
+
+    attend_model_params g;
+    {
+        attend_layout L = m->layout;
+        L.items = NULL; /* bind only: the sizing list already exists in m->layout */
+        L.base = r.grads;
+        L.total = 0;
+        attend_model_layout(&L, c, &g);
+    }
+    const size_t n_batches = (r.tr.n + Bmax - 1) / Bmax;
+    const size_t total_steps = n_batches * o->epochs;
+    const size_t warmup = (size_t)((double)o->warmup * (double)total_steps);
+    const attend_adamw_config adam = {0.9f, 0.999f, 1e-8f, o->weight_decay};
+    const int has_val = r.va.n > 0;
+    double best = INFINITY;
+    size_t since_best = 0, step = 0;
+
+    for (size_t epoch = 1; epoch <= o->epochs; epoch++) {
+        const double t0 = now_s();
+        // shuffle, bucket by length within chunks, shuffle the batch order
+        for (size_t i = 0; i < r.tr.n; i++) r.order[i] = i;
+        uint64_t es = attend_seed_child(o->seed, 1000 + epoch);
+        shuffle(r.order, r.tr.n, es);
+        const size_t chunk = 50 * Bmax;
+        for (size_t s = 0; s < r.tr.n; s += chunk)
+            sort_by_length(&r.tr, r.order + s, r.tr.n - s < chunk ? r.tr.n - s : chunk);
+        size_t *bstart = r.batches;
+        for (size_t b = 0; b < n_batches; b++) bstart[b] = b * Bmax;
+        shuffle(bstart, n_batches, attend_seed_child(es, 1));
+
+        double loss_sum = 0.0;
+        size_t loss_n = 0, tokens_seen = 0;
+        for (size_t bi = 0; bi < n_batches; bi++, step++) {
+            const size_t s0 = bstart[bi], B = r.tr.n - s0 < Bmax ? r.tr.n - s0 : Bmax;
+            const size_t *idx = r.order + s0;
+            const size_t T = fill_batch(&r.tr, idx, B, r.tokens, r.pad);
+            for (size_t b = 0; b < B; b++) {
+                r.targets[b] = r.tr.labels[idx[b]];
+                tokens_seen += r.tr.len[idx[b]];
+            }
+            attend_model_acts a;
+            attend_model_acts_bind(&a, c, B, T, 1, r.acts);
+            const uint64_t ss = attend_seed_child(o->seed, 1000000 + step);
+            attend_model_forward(m, &a, r.tokens, r.pad, B, T, 1, ss);
+            float loss = attend_crossentropy_forward(a.probs, a.logits, r.targets, r.class_w,
+                                                     o->label_smoothing, B, K);
+            memset(a.dlogits, 0, B * K * sizeof(float));
+            attend_crossentropy_backward(a.dlogits, a.probs, r.targets, r.class_w,
+                                         o->label_smoothing, 1.0f, B, K);
+            memset(r.grads, 0, P * sizeof(float));
+            attend_model_backward(m, &g, &a, r.tokens, r.pad, B, T, 1, ss);
+            double gnorm = attend_l2_norm(r.grads, P);
+            if (!isfinite(loss) || !isfinite(gnorm)) {
+                st = attend_errorf(err, ATTEND_ERR_NUMERIC,
+                                   "training diverged at epoch %zu, step %zu (loss %g, gradient norm %g); %s; try a lower --lr (now %g)",
+                                   epoch, step + 1, (double)loss, gnorm,
+                                   res->best_epoch ? "the last good model is kept in the output file"
+                                                   : "no model was saved",
+                                   (double)o->lr);
+                goto done;
+            }
+            if (o->clip > 0.0f && gnorm > o->clip) attend_scale(r.grads, P, (float)(o->clip / gnorm));
+            const float lr = attend_lr_at(step, total_steps, warmup, o->lr);
+            for (size_t t = 0; t < m->layout.count; t++) {
+                const attend_param_info *it = &m->layout.items[t];
+                attend_adamw_update(m->params + it->offset, r.grads + it->offset,
+                                    r.m1 + it->offset, r.m2 + it->offset, it->numel, &adam, lr,
+                                    step + 1, !it->no_decay);
+            }
+            loss_sum += loss;
+            loss_n++;
+            if (o->on_progress) {
+                double el = now_s() - t0;
+                o->on_progress(o->ctx, bi + 1, n_batches, el > 0 ? tokens_seen / el : 0.0,
+                               el / (double)(bi + 1) * (double)(n_batches - bi - 1));
+            }
+        }
+
+        attend_epoch_report rep = {0};
+        rep.epoch = epoch;
+        rep.epochs = o->epochs;
+        rep.step = step;
+        rep.train_loss = loss_n ? loss_sum / (double)loss_n : 0.0;
+        rep.lr = attend_lr_at(step ? step - 1 : 0, total_steps, warmup, o->lr);
+        rep.has_val = has_val;
+        double train_s = now_s() - t0;
+        rep.tokens_per_s = train_s > 0 ? tokens_seen / train_s : 0.0;
+        if (has_val) {
+            if ((st = attend_evaluate(m, &r.va, 64, &r.mt, NULL, err))) goto done;
+            rep.val_loss = r.mt.loss;
+            rep.val_accuracy = r.mt.accuracy;
+            rep.val_macro_f1 = r.mt.macro_f1;
+        }
+        res->epochs_run = epoch;
+        // keep the best model by validation loss (the last one without validation)
+        double key = has_val ? rep.val_loss : (double)epoch * -1.0;
+        if (key < best) {
+            best = key;
+            since_best = 0;
+            rep.improved = 1;
+            res->best_epoch = epoch;
+            res->best_val_loss = rep.val_loss;
+            res->best_val_accuracy = rep.val_accuracy;
+            res->best_val_macro_f1 = rep.val_macro_f1;
+            if ((st = save_model(&r, o, res, err))) goto done;
+        } else {
+            since_best++;
+        }
+        rep.seconds = now_s() - t0;
+        if (o->on_epoch) o->on_epoch(o->ctx, &rep);
+        if (o->patience && since_best >= o->patience) {
+            emit(o->on_info, o->ctx, "early stop: validation loss has not improved for %zu epochs",
+                 o->patience);
+            break;
+        }
+    }
+done:
+    res->seconds = now_s() - t_start;
+    train_run_free(&r);
+    return st;
+}

@@ -1,0 +1,85 @@
+/* Training and batched evaluation of the text classifier. */
+#ifndef ATTEND_TRAIN_H
+#define ATTEND_TRAIN_H
+
+#include "data.h"
+#include "metrics.h"
+#include "model.h"
+
+/* Texts turned into token ids for one model. */
+typedef struct {
+    int32_t *ids;       /* all ids, concatenated */
+    size_t *off, *len;  /* example i = ids[off[i] .. off[i] + len[i]) */
+    int32_t *labels;    /* per example, or NULL */
+    size_t *line;       /* source line per example */
+    size_t n, max_len;  /* examples; longest */
+    size_t n_empty;     /* texts skipped for having no token */
+} attend_encoded;
+
+/* Encodes the records of ds for which select is NULL or select[i] == want;
+ * label_ids (may be NULL) are carried along. Texts without a token are
+ * skipped and counted (reported through warn when not NULL). */
+attend_status attend_encode_dataset(attend_encoded *enc, const attend_model *m,
+                                    const attend_dataset *ds, const int32_t *label_ids,
+                                    const uint8_t *select, uint8_t want,
+                                    void (*warn)(void *ctx, const char *msg), void *ctx,
+                                    attend_error *err);
+void attend_encoded_free(attend_encoded *enc);
+
+/* Runs the model over every example (batches of similar length) and fills
+ * mt (when labels exist) and probs (n,K) (may be NULL). */
+attend_status attend_evaluate(attend_model *m, const attend_encoded *enc, size_t batch,
+                              attend_metrics *mt, float *probs, attend_error *err);
+
+/* What one epoch did. */
+typedef struct {
+    size_t epoch, epochs, step;
+    double train_loss, val_loss, val_accuracy, val_macro_f1, seconds, lr;
+    double tokens_per_s;
+    int has_val, improved;
+} attend_epoch_report;
+
+/* Everything `attend train` takes. Zero, then attend_train_options_default. */
+typedef struct {
+    const char *data_path;
+    const char *val_path;       /* NULL: split val_split off data */
+    attend_data_options data;
+    double val_split;           /* default 0.1; 0 = no validation */
+    size_t min_freq;            /* default 1 */
+    size_t max_vocab;           /* default 0 = no limit */
+    attend_model_config model;  /* vocab_size and num_classes are filled in */
+    size_t epochs;              /* default 10 */
+    size_t batch;               /* default 32 */
+    float lr;                   /* default 1e-3 */
+    float warmup;               /* fraction of steps, default 0.05 */
+    float weight_decay;         /* default 0.01 */
+    float clip;                 /* max gradient norm, default 1.0; 0 = off */
+    float label_smoothing;      /* default 0 */
+    int class_weights_auto;     /* inverse-frequency class weights */
+    uint64_t seed;              /* default 1 */
+    size_t patience;            /* epochs without improvement; 0 = off */
+    const char *out_path;       /* model file */
+    /* Reporting (any may be NULL). */
+    void (*on_info)(void *ctx, const char *msg);
+    void (*on_warning)(void *ctx, const char *msg);
+    void (*on_epoch)(void *ctx, const attend_epoch_report *r);
+    void (*on_progress)(void *ctx, size_t done, size_t total, double tokens_per_s,
+                        double eta_s);
+    void *ctx;
+} attend_train_options;
+
+void attend_train_options_default(attend_train_options *o);
+
+/* Summary of a finished run. */
+typedef struct {
+    size_t n_train, n_val, vocab_size, num_classes, n_params, epochs_run, best_epoch;
+    double best_val_loss, best_val_accuracy, best_val_macro_f1, seconds;
+} attend_train_result;
+
+/* Trains a classifier and saves the best model (by validation loss) to
+ * out_path. Stops with ATTEND_ERR_NUMERIC on divergence, keeping the last
+ * good model file. */
+attend_status attend_train(const attend_train_options *o, attend_train_result *res,
+                           attend_error *err);
+
+#endif
