@@ -35,7 +35,8 @@ static inline uint64_t attend_mix64(uint64_t x) {
     return x ^ (x >> 31);
 }
 static inline float attend_hash_uniform(uint64_t seed, uint64_t i) {
-    return (float)(attend_mix64(seed ^ attend_mix64(i)) >> 40) * (1.0f / 16777216.0f);
+    /* splitmix64's output function on the counter stream seed + i * gamma */
+    return (float)(attend_mix64(seed + i * 0x9E3779B97F4A7C15ull) >> 40) * (1.0f / 16777216.0f);
 }
 /* Derives an independent seed for a sub-site (layer, dropout site, ...). */
 static inline uint64_t attend_seed_child(uint64_t seed, uint64_t site) {

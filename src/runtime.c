@@ -14,7 +14,10 @@ void attend_set_threads(int n) {
 #else
     int t = 1;
 #endif
-    openblas_set_num_threads(t);
+    (void)t;
+    /* attend splits GEMMs across its own threads (matmul.c); the BLAS itself
+     * stays single-threaded so the two never oversubscribe the cores. */
+    openblas_set_num_threads(1);
 }
 
 int attend_get_threads(void) {

@@ -232,8 +232,8 @@ typedef struct {
     attend_model *model;
     attend_encoded tr, va;
     float *grads, *m1, *m2, *acts, *class_w;
-    int32_t *tokens, *targets;
-    uint8_t *pad;
+    int32_t *tokens, *targets, *rows;
+    uint8_t *pad, *touched;
     size_t *order, *batches;
     attend_metrics mt;
     char *prov, *training;
@@ -258,6 +258,8 @@ static void train_run_free(train_run *r) {
     free(r->class_w);
     free(r->tokens);
     free(r->targets);
+    free(r->rows);
+    free(r->touched);
     free(r->pad);
     free(r->order);
     free(r->batches);
@@ -339,6 +341,28 @@ static attend_status prepare(train_run *r, const attend_train_options *o,
     return ATTEND_OK;
 }
 
+/* Writes the validation records as label<TAB>text (tabs and line breaks
+ * inside fields become spaces), so the split can be evaluated later. */
+static attend_status write_val_tsv(const train_run *r, const attend_train_options *o,
+                                   attend_error *err) {
+    FILE *f = fopen(o->val_out_path, "wb");
+    if (!f) return attend_errorf(err, ATTEND_ERR_IO, "cannot create %s", o->val_out_path);
+    const attend_dataset *ds = o->val_path ? &r->val_ds : &r->train_ds;
+    for (size_t i = 0; i < ds->count; i++) {
+        if (!o->val_path && !r->is_val[i]) continue;
+        const char *fields[2] = {ds->records[i].label, ds->records[i].text};
+        for (int k = 0; k < 2; k++) {
+            for (const char *p = fields[k]; *p; p++)
+                fputc(*p == '\t' || *p == '\n' || *p == '\r' ? ' ' : *p, f);
+            fputc(k == 0 ? '\t' : '\n', f);
+        }
+    }
+    int bad = ferror(f);
+    if (fclose(f) != 0 || bad)
+        return attend_errorf(err, ATTEND_ERR_IO, "error writing %s", o->val_out_path);
+    return ATTEND_OK;
+}
+
 /* Provenance and training summary stored in the model file. */
 static attend_status describe(train_run *r, const attend_train_options *o,
                               const attend_train_result *res, attend_error *err) {
@@ -395,6 +419,54 @@ static attend_status save_model(train_run *r, const attend_train_options *o,
     return st;
 }
 
+/* The embedding table is most of the parameters but a batch touches a few
+ * hundred of its rows. Gradients of the other rows are exactly zero, so
+ * zeroing, the norm and clipping visit only the touched rows, and the
+ * optimizer updates only them: a row's moments and weights move at the
+ * steps where its token occurs (the lazy semantics of torch.optim.SparseAdam
+ * for this table; embeddings get no weight decay). Everything else gets
+ * dense AdamW. */
+static void grads_zero(train_run *r, const attend_model *m, size_t n_rows) {
+    const size_t E = m->cfg.d_model, emb = m->cfg.vocab_size * E;
+    memset(r->grads + emb, 0, (m->layout.total - emb) * sizeof(float));
+    for (size_t q = 0; q < n_rows; q++) memset(r->grads + (size_t)r->rows[q] * E, 0, E * sizeof(float));
+}
+
+static double grads_norm(const train_run *r, const attend_model *m, size_t n_rows) {
+    const size_t E = m->cfg.d_model, emb = m->cfg.vocab_size * E;
+    double s = attend_l2_norm(r->grads + emb, m->layout.total - emb);
+    s *= s;
+    for (size_t q = 0; q < n_rows; q++) {
+        double x = attend_l2_norm(r->grads + (size_t)r->rows[q] * E, E);
+        s += x * x;
+    }
+    return sqrt(s);
+}
+
+static void grads_scale(train_run *r, const attend_model *m, size_t n_rows, float f) {
+    const size_t E = m->cfg.d_model, emb = m->cfg.vocab_size * E;
+    attend_scale(r->grads + emb, m->layout.total - emb, f);
+    for (size_t q = 0; q < n_rows; q++) attend_scale(r->grads + (size_t)r->rows[q] * E, E, f);
+}
+
+static void optimizer_step(train_run *r, attend_model *m, size_t n_rows,
+                           const attend_adamw_config *adam, float lr, size_t step) {
+    const size_t E = m->cfg.d_model;
+    for (size_t t = 0; t < m->layout.count; t++) {
+        const attend_param_info *it = &m->layout.items[t];
+        if (m->params + it->offset == m->p.tok_emb) {
+            for (size_t q = 0; q < n_rows; q++) {
+                size_t o = it->offset + (size_t)r->rows[q] * E;
+                attend_adamw_update(m->params + o, r->grads + o, r->m1 + o, r->m2 + o, E, adam,
+                                    lr, step, 0);
+            }
+            continue;
+        }
+        attend_adamw_update(m->params + it->offset, r->grads + it->offset, r->m1 + it->offset,
+                            r->m2 + it->offset, it->numel, adam, lr, step, !it->no_decay);
+    }
+}
+
 attend_status attend_train(const attend_train_options *o, attend_train_result *res,
                            attend_error *err) {
     train_run r;
@@ -410,6 +482,7 @@ attend_status attend_train(const attend_train_options *o, attend_train_result *r
     probe.num_classes = 2;
     if ((st = attend_model_config_check(&probe, err))) return st;
     if ((st = prepare(&r, o, res, err))) goto done;
+    if (o->val_out_path && (st = write_val_tsv(&r, o, err))) goto done;
 
     attend_model *m = r.model;
     const attend_model_config *c = &m->cfg;
@@ -426,9 +499,11 @@ attend_status attend_train(const attend_train_options *o, attend_train_result *r
     r.tokens = malloc(Bmax * Tmax * sizeof(int32_t));
     r.targets = malloc(Bmax * sizeof(int32_t));
     r.pad = malloc(Bmax * Tmax);
+    r.rows = malloc(Bmax * Tmax * sizeof(int32_t));
+    r.touched = calloc(c->vocab_size, 1);
     r.order = malloc(r.tr.n * sizeof(size_t));
     r.batches = malloc(r.tr.n * sizeof(size_t));
-    if (!r.grads || !r.m1 || !r.m2 || !r.acts || !r.tokens || !r.targets || !r.pad || !r.order ||
+    if (!r.grads || !r.m1 || !r.m2 || !r.acts || !r.tokens || !r.targets || !r.pad || !r.rows || !r.touched || !r.order ||
         !r.batches || attend_metrics_init(&r.mt, K)) {
         st = attend_errorf(err, ATTEND_ERR_NOMEM,
                            "out of memory: training needs about %zu MiB (lower --batch or --max-len)",
@@ -491,6 +566,15 @@ attend_status attend_train(const attend_train_options *o, attend_train_result *r
                 r.targets[b] = r.tr.labels[idx[b]];
                 tokens_seen += r.tr.len[idx[b]];
             }
+            // embedding rows this batch touches: only they get gradients
+            size_t n_rows = 0;
+            for (size_t q = 0; q < B * T; q++) {
+                int32_t id = r.tokens[q];
+                if (!r.pad[q] && !r.touched[id]) {
+                    r.touched[id] = 1;
+                    r.rows[n_rows++] = id;
+                }
+            }
             attend_model_acts a;
             attend_model_acts_bind(&a, c, B, T, 1, r.acts);
             const uint64_t ss = attend_seed_child(o->seed, 1000000 + step);
@@ -500,9 +584,9 @@ attend_status attend_train(const attend_train_options *o, attend_train_result *r
             memset(a.dlogits, 0, B * K * sizeof(float));
             attend_crossentropy_backward(a.dlogits, a.probs, r.targets, r.class_w,
                                          o->label_smoothing, 1.0f, B, K);
-            memset(r.grads, 0, P * sizeof(float));
+            grads_zero(&r, m, n_rows);
             attend_model_backward(m, &g, &a, r.tokens, r.pad, B, T, 1, ss);
-            double gnorm = attend_l2_norm(r.grads, P);
+            double gnorm = grads_norm(&r, m, n_rows);
             if (!isfinite(loss) || !isfinite(gnorm)) {
                 st = attend_errorf(err, ATTEND_ERR_NUMERIC,
                                    "training diverged at epoch %zu, step %zu (loss %g, gradient norm %g); %s; try a lower --lr (now %g)",
@@ -512,14 +596,10 @@ attend_status attend_train(const attend_train_options *o, attend_train_result *r
                                    (double)o->lr);
                 goto done;
             }
-            if (o->clip > 0.0f && gnorm > o->clip) attend_scale(r.grads, P, (float)(o->clip / gnorm));
+            if (o->clip > 0.0f && gnorm > o->clip) grads_scale(&r, m, n_rows, (float)(o->clip / gnorm));
             const float lr = attend_lr_at(step, total_steps, warmup, o->lr);
-            for (size_t t = 0; t < m->layout.count; t++) {
-                const attend_param_info *it = &m->layout.items[t];
-                attend_adamw_update(m->params + it->offset, r.grads + it->offset,
-                                    r.m1 + it->offset, r.m2 + it->offset, it->numel, &adam, lr,
-                                    step + 1, !it->no_decay);
-            }
+            optimizer_step(&r, m, n_rows, &adam, lr, step + 1);
+            for (size_t q = 0; q < n_rows; q++) r.touched[r.rows[q]] = 0;
             loss_sum += loss;
             loss_n++;
             if (o->on_progress) {

@@ -59,6 +59,7 @@ typedef struct {
     uint64_t seed;              /* default 1 */
     size_t patience;            /* epochs without improvement; 0 = off */
     const char *out_path;       /* model file */
+    const char *val_out_path;   /* if set: the validation records as TSV */
     /* Reporting (any may be NULL). */
     void (*on_info)(void *ctx, const char *msg);
     void (*on_warning)(void *ctx, const char *msg);

@@ -26,6 +26,7 @@ static void train_usage(FILE *f, const attend_train_options *d) {
             "  --strict             stop at the first malformed record (default: skip it)\n"
             "  --val FILE           validation data (default: split it off --data)\n"
             "  --val-split FRAC     stratified validation fraction (default %g; 0 = none)\n"
+            "  --val-out FILE       write the validation examples as TSV (for attend eval)\n"
             "  --min-freq N         keep tokens seen at least N times (default %zu)\n"
             "  --max-vocab N        keep at most N tokens (default 0 = all)\n"
             "model:\n"
@@ -154,6 +155,8 @@ int cli_train(int argc, char **argv) {
             if (!(o.val_path = v)) return cli_usage_error("train", "--val needs a file");
         } else if (cli_flag(argc, argv, &i, "--out", &v)) {
             if (!(o.out_path = v)) return cli_usage_error("train", "--out needs a file");
+        } else if (cli_flag(argc, argv, &i, "--val-out", &v)) {
+            if (!(o.val_out_path = v)) return cli_usage_error("train", "--val-out needs a file");
         } else if (cli_flag(argc, argv, &i, "--log", &v)) {
             if (!(log_path = v)) return cli_usage_error("train", "--log needs a file");
         } else if (cli_flag(argc, argv, &i, "--val-split", &v)) {

@@ -1,0 +1,40 @@
+#!/bin/sh
+# make demo: train the default classifier on the bundled WordNet data, then
+# evaluate it on the held-out 20% and classify a few sentences.
+#   sh scripts/demo.sh BUILD_DIR
+set -e
+build="${1:-build}"
+attend="$build/attend"
+out="$build/demo"
+data="data/wordnet-nouns.tsv"
+mkdir -p "$out"
+
+if [ ! -s "$data" ]; then
+  echo "attend: $data is missing; generating it from WordNet 3.0 (Debian wordnet-base)"
+  sh scripts/deps.sh demo
+  sh data/make_wordnet.sh "$data"
+fi
+
+echo "== attend train: default model, 20% stratified validation split"
+"$attend" train --data "$data" --val-split 0.2 --val-out "$out/val.tsv" \
+  --out "$out/wordnet.safetensors" --log "$out/train.jsonl"
+
+echo
+echo "== attend eval on the held-out validation split"
+"$attend" eval --model "$out/wordnet.safetensors" --data "$out/val.tsv" | sed -n '1,6p'
+echo "(full per-class table and confusion matrix: $attend eval --model $out/wordnet.safetensors --data $out/val.tsv)"
+
+echo
+echo "== attend predict: top 3 lexicographer classes for a few glosses"
+cat > "$out/examples.txt" <<'TEXTS'
+a large wild cat with a tawny coat and a mane
+a building where people go to watch films
+the feeling of great happiness
+a hard sweet fruit that grows on trees
+a tool with a heavy metal head used for hitting nails
+the act of moving quickly on foot
+TEXTS
+"$attend" predict --model "$out/wordnet.safetensors" -k 3 "$out/examples.txt" |
+  paste "$out/examples.txt" - | sed 's/\t/\n    -> /'
+echo
+echo "model: $out/wordnet.safetensors   (attend info --model $out/wordnet.safetensors)"
