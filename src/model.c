@@ -36,6 +36,7 @@ void attend_model_config_default(attend_model_config *c) {
 #define MAX_LEN ((size_t)1 << 14)      /* tokens per text */
 #define MAX_VOCAB ((size_t)1 << 24)
 #define MAX_CLASSES ((size_t)1 << 16)
+#define MAX_POS_FLOATS ((size_t)1 << 24)
 
 static int in_range(size_t v, size_t lo, size_t hi) { return v >= lo && v <= hi; }
 
@@ -57,6 +58,11 @@ attend_status attend_model_config_check(const attend_model_config *c, attend_err
         if (c->hidden[j] < 1 || c->hidden[j] > MAX_DIM)
             return attend_errorf(err, ATTEND_ERR_ARG, "head hidden layer %zu has %zu units, outside [1, %zu]",
                                  j + 1, c->hidden[j], MAX_DIM);
+    /* The sinusoid table and the position rows are max_len x d_model floats
+     * that no file backs; keep them at most 64 MiB. */
+    if (c->max_len * c->d_model > MAX_POS_FLOATS)
+        return attend_errorf(err, ATTEND_ERR_ARG, "max_len %zu x d_model %zu exceeds %zu position values",
+                             c->max_len, c->d_model, MAX_POS_FLOATS);
     if (c->d_model % c->nhead != 0)
         return attend_errorf(err, ATTEND_ERR_ARG, "d_model %zu is not divisible by nhead %zu",
                              c->d_model, c->nhead);
@@ -222,12 +228,13 @@ attend_status attend_model_create(attend_model **out, const attend_model_config 
         const size_t E = cfg->d_model;
         if (!(m->sinusoid = malloc(cfg->max_len * E * sizeof(float)))) goto nomem;
         // pe[t, 2i] = sin(t / 10000^(2i/E)), pe[t, 2i+1] = cos(t / 10000^(2i/E))
-        for (size_t t = 0; t < cfg->max_len; t++)
-            for (size_t e = 0; e < E; e++) {
-                double freq = pow(10000.0, -(double)(e & ~(size_t)1) / (double)E);
+        for (size_t e = 0; e < E; e++) {
+            double freq = pow(10000.0, -(double)(e & ~(size_t)1) / (double)E);
+            for (size_t t = 0; t < cfg->max_len; t++) {
                 double ang = (double)t * freq;
                 m->sinusoid[t * E + e] = (float)((e & 1) ? cos(ang) : sin(ang));
             }
+        }
     }
     m->vocab = *vocab;
     memset(vocab, 0, sizeof *vocab);
@@ -508,12 +515,10 @@ attend_status attend_classify(attend_model *m, const char *text, size_t len, flo
         if ((st = attend_tokenizer_init(&m->tok, err)) != ATTEND_OK) return st;
         m->tok_ready = 1;
     }
-    if (!m->infer_mem) {
-        size_t n = attend_model_acts_size(c, 1, c->max_len, 0);
-        m->infer_mem = malloc(n * sizeof(float));
+    if (!m->infer_ids) {
         m->infer_ids = malloc(c->max_len * sizeof(int32_t));
         m->infer_pad = calloc(c->max_len, 1);
-        if (!m->infer_mem || !m->infer_ids || !m->infer_pad)
+        if (!m->infer_ids || !m->infer_pad)
             return attend_errorf(err, ATTEND_ERR_NOMEM, "out of memory for inference");
     }
     size_t n = 0;
@@ -524,6 +529,14 @@ attend_status attend_classify(attend_model *m, const char *text, size_t len, flo
     if (real == 0) {
         memset(probs, 0, c->num_classes * sizeof(float));
         return ATTEND_OK;
+    }
+    if (n > m->infer_T) {
+        /* Activations grow with the longest text seen, not with max_len:
+         * attention weights are T x T per head. */
+        float *mem = realloc(m->infer_mem, attend_model_acts_size(c, 1, n, 0) * sizeof(float));
+        if (!mem) return attend_errorf(err, ATTEND_ERR_NOMEM, "out of memory for a text of %zu tokens", n);
+        m->infer_mem = mem;
+        m->infer_T = n;
     }
     attend_model_acts a;
     attend_model_acts_bind(&a, c, 1, n, 0, m->infer_mem);

@@ -209,28 +209,42 @@ attend_status attend_model_load(attend_model **out, const char *path, attend_err
                            path, labels.count, cfg.num_classes);
         goto fail;
     }
-    if ((st = attend_model_create(&m, &cfg, &vocab, labels.names, err))) goto fail;
+    /* Check every tensor against the layout the config implies before
+     * allocating anything: the weights must be in the file, so the model's
+     * size is bounded by the file's, whatever the config claims. */
+    {
+        attend_layout L = {0};
+        attend_model_layout(&L, &cfg, NULL);
+        if (L.failed) {
+            attend_layout_free(&L);
+            st = attend_errorf(err, ATTEND_ERR_NOMEM, "%s: out of memory reading the model layout", path);
+            goto fail;
+        }
+        for (size_t i = 0; i < L.count && st == ATTEND_OK; i++) {
+            const attend_param_info *it = &L.items[i];
+            const float *data;
+            st = attend_st_get_f32(f, it->name, it->ndim, it->shape, &data, err);
+            for (size_t j = 0; st == ATTEND_OK && j < it->numel; j++)
+                if (!isfinite(data[j]))
+                    st = attend_errorf(err, ATTEND_ERR_NUMERIC, "%s: tensor '%s' holds a non-finite value at index %zu",
+                                       path, it->name, j);
+        }
+        for (size_t i = 0; i < attend_st_count(f) && st == ATTEND_OK; i++) {
+            const char *name = attend_st_at(f, i)->name;
+            if (attend_layout_find(&L, name) < 0)
+                st = attend_errorf(err, ATTEND_ERR_FORMAT, "%s: unexpected tensor '%s' for this configuration",
+                                   path, name);
+        }
+        attend_layout_free(&L);
+        if (st) goto fail;
+    }
+    if ((st = in_file(attend_model_create(&m, &cfg, &vocab, labels.names, err), path, err))) goto fail;
     have_vocab = 0; /* owned by m now */
-
     for (size_t i = 0; i < m->layout.count; i++) {
         const attend_param_info *it = &m->layout.items[i];
         const float *data;
         if ((st = attend_st_get_f32(f, it->name, it->ndim, it->shape, &data, err))) goto fail;
-        for (size_t j = 0; j < it->numel; j++)
-            if (!isfinite(data[j])) {
-                st = attend_errorf(err, ATTEND_ERR_NUMERIC, "%s: tensor '%s' holds a non-finite value at index %zu",
-                                   path, it->name, j);
-                goto fail;
-            }
         memcpy(m->params + it->offset, data, it->numel * sizeof(float));
-    }
-    for (size_t i = 0; i < attend_st_count(f); i++) {
-        const char *name = attend_st_at(f, i)->name;
-        if (attend_layout_find(&m->layout, name) < 0) {
-            st = attend_errorf(err, ATTEND_ERR_FORMAT, "%s: unexpected tensor '%s' for this configuration",
-                               path, name);
-            goto fail;
-        }
     }
     const char *prov = attend_st_meta(f, "provenance"), *train = attend_st_meta(f, "training");
     if ((prov && !(m->meta_provenance = attend_strdup(prov))) ||

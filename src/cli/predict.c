@@ -107,7 +107,11 @@ int cli_predict(int argc, char **argv) {
                     name, lr.line_no, lr.max_bytes);
         size_t n_tok = 0;
         attend_error lerr = {0};
-        if (attend_classify(m, line, len, probs, &n_tok, &lerr) != ATTEND_OK) {
+        if (memchr(line, 0, len)) {
+            /* The data readers reject NUL bytes too; never glue words across one. */
+            fprintf(stderr, "attend: warning: %s:%zu: line holds a NUL byte; no prediction\n", name,
+                    lr.line_no);
+        } else if (attend_classify(m, line, len, probs, &n_tok, &lerr) != ATTEND_OK) {
             /* A bad line must not shift the output: warn and print an empty line. */
             fprintf(stderr, "attend: warning: %s:%zu: %s\n", name, lr.line_no, lerr.msg);
             n_tok = 0;

@@ -98,12 +98,14 @@ static void on_epoch(void *ctx, const attend_epoch_report *r) {
                r->train_loss, r->seconds);
     fflush(stdout);
     if (ui->log) {
+        char val[160] = "\"val_loss\":null,\"val_accuracy\":null,\"val_macro_f1\":null";
+        if (r->has_val)
+            snprintf(val, sizeof val, "\"val_loss\":%.6g,\"val_accuracy\":%.6g,\"val_macro_f1\":%.6g",
+                     r->val_loss, r->val_accuracy, r->val_macro_f1);
         fprintf(ui->log,
-                "{\"epoch\":%zu,\"step\":%zu,\"train_loss\":%.6g,\"val_loss\":%s%.6g,"
-                "\"val_accuracy\":%.6g,\"val_macro_f1\":%.6g,\"lr\":%.6g,\"seconds\":%.3f,"
+                "{\"epoch\":%zu,\"step\":%zu,\"train_loss\":%.6g,%s,\"lr\":%.6g,\"seconds\":%.3f,"
                 "\"tokens_per_s\":%.1f,\"saved\":%s}\n",
-                r->epoch, r->step, r->train_loss, "", r->has_val ? r->val_loss : 0.0,
-                r->val_accuracy, r->val_macro_f1, r->lr, r->seconds, r->tokens_per_s,
+                r->epoch, r->step, r->train_loss, val, r->lr, r->seconds, r->tokens_per_s,
                 r->improved ? "true" : "false");
         fflush(ui->log);
     }
@@ -220,6 +222,9 @@ int cli_train(int argc, char **argv) {
     if (m->d_model % m->nhead != 0)
         return cli_usage_error("train", "--d-model %zu is not divisible by --heads %zu", m->d_model,
                                m->nhead);
+    if (o.max_vocab >= 1 && o.max_vocab <= 3)
+        return cli_usage_error("train", "--max-vocab %zu leaves no room beside <pad> <unk> <cls>; use 0 (no limit) or more than 3",
+                               o.max_vocab);
     if (m->pool == ATTEND_POOL_CLS && m->max_len < 2)
         return cli_usage_error("train", "--pool cls needs --max-len of at least 2");
 
