@@ -320,6 +320,7 @@ static attend_status prepare(train_run *r, const attend_train_options *o,
     if ((st = attend_model_create(&r->model, &cfg, &r->vocab, r->labels.names, err))) return st;
     r->vocab_ready = 0;
     attend_model_init_weights(r->model, attend_seed_child(o->seed, 12));
+    if (o->on_init) o->on_init(o->ctx, r->model);
 
     if ((st = attend_encode_dataset(&r->tr, r->model, &r->train_ds, r->train_ids, r->is_val, 0,
                                     o->on_warning, o->ctx, err)))

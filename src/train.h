@@ -60,7 +60,9 @@ typedef struct {
     size_t patience;            /* epochs without improvement; 0 = off */
     const char *out_path;       /* model file */
     const char *val_out_path;   /* if set: the validation records as TSV */
-    /* Reporting (any may be NULL). */
+    /* Reporting (any may be NULL). on_init sees the model right after its
+     * weights are initialised (for pictures of the initial state). */
+    void (*on_init)(void *ctx, const attend_model *m);
     void (*on_info)(void *ctx, const char *msg);
     void (*on_warning)(void *ctx, const char *msg);
     void (*on_epoch)(void *ctx, const attend_epoch_report *r);
