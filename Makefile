@@ -4,11 +4,13 @@
 #   make test SANITIZE=1   same under AddressSanitizer + UBSan (in build-sanitize/)
 #   make demo       train the default classifier on the bundled WordNet data
 #   make bench      run the benchmarks beside PyTorch
-# Switches: OPENMP=0 builds without threads; NATIVE=1 tunes for this CPU.
+# Switches: OPENMP=0 builds without threads; DISPATCH=0 builds only the
+# portable code (no AVX2/AVX-512 variants); NATIVE=1 tunes for this CPU.
 
 SANITIZE ?= 0
 OPENMP ?= 1
 NATIVE ?= 0
+DISPATCH ?= 1
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
 ifeq ($(SANITIZE),1)
@@ -18,7 +20,8 @@ else
 BUILD ?= build
 CMAKE_FLAGS = -DCMAKE_BUILD_TYPE=Release
 endif
-CMAKE_FLAGS += -DATTEND_OPENMP=$(if $(filter 0,$(OPENMP)),OFF,ON) -DATTEND_NATIVE=$(if $(filter 1,$(NATIVE)),ON,OFF)
+CMAKE_FLAGS += -DATTEND_OPENMP=$(if $(filter 0,$(OPENMP)),OFF,ON) -DATTEND_NATIVE=$(if $(filter 1,$(NATIVE)),ON,OFF) \
+	-DATTEND_DISPATCH=$(if $(filter 0,$(DISPATCH)),OFF,ON)
 
 .PHONY: all deps configure test demo bench clean fixtures
 
@@ -47,3 +50,64 @@ fixtures:
 
 clean:
 	rm -rf build build-sanitize build.configure.log build-sanitize.configure.log
+
+# ---- Fuzzing (libFuzzer + ASan + UBSan; needs clang, e.g. Debian's clang-14
+# with libclang-rt-14-dev). Targets are fuzz/fuzz_*.c, linked with the
+# library sources (not the CLI) built for fuzzing in build-fuzz/. Seeds are
+# fuzz/corpus/<target>/, past findings fuzz/regress/<target>/ (both replayed
+# by ctest's test_fuzz_regress without libFuzzer); what the fuzzer finds
+# goes to build-fuzz/corpus/<target>/ and crashes to build-fuzz/artifacts/.
+#   make fuzz                 each target for FUZZ_SECONDS (default 60)
+#   make fuzz-smoke           each target: its corpus, then FUZZ_SMOKE_SECONDS (20)
+#   make fuzz FUZZ_TARGETS=safetensors FUZZ_SECONDS=600
+#   make check-memory         the test suite and the CLI under valgrind memcheck
+FUZZ_CC ?= $(shell command -v clang-14 2>/dev/null || command -v clang 2>/dev/null || echo clang)
+FUZZ_SECONDS ?= 60
+FUZZ_SMOKE_SECONDS ?= 20
+FUZZ_BUILD ?= build-fuzz
+FUZZ_TARGETS ?= safetensors model tsv csv fasttext jsonl tokenizer vocab
+FUZZ_FLAGS ?= -malloc_limit_mb=256 -timeout=10 -print_final_stats=1
+FUZZ_SAN = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+FUZZ_CFLAGS = -std=c11 -g -O1 $(FUZZ_SAN) -Iinclude -Isrc -DATTEND_HAVE_OPENMP=0 \
+	$(shell pkg-config --cflags openblas libutf8proc libcjson 2>/dev/null)
+FUZZ_LIBS = $(shell pkg-config --libs openblas libutf8proc libcjson 2>/dev/null || echo -lopenblas -lutf8proc -lcjson) -lm
+FUZZ_LIB_OBJS = $(patsubst src/%.c,$(FUZZ_BUILD)/obj/%.o,$(wildcard src/*.c))
+FUZZ_BINS = $(addprefix $(FUZZ_BUILD)/fuzz_,$(FUZZ_TARGETS))
+
+.PHONY: fuzz fuzz-build fuzz-smoke check-memory
+
+$(FUZZ_BUILD)/obj/%.o: src/%.c $(wildcard src/*.h include/*.h)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(FUZZ_BUILD)/fuzz_%: fuzz/fuzz_%.c $(FUZZ_LIB_OBJS) $(wildcard fuzz/*.h)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer $< $(FUZZ_LIB_OBJS) $(FUZZ_LIBS) -o $@
+
+fuzz-build: $(FUZZ_BINS)
+
+.SECONDARY: $(FUZZ_LIB_OBJS)
+
+# fuzz_run SECONDS EXTRA: runs every target; stops at the first finding.
+define fuzz_run
+	@for t in $(FUZZ_TARGETS); do \
+	  mkdir -p $(FUZZ_BUILD)/corpus/$$t $(FUZZ_BUILD)/artifacts/$$t || exit 1; \
+	  dict=; [ -f fuzz/$$t.dict ] && dict=-dict=fuzz/$$t.dict; \
+	  regress=; [ -d fuzz/regress/$$t ] && regress=fuzz/regress/$$t; \
+	  echo "== fuzz_$$t: $(1) s"; \
+	  OPENBLAS_NUM_THREADS=1 $(FUZZ_BUILD)/fuzz_$$t $$dict $(FUZZ_FLAGS) $(2) -max_total_time=$(1) \
+	    -artifact_prefix=$(FUZZ_BUILD)/artifacts/$$t/ \
+	    $(FUZZ_BUILD)/corpus/$$t fuzz/corpus/$$t $$regress > $(FUZZ_BUILD)/fuzz_$$t.log 2>&1; \
+	  rc=$$?; grep -E '^(#[0-9]+.*DONE|stat::number_of_executed_units|stat::peak_rss_mb)' $(FUZZ_BUILD)/fuzz_$$t.log; \
+	  if [ $$rc -ne 0 ]; then tail -60 $(FUZZ_BUILD)/fuzz_$$t.log; \
+	    echo "fuzz_$$t: FINDING (exit $$rc); input in $(FUZZ_BUILD)/artifacts/$$t/, log $(FUZZ_BUILD)/fuzz_$$t.log"; exit 1; fi; \
+	done
+endef
+
+fuzz: fuzz-build
+	$(call fuzz_run,$(FUZZ_SECONDS),)
+
+fuzz-smoke: fuzz-build
+	$(call fuzz_run,$(FUZZ_SMOKE_SECONDS),)
+
+check-memory:
+	@sh tests/memcheck.sh build-memcheck

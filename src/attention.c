@@ -13,6 +13,7 @@
  * output 0, and its gradients are 0 (PyTorch 1.13 gives NaN there). */
 #include "internal.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 /* Mask rows for one (b, h, l): pointers to the S entries that apply, and the
@@ -49,45 +50,61 @@ static inline float dot(const float *a, const float *b, size_t n) {
     return s;
 }
 
+/* Dot product with 16 partial sums in a fixed order: vectorisable without
+ * reassociating, so every dispatch path gives the same bits. */
+static inline float dot16(const float *a, const float *b, size_t n) {
+    float acc[16] = {0};
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16)
+        for (size_t j = 0; j < 16; j++) acc[j] += a[i + j] * b[i + j];
+    float s = 0.0f;
+    for (size_t j = 0; j < 16; j++) s += acc[j];
+    for (; i < n; i++) s += a[i] * b[i];
+    return s;
+}
+
 static inline void axpy(float *y, float a, const float *x, size_t n) {
     for (size_t i = 0; i < n; i++) y[i] += a * x[i];
 }
 
 /* Index of weight (b,h,l,s) in probs; also the dropout counter. */
 static inline size_t prob_index(size_t b, size_t h, size_t l, size_t s, size_t H, size_t L,
-                                 size_t S) {
+                                size_t S) {
     return ((b * H + h) * L + l) * S + s;
 }
 
-void attend_sdpa_forward(float *out, float *probs, const float *q, const float *k,
-                         const float *v, const attend_mask *mask, size_t B, size_t H,
-                         size_t L, size_t S, size_t D, float dropout_p, uint64_t seed) {
-    const size_t E = H * D;
-    const float scale = 1.0f / sqrtf((float)D);
-    const float keep_scale = dropout_p > 0.0f ? 1.0f / (1.0f - dropout_p) : 1.0f;
+/* Everything one (batch, head) pair of a call needs. */
+typedef struct {
+    const float *q, *k, *v;     /* (B,L,E), (B,S,E), (B,S,E) */
+    const attend_mask *mask;
+    size_t B, H, L, S, D;
+    float scale, dropout_p, keep_scale;
+    uint64_t seed;
+} sdpa_args;
+
+/* ---- the plain per-key path: no scratch, never touches a masked key ---- */
+
+static void sdpa_forward_simple(float *out, float *probs, const sdpa_args *a) {
+    const size_t B = a->B, H = a->H, L = a->L, S = a->S, D = a->D, E = H * D;
     ATTEND_OMP(parallel for collapse(2) schedule(static))
     for (size_t b = 0; b < B; b++) {
         for (size_t h = 0; h < H; h++) {
             for (size_t l = 0; l < L; l++) {
-                const float *ql = q + (b * L + l) * E + h * D;
+                const float *ql = a->q + (b * L + l) * E + h * D;
                 float *ol = out + (b * L + l) * E + h * D;
                 float *p = probs + prob_index(b, h, l, 0, H, L, S);
-                mask_row r = mask_row_at(mask, b, h, l, H, L, S);
+                mask_row r = mask_row_at(a->mask, b, h, l, H, L, S);
                 memset(p, 0, S * sizeof(float));
                 memset(ol, 0, D * sizeof(float));
-
-                // scores p_s = q_l . k_s / sqrt(D) + fmask_s over allowed keys
                 float mx = -INFINITY;
                 for (size_t s = 0; s < r.s_end; s++) {
                     if (!key_allowed(&r, s)) continue;
-                    float sc = dot(ql, k + (b * S + s) * E + h * D, D) * scale;
+                    float sc = dot(ql, a->k + (b * S + s) * E + h * D, D) * a->scale;
                     if (r.fmask) sc += r.fmask[s];
                     p[s] = sc;
                     mx = sc > mx ? sc : mx;
                 }
-                if (mx == -INFINITY) continue; /* no allowed key: weights 0, output 0 */
-
-                // softmax over the allowed keys only
+                if (mx == -INFINITY) continue;
                 float sum = 0.0f;
                 for (size_t s = 0; s < r.s_end; s++) {
                     if (!key_allowed(&r, s)) continue;
@@ -96,21 +113,216 @@ void attend_sdpa_forward(float *out, float *probs, const float *q, const float *
                 }
                 float inv = 1.0f / sum;
                 for (size_t s = 0; s < r.s_end; s++) p[s] *= inv;
-
-                // out_l = sum_s dropout(p_s) v_s, skipping masked (and dropped) keys
                 for (size_t s = 0; s < r.s_end; s++) {
                     if (!key_allowed(&r, s)) continue;
                     float w = p[s];
-                    if (dropout_p > 0.0f) {
-                        if (attend_hash_uniform(seed, prob_index(b, h, l, s, H, L, S)) < dropout_p)
+                    if (a->dropout_p > 0.0f) {
+                        if (attend_hash_uniform(a->seed, prob_index(b, h, l, s, H, L, S)) < a->dropout_p)
                             continue;
-                        w *= keep_scale;
+                        w *= a->keep_scale;
                     }
-                    axpy(ol, w, v + (b * S + s) * E + h * D, D);
+                    axpy(ol, w, a->v + (b * S + s) * E + h * D, D);
                 }
             }
         }
     }
+}
+
+static void sdpa_head_backward_simple(float *dq, float *dk, float *dv, float *dprobs,
+                                      const float *dout, const float *probs,
+                                      const sdpa_args *a, size_t b, size_t h) {
+    const size_t L = a->L, S = a->S, D = a->D, H = a->H, E = H * D;
+    for (size_t l = 0; l < L; l++) {
+        const float *ql = a->q + (b * L + l) * E + h * D;
+        const float *dol = dout + (b * L + l) * E + h * D;
+        const float *p = probs + prob_index(b, h, l, 0, H, L, S);
+        float *dp = dprobs + prob_index(b, h, l, 0, H, L, S);
+        mask_row r = mask_row_at(a->mask, b, h, l, H, L, S);
+        float rowdot = 0.0f;
+        for (size_t s = 0; s < S; s++) {
+            dp[s] = 0.0f;
+            if (s >= r.s_end || !key_allowed(&r, s) || p[s] == 0.0f) continue;
+            float m = 1.0f;
+            if (a->dropout_p > 0.0f) {
+                if (attend_hash_uniform(a->seed, prob_index(b, h, l, s, H, L, S)) < a->dropout_p)
+                    continue;
+                m = a->keep_scale;
+            }
+            const float *vs = a->v + (b * S + s) * E + h * D;
+            if (dv) axpy(dv + (b * S + s) * E + h * D, m * p[s], dol, D);
+            dp[s] = m * dot(dol, vs, D);
+            rowdot += p[s] * dp[s];
+        }
+        float *dql = dq ? dq + (b * L + l) * E + h * D : NULL;
+        for (size_t s = 0; s < r.s_end; s++) {
+            if (!key_allowed(&r, s) || p[s] == 0.0f) continue;
+            float ds = p[s] * (dp[s] - rowdot) * a->scale;
+            if (dql) axpy(dql, ds, a->k + (b * S + s) * E + h * D, D);
+            if (dk) axpy(dk + (b * S + s) * E + h * D, ds, ql, D);
+        }
+    }
+}
+
+/* Packs head h of batch b transposed: kt[d*S + s] = k[b, s, h*D + d] (and
+ * the same for v), so that loops over keys run over contiguous memory.
+ * Returns 1 when every packed value is finite. */
+static int pack_head(float *kt, float *vt, const sdpa_args *a, size_t b, size_t h) {
+    const size_t S = a->S, D = a->D, E = a->H * D;
+    int finite = 1;
+    for (size_t s = 0; s < S; s++) {
+        const float *ks = a->k + (b * S + s) * E + h * D, *vs = a->v + (b * S + s) * E + h * D;
+        for (size_t d = 0; d < D; d++) {
+            kt[d * S + s] = ks[d];
+            vt[d * S + s] = vs[d];
+            finite &= isfinite(ks[d]) && isfinite(vs[d]);
+        }
+    }
+    return finite;
+}
+
+/* Forward of one (b,h). kt, vt: (D,S) scratch. */
+ATTEND_DISPATCH static void sdpa_head_forward(float *out, float *probs, const sdpa_args *a,
+                                              size_t b, size_t h, float *kt, float *vt) {
+    const size_t L = a->L, S = a->S, D = a->D, H = a->H, E = H * D;
+    const int finite = pack_head(kt, vt, a, b, h);
+    for (size_t l = 0; l < L; l++) {
+        const float *ql = a->q + (b * L + l) * E + h * D;
+        float *ol = out + (b * L + l) * E + h * D;
+        float *p = probs + prob_index(b, h, l, 0, H, L, S);
+        mask_row r = mask_row_at(a->mask, b, h, l, H, L, S);
+        const size_t n = r.s_end;
+
+        // scores p_s = (q_l / sqrt(D)) . k_s, vectorised over s
+        for (size_t s = 0; s < n; s++) p[s] = 0.0f;
+        for (size_t d = 0; d < D; d++) {
+            const float qd = ql[d] * a->scale, *row = kt + d * S;
+            for (size_t s = 0; s < n; s++) p[s] += qd * row[s];
+        }
+        // masks: masked scores become -inf (a NaN there is overwritten)
+        float mx = -INFINITY;
+        for (size_t s = 0; s < n; s++) {
+            float sc = key_allowed(&r, s) ? p[s] + (r.fmask ? r.fmask[s] : 0.0f) : -INFINITY;
+            p[s] = sc;
+            mx = sc > mx ? sc : mx;
+        }
+        for (size_t s = n; s < S; s++) p[s] = 0.0f;
+        for (size_t d = 0; d < D; d++) ol[d] = 0.0f;
+        if (mx == -INFINITY) {
+            for (size_t s = 0; s < n; s++) p[s] = 0.0f; /* no allowed key */
+            continue;
+        }
+        // softmax over the allowed keys (exp(-inf) = 0 for the masked ones)
+        float sum = 0.0f;
+        for (size_t s = 0; s < n; s++) {
+            p[s] = expf(p[s] - mx);
+            sum += p[s];
+        }
+        const float inv = 1.0f / sum;
+        for (size_t s = 0; s < n; s++) p[s] *= inv;
+
+        // out_l = sum_s dropout(p_s) v_s
+        if (a->dropout_p > 0.0f || !finite) {
+            /* per key, skipping zero (masked or dropped) weights: a NaN in a
+             * masked value is never multiplied */
+            for (size_t s = 0; s < n; s++) {
+                float w = p[s];
+                if (w == 0.0f) continue;
+                if (a->dropout_p > 0.0f) {
+                    if (attend_hash_uniform(a->seed, prob_index(b, h, l, s, H, L, S)) < a->dropout_p)
+                        continue;
+                    w *= a->keep_scale;
+                }
+                const float *vs = a->v + (b * S + s) * E + h * D;
+                axpy(ol, w, vs, D);
+            }
+        } else {
+            for (size_t d = 0; d < D; d++) ol[d] = dot16(p, vt + d * S, n);
+        }
+    }
+}
+
+void attend_sdpa_forward(float *out, float *probs, const float *q, const float *k,
+                         const float *v, const attend_mask *mask, size_t B, size_t H,
+                         size_t L, size_t S, size_t D, float dropout_p, uint64_t seed) {
+    const sdpa_args a = {q, k, v, mask, B, H, L, S, D, 1.0f / sqrtf((float)D), dropout_p,
+                         dropout_p > 0.0f ? 1.0f / (1.0f - dropout_p) : 1.0f, seed};
+    int failed = 0;
+    ATTEND_OMP(parallel reduction(|| : failed)) {
+        /* One scratch per thread for the packed keys and values of a head. */
+        float *kt = malloc(2 * D * S * sizeof(float) + 1);
+        ATTEND_OMP(for collapse(2) schedule(static))
+        for (size_t b = 0; b < B; b++)
+            for (size_t h = 0; h < H; h++) {
+                if (kt) sdpa_head_forward(out, probs, &a, b, h, kt, kt + D * S);
+                else failed = 1;
+            }
+        free(kt);
+    }
+    if (failed) sdpa_forward_simple(out, probs, &a);
+}
+
+/* Backward of one (b,h). Scratch: kt, vt, dkt, dvt, each (D,S), and w (S). */
+ATTEND_DISPATCH static void sdpa_head_backward(float *dq, float *dk, float *dv, float *dprobs,
+                                               const float *dout, const float *probs,
+                                               const sdpa_args *a, size_t b, size_t h,
+                                               float *kt, float *vt, float *dkt, float *dvt,
+                                               float *w) {
+    const size_t L = a->L, S = a->S, D = a->D, H = a->H, E = H * D;
+    if (!pack_head(kt, vt, a, b, h)) {
+        /* A NaN or Inf among this head's keys/values: take the per-key path,
+         * which never touches a masked key. */
+        sdpa_head_backward_simple(dq, dk, dv, dprobs, dout, probs, a, b, h);
+        return;
+    }
+    for (size_t i = 0; i < D * S; i++) dkt[i] = dvt[i] = 0.0f;
+    for (size_t l = 0; l < L; l++) {
+        const float *ql = a->q + (b * L + l) * E + h * D;
+        const float *dol = dout + (b * L + l) * E + h * D;
+        const float *p = probs + prob_index(b, h, l, 0, H, L, S);
+        float *dp = dprobs + prob_index(b, h, l, 0, H, L, S);
+        mask_row r = mask_row_at(a->mask, b, h, l, H, L, S);
+        const size_t n = r.s_end;
+
+        // forward: out_l = sum_s m_s p_s v_s  (m_s: dropout keep * scale, else 1)
+        //   dp_s = m_s (dout_l . v_s);   dv_s += m_s p_s dout_l
+        for (size_t s = 0; s < n; s++) dp[s] = 0.0f;
+        for (size_t d = 0; d < D; d++) {
+            const float g = dol[d], *row = vt + d * S;
+            for (size_t s = 0; s < n; s++) dp[s] += g * row[s];
+        }
+        float rowdot = 0.0f;
+        for (size_t s = 0; s < n; s++) {
+            float m = p[s] != 0.0f ? 1.0f : 0.0f;
+            if (m != 0.0f && a->dropout_p > 0.0f)
+                m = attend_hash_uniform(a->seed, prob_index(b, h, l, s, H, L, S)) < a->dropout_p
+                        ? 0.0f : a->keep_scale;
+            dp[s] *= m;
+            w[s] = m * p[s];
+            rowdot += p[s] * dp[s];
+        }
+        for (size_t d = 0; d < D; d++) {
+            const float g = dol[d];
+            float *row = dvt + d * S;
+            for (size_t s = 0; s < n; s++) row[s] += w[s] * g;
+        }
+        // forward: p = softmax(scores): dscore_s = p_s (dp_s - sum_j p_j dp_j)
+        // forward: score_s = q_l . k_s * scale:
+        //   dq_l += scale sum_s dscore_s k_s;  dk_s += scale dscore_s q_l
+        for (size_t s = 0; s < n; s++) dp[s] = p[s] * (dp[s] - rowdot) * a->scale;
+        float *dql = dq ? dq + (b * L + l) * E + h * D : NULL;
+        for (size_t d = 0; d < D; d++) {
+            if (dql) dql[d] += dot16(dp, kt + d * S, n);
+            const float qd = ql[d];
+            float *row = dkt + d * S;
+            for (size_t s = 0; s < n; s++) row[s] += dp[s] * qd;
+        }
+    }
+    // scatter the packed key/value gradients back to (B,S,E)
+    for (size_t s = 0; s < S; s++)
+        for (size_t d = 0; d < D; d++) {
+            if (dk) dk[(b * S + s) * E + h * D + d] += dkt[d * S + s];
+            if (dv) dv[(b * S + s) * E + h * D + d] += dvt[d * S + s];
+        }
 }
 
 void attend_sdpa_backward(float *dq, float *dk, float *dv, float *dprobs,
@@ -118,48 +330,20 @@ void attend_sdpa_backward(float *dq, float *dk, float *dv, float *dprobs,
                           const float *v, const float *probs, const attend_mask *mask,
                           size_t B, size_t H, size_t L, size_t S, size_t D,
                           float dropout_p, uint64_t seed) {
-    const size_t E = H * D;
-    const float scale = 1.0f / sqrtf((float)D);
-    const float keep_scale = dropout_p > 0.0f ? 1.0f / (1.0f - dropout_p) : 1.0f;
+    const sdpa_args a = {q, k, v, mask, B, H, L, S, D, 1.0f / sqrtf((float)D), dropout_p,
+                         dropout_p > 0.0f ? 1.0f / (1.0f - dropout_p) : 1.0f, seed};
     /* Parallel over (b,h): each pair owns disjoint column blocks of dq, dk, dv. */
-    ATTEND_OMP(parallel for collapse(2) schedule(static))
-    for (size_t b = 0; b < B; b++) {
-        for (size_t h = 0; h < H; h++) {
-            for (size_t l = 0; l < L; l++) {
-                const float *ql = q + (b * L + l) * E + h * D;
-                const float *dol = dout + (b * L + l) * E + h * D;
-                const float *p = probs + prob_index(b, h, l, 0, H, L, S);
-                float *dp = dprobs + prob_index(b, h, l, 0, H, L, S);
-                mask_row r = mask_row_at(mask, b, h, l, H, L, S);
-
-                // forward: out_l = sum_s m_s p_s v_s  (m_s = dropout keep * scale)
-                //   dv_s += m_s p_s dout_l;  dp_s = m_s (dout_l . v_s)
-                float rowdot = 0.0f;
-                for (size_t s = 0; s < S; s++) {
-                    dp[s] = 0.0f;
-                    if (s >= r.s_end || !key_allowed(&r, s) || p[s] == 0.0f) continue;
-                    float m = 1.0f;
-                    if (dropout_p > 0.0f) {
-                        if (attend_hash_uniform(seed, prob_index(b, h, l, s, H, L, S)) < dropout_p)
-                            continue;
-                        m = keep_scale;
-                    }
-                    const float *vs = v + (b * S + s) * E + h * D;
-                    if (dv) axpy(dv + (b * S + s) * E + h * D, m * p[s], dol, D);
-                    dp[s] = m * dot(dol, vs, D);
-                    rowdot += p[s] * dp[s];
-                }
-                // forward: p = softmax(scores) -> dscore_s = p_s (dp_s - sum_j p_j dp_j)
-                // forward: score_s = q_l . k_s * scale -> dq_l += scale dscore_s k_s,
-                //                                          dk_s += scale dscore_s q_l
-                float *dql = dq ? dq + (b * L + l) * E + h * D : NULL;
-                for (size_t s = 0; s < r.s_end; s++) {
-                    if (!key_allowed(&r, s) || p[s] == 0.0f) continue;
-                    float ds = p[s] * (dp[s] - rowdot) * scale;
-                    if (dql) axpy(dql, ds, k + (b * S + s) * E + h * D, D);
-                    if (dk) axpy(dk + (b * S + s) * E + h * D, ds, ql, D);
-                }
+    ATTEND_OMP(parallel) {
+        float *kt = malloc((4 * D + 1) * S * sizeof(float) + 1);
+        ATTEND_OMP(for collapse(2) schedule(static))
+        for (size_t b = 0; b < B; b++)
+            for (size_t h = 0; h < H; h++) {
+                if (kt)
+                    sdpa_head_backward(dq, dk, dv, dprobs, dout, probs, &a, b, h, kt, kt + D * S,
+                                       kt + 2 * D * S, kt + 3 * D * S, kt + 4 * D * S);
+                else
+                    sdpa_head_backward_simple(dq, dk, dv, dprobs, dout, probs, &a, b, h);
             }
-        }
+        free(kt);
     }
 }

@@ -5,24 +5,30 @@
 
 #include <string.h>
 
+/* Chunk kernel: elements [first, first + n) of the whole tensor. */
+ATTEND_DISPATCH static void drop_fwd(float *out, const float *inp, size_t n, size_t first,
+                                     float p, float scale, uint64_t seed) {
+    for (size_t i = 0; i < n; i++)
+        out[i] = attend_hash_uniform(seed, first + i) >= p ? inp[i] * scale : 0.0f;
+}
+
+ATTEND_DISPATCH static void drop_bwd(float *dinp, const float *dout, size_t n, size_t first,
+                                     float p, float scale, uint64_t seed) {
+    for (size_t i = 0; i < n; i++)
+        dinp[i] += attend_hash_uniform(seed, first + i) >= p ? dout[i] * scale : 0.0f;
+}
+
 void attend_dropout_forward(float *out, const float *inp, size_t n, float p, uint64_t seed) {
     if (p <= 0.0f) {
         if (out != inp) memmove(out, inp, n * sizeof(float));
         return;
     }
     const float scale = 1.0f / (1.0f - p);
-    ATTEND_OMP(parallel for if (n > 65536))
-    for (size_t i = 0; i < n; i++)
-        out[i] = attend_hash_uniform(seed, i) >= p ? inp[i] * scale : 0.0f;
+    ATTEND_FOR_CHUNKS(n, s, len, drop_fwd(out + s, inp + s, len, s, p, scale, seed));
 }
 
 void attend_dropout_backward(float *dinp, const float *dout, size_t n, float p, uint64_t seed) {
-    if (p <= 0.0f) {
-        for (size_t i = 0; i < n; i++) dinp[i] += dout[i];
-        return;
-    }
-    const float scale = 1.0f / (1.0f - p);
-    ATTEND_OMP(parallel for if (n > 65536))
-    for (size_t i = 0; i < n; i++)
-        if (attend_hash_uniform(seed, i) >= p) dinp[i] += dout[i] * scale;
+    const float scale = p > 0.0f ? 1.0f / (1.0f - p) : 1.0f;
+    if (p <= 0.0f) p = -1.0f; /* keep everything */
+    ATTEND_FOR_CHUNKS(n, s, len, drop_bwd(dinp + s, dout + s, len, s, p, scale, seed));
 }

@@ -9,6 +9,32 @@
 
 #define ATTEND_SQRT1_2 0.70710678118654752f /* 1/sqrt(2); M_SQRT1_2 is not C11 */
 
+/* Runtime CPU dispatch for the hot loops: GCC compiles a function marked
+ * ATTEND_DISPATCH three times (AVX-512, AVX2, portable x86-64) and picks one
+ * at load time from the CPU's flags. Build with -DATTEND_NO_DISPATCH (cmake
+ * -DATTEND_DISPATCH=OFF) to get only the portable code; CI tests both. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__) && \
+    !defined(ATTEND_NO_DISPATCH)
+#define ATTEND_DISPATCH __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define ATTEND_DISPATCH
+#endif
+
+/* Elementwise work is cut into chunks of this many values; each chunk is one
+ * call of a dispatched kernel (OpenMP's outlined loop bodies would not be
+ * multi-versioned themselves). */
+#define ATTEND_CHUNK ((size_t)16384)
+#define ATTEND_FOR_CHUNKS(n, s, len, body)                                               \
+    do {                                                                                \
+        const size_t n_ = (n), nc_ = (n_ + ATTEND_CHUNK - 1) / ATTEND_CHUNK;              \
+        ATTEND_OMP(parallel for schedule(static) if (nc_ > 3))                          \
+        for (size_t c_ = 0; c_ < nc_; c_++) {                                           \
+            const size_t s = c_ * ATTEND_CHUNK;                                         \
+            const size_t len = n_ - s < ATTEND_CHUNK ? n_ - s : ATTEND_CHUNK;           \
+            body;                                                                       \
+        }                                                                               \
+    } while (0)
+
 #if ATTEND_HAVE_OPENMP
 #include <omp.h>
 #define ATTEND_PRAGMA(x) _Pragma(#x)

@@ -1,0 +1,182 @@
+/* SVG and HTML writing for attend's pictures: a growable text buffer, XML
+ * escaping, two colour maps, and the figures themselves (heatmap with axis
+ * labels and a colour legend, line plot with axes, ticks, legend and error
+ * bars, HTML table). Everything is written into an attend_buf; nothing here
+ * touches the network or a font file, so pages built from it are
+ * self-contained.
+ *
+ * Coordinates are SVG user units (CSS pixels). Every picture is one <svg>
+ * element with xmlns set, so the same text is valid as a standalone .svg
+ * file (after attend_svg_prolog) and inline in HTML. No element ids are
+ * used: many pictures can share one page. */
+#ifndef ATTEND_SVG_H
+#define ATTEND_SVG_H
+
+#include "attend.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- text buffer ---- */
+
+/* A growable NUL-terminated string. On allocation failure `failed` is set
+ * and further writes are ignored; check it once at the end. */
+typedef struct {
+    char *s;
+    size_t len, cap;
+    int failed;
+} attend_buf;
+
+void attend_buf_init(attend_buf *b);
+void attend_buf_free(attend_buf *b);
+/* Appends formatted text. */
+void attend_buf_printf(attend_buf *b, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+/* Appends s as is. */
+void attend_buf_puts(attend_buf *b, const char *s);
+/* Appends n bytes. */
+void attend_buf_append(attend_buf *b, const char *s, size_t n);
+/* Appends s escaped for XML/HTML text and attribute values (& < > " '),
+ * with control characters other than tab and newline (not allowed in XML)
+ * replaced by U+FFFD. */
+void attend_buf_escape(attend_buf *b, const char *s);
+/* Writes the buffer to path (replacing it). ATTEND_ERR_NOMEM when the
+ * buffer failed, ATTEND_ERR_IO when the file cannot be written. */
+attend_status attend_buf_write_file(const attend_buf *b, const char *path, attend_error *err);
+
+/* Number of characters (code points) of UTF-8 s: what a label's width
+ * estimate is based on. */
+size_t attend_utf8_chars(const char *s);
+
+/* ---- colour maps ---- */
+
+typedef enum {
+    ATTEND_CMAP_VIRIDIS = 0, /* sequential, perceptually uniform: dark blue -> yellow */
+    ATTEND_CMAP_DIVERGING    /* signed values: blue (low) -> white (middle) -> red (high) */
+} attend_cmap;
+
+/* Colour of t in [0,1] (clamped) on map c, as 8-bit sRGB. */
+void attend_cmap_rgb(attend_cmap c, double t, unsigned char rgb[3]);
+
+/* Colour of a value in [vmin, vmax] as "#rrggbb" (8 bytes with the NUL). */
+void attend_cmap_hex(attend_cmap c, double v, double vmin, double vmax, char hex[8]);
+
+/* Colour i of a palette for lines that colour-blind readers can tell apart
+ * (Okabe and Ito); wraps around after 8. */
+const char *attend_palette(size_t i);
+
+/* "Nice" tick positions for the range [lo, hi]: about `want` ticks at
+ * multiples of 1, 2 or 5 times a power of ten. Writes at most max ticks and
+ * returns how many; *step receives the spacing. */
+size_t attend_nice_ticks(double lo, double hi, size_t want, double *ticks, size_t max,
+                         double *step);
+
+/* ---- SVG documents ---- */
+
+/* The XML declaration a standalone .svg file starts with. */
+void attend_svg_prolog(attend_buf *b);
+
+/* Opens an <svg> of w x h with the given class (and xmlns, a font stack,
+ * role="img" and a <title> for screen readers). */
+void attend_svg_begin(attend_buf *b, double w, double h, const char *css_class,
+                      const char *title);
+void attend_svg_end(attend_buf *b);
+
+/* A text element. anchor: "start", "middle" or "end"; rotate in degrees
+ * (about (x,y)); weight "bold" or NULL; fill NULL = dark grey. */
+void attend_svg_text(attend_buf *b, double x, double y, double size, const char *anchor,
+                     double rotate, const char *weight, const char *fill, const char *text);
+
+/* Estimated width in px of text at a font size (sans-serif averages). */
+double attend_svg_text_width(const char *text, double size);
+
+/* ---- heatmap ---- */
+
+/* A matrix of values drawn as coloured cells. Rows go down, columns go right.
+ * Row/column names label every cell when given (x labels rotated when they
+ * are long); without names cells are numbered from `index_base` every
+ * `tick_every` cells. */
+typedef struct {
+    const char *title;          /* above the grid (bold), may be NULL */
+    const char *subtitle;       /* under the title, smaller, may be NULL */
+    const char *x_label;        /* axis title under the grid */
+    const char *y_label;        /* axis title left of the grid (rotated) */
+    const char *value_label;    /* colour legend title */
+    size_t rows, cols;
+    const float *values;        /* (rows, cols) row-major; NaN = no value (grey) */
+    const char *const *row_names; /* (rows) or NULL */
+    const char *const *col_names; /* (cols) or NULL */
+    const uint8_t *row_dim;     /* (rows) or NULL: 1 = grey italic label */
+    const uint8_t *col_dim;     /* (cols) or NULL */
+    size_t tick_every;          /* numbered axes: label every n-th (0 = auto) */
+    size_t index_base;          /* numbered axes start here (0 or 1) */
+    double vmin, vmax;          /* colour scale */
+    attend_cmap cmap;
+    double cell;                /* cell side in px (0 = 16) */
+    double cell_w;              /* cell width if different from cell (0 = cell) */
+    const char *annotate_fmt;   /* printf format of each cell's value, or NULL */
+    int tooltips;               /* 1: a <title> per cell with names and value */
+    int no_legend;              /* 1: no colour legend (a grid shares one) */
+    double label_size;          /* font size of tick labels (0 = 11) */
+} attend_heatmap;
+
+/* Size of the drawn heatmap (with legend unless no_legend). */
+void attend_svg_heatmap_size(const attend_heatmap *h, double *w, double *hgt);
+
+/* Draws the heatmap with its top-left corner at (x, y) inside an open <svg>. */
+void attend_svg_heatmap_draw(attend_buf *b, const attend_heatmap *h, double x, double y);
+
+/* A standalone <svg class="attend-heatmap EXTRA"> holding one heatmap. */
+void attend_svg_heatmap(attend_buf *b, const attend_heatmap *h, const char *extra_class);
+
+/* A vertical colour legend of height hgt at (x, y): the colour ramp, ticks
+ * and a rotated title. Width is about 70 px. */
+void attend_svg_colorbar(attend_buf *b, double x, double y, double hgt, attend_cmap c,
+                         double vmin, double vmax, const char *label);
+
+/* Width that attend_svg_colorbar takes. */
+#define ATTEND_SVG_COLORBAR_W 78.0
+
+/* ---- line plot ---- */
+
+/* One line of a plot. x and y have n values; err (NULL = none) gives the
+ * half-length of an error bar at each point. */
+typedef struct {
+    const char *name;    /* legend entry */
+    size_t n;
+    const double *x, *y, *err;
+    int dashed;          /* dashed line */
+} attend_series;
+
+typedef struct {
+    const char *title, *x_label, *y_label;
+    const attend_series *series;
+    size_t n_series;
+    double width, height; /* plot area in px (0 = 420 x 260) */
+    double ymin, ymax;    /* NaN = from the data */
+    int x_log2;           /* x on a log2 axis, ticks at the data's x values */
+    int x_integer;        /* linear x with integer ticks only (epochs) */
+} attend_plot;
+
+/* Draws a plot (axes, ticks, grid, lines, markers, error bars, legend on
+ * the right) as a standalone <svg class="attend-plot">. */
+void attend_svg_plot(attend_buf *b, const attend_plot *p);
+
+/* ---- HTML ---- */
+
+/* Starts a self-contained HTML page (inline CSS, no scripts, no external
+ * resources) titled title; attend_html_end closes it. */
+void attend_html_begin(attend_buf *b, const char *title);
+void attend_html_end(attend_buf *b);
+
+/* An HTML table: ncols header cells, then nrows x ncols cells (plain text,
+ * escaped here). align: one character per column, 'l' or 'r' (NULL = all
+ * left). css_class may be NULL. */
+void attend_html_table(attend_buf *b, const char *css_class, size_t ncols,
+                       const char *const *header, size_t nrows, const char *const *cells,
+                       const char *align);
+
+#endif

@@ -1,0 +1,152 @@
+/* Scaled dot-product attention against a plain double-precision reference at
+ * sizes the small gradient and parity cases do not reach (S >= 16 exercises
+ * the blocked dot products), with every mask kind, dropout, a NaN in padded
+ * keys, and head dims 8 and 64. */
+#include "attend.h"
+#include "test.h"
+
+#include <stdint.h>
+
+/* Same counter hash as the library's dropout (splitmix64 of seed + i*gamma). */
+static int ref_dropped(uint64_t seed, uint64_t i, float p) {
+    uint64_t x = seed + i * 0x9E3779B97F4A7C15ull + 0x9E3779B97F4A7C15ull;
+    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+    x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+    x ^= x >> 31;
+    return (float)(x >> 40) * (1.0f / 16777216.0f) < p;
+}
+
+typedef struct {
+    size_t B, H, L, S, D;
+    int pad, causal, bool2d, float2d;
+    float drop;
+    int nan_in_pad;
+} ref_case;
+
+static int ref_allowed(const ref_case *c, const uint8_t *pad, const uint8_t *bm, const float *fm,
+                       size_t b, size_t l, size_t s) {
+    if (pad && pad[b * c->S + s]) return 0;
+    if (bm && bm[l * c->S + s]) return 0;
+    if (fm && fm[l * c->S + s] == -INFINITY) return 0;
+    if (c->causal && s > l) return 0;
+    return 1;
+}
+
+static void run_case(const ref_case *c, const char *name) {
+    const size_t B = c->B, H = c->H, L = c->L, S = c->S, D = c->D, E = H * D;
+    float *q = malloc(B * L * E * 4), *k = malloc(B * S * E * 4), *v = malloc(B * S * E * 4);
+    float *out = malloc(B * L * E * 4), *probs = malloc(B * H * L * S * 4);
+    float *dout = malloc(B * L * E * 4), *dq = calloc(B * L * E, 4), *dk = calloc(B * S * E, 4),
+          *dv = calloc(B * S * E, 4), *dpr = malloc(B * H * L * S * 4);
+    double *rdq = calloc(B * L * E, 8), *rdk = calloc(B * S * E, 8), *rdv = calloc(B * S * E, 8);
+    uint8_t *pad = c->pad ? calloc(B * S, 1) : NULL, *bm = c->bool2d ? calloc(L * S, 1) : NULL;
+    float *fm = c->float2d ? calloc(L * S, 4) : NULL;
+    test_fill_randn(q, B * L * E, 1.0f);
+    test_fill_randn(k, B * S * E, 1.0f);
+    test_fill_randn(v, B * S * E, 1.0f);
+    test_fill_randn(dout, B * L * E, 1.0f);
+    if (pad)
+        for (size_t b = 0; b < B; b++)
+            for (size_t s = S - 1 - b * 5; s < S; s++) pad[b * S + s] = 1;
+    if (bm)
+        for (size_t i = 0; i < L * S; i++) bm[i] = (i * 7) % 11 == 0;
+    if (fm)
+        for (size_t i = 0; i < L * S; i++) fm[i] = (i % 13 == 0) ? -INFINITY : 0.1f * (float)(i % 5);
+    if (c->nan_in_pad && pad)
+        for (size_t b = 0; b < B; b++)
+            for (size_t s = 0; s < S; s++)
+                if (pad[b * S + s])
+                    for (size_t e = 0; e < E; e++) k[(b * S + s) * E + e] = v[(b * S + s) * E + e] = NAN;
+    attend_mask m = {pad, bm, fm, 0, c->causal};
+    const uint64_t seed = 77;
+    attend_sdpa_forward(out, probs, q, k, v, &m, B, H, L, S, D, c->drop, seed);
+    attend_sdpa_backward(dq, dk, dv, dpr, dout, q, k, v, probs, &m, B, H, L, S, D, c->drop, seed);
+
+    double worst_o = 0, worst_p = 0, scale_o = 1e-6;
+    double *pr = malloc(S * 8), *dp = malloc(S * 8);
+    const double sc = 1.0 / sqrt((double)D), keep = c->drop > 0 ? 1.0 / (1.0 - c->drop) : 1.0;
+    for (size_t b = 0; b < B; b++)
+        for (size_t h = 0; h < H; h++)
+            for (size_t l = 0; l < L; l++) {
+                const float *ql = q + (b * L + l) * E + h * D, *dol = dout + (b * L + l) * E + h * D;
+                double mx = -INFINITY;
+                for (size_t s = 0; s < S; s++) {
+                    pr[s] = -INFINITY;
+                    if (!ref_allowed(c, pad, bm, fm, b, l, s)) continue;
+                    double x = 0;
+                    for (size_t d = 0; d < D; d++) x += (double)ql[d] * k[(b * S + s) * E + h * D + d];
+                    pr[s] = x * sc + (fm ? fm[l * S + s] : 0.0);
+                    mx = pr[s] > mx ? pr[s] : mx;
+                }
+                double sum = 0;
+                for (size_t s = 0; s < S; s++) {
+                    pr[s] = mx == -INFINITY || pr[s] == -INFINITY ? 0.0 : exp(pr[s] - mx);
+                    sum += pr[s];
+                }
+                for (size_t s = 0; s < S; s++) {
+                    if (sum > 0) pr[s] /= sum;
+                    double got = probs[((b * H + h) * L + l) * S + s];
+                    worst_p = fmax(worst_p, fabs(got - pr[s]));
+                }
+                size_t base = ((b * H + h) * L + l) * S;
+                double rowdot = 0;
+                for (size_t d = 0; d < D; d++) {
+                    double o = 0;
+                    for (size_t s = 0; s < S; s++) {
+                        if (pr[s] == 0 || (c->drop > 0 && ref_dropped(seed, base + s, c->drop))) continue;
+                        o += pr[s] * keep * v[(b * S + s) * E + h * D + d];
+                    }
+                    scale_o = fmax(scale_o, fabs(o));
+                    worst_o = fmax(worst_o, fabs(o - out[(b * L + l) * E + h * D + d]));
+                }
+                for (size_t s = 0; s < S; s++) {
+                    dp[s] = 0;
+                    if (pr[s] == 0 || (c->drop > 0 && ref_dropped(seed, base + s, c->drop))) continue;
+                    for (size_t d = 0; d < D; d++) {
+                        dp[s] += keep * (double)dol[d] * v[(b * S + s) * E + h * D + d];
+                        rdv[(b * S + s) * E + h * D + d] += keep * pr[s] * dol[d];
+                    }
+                    rowdot += pr[s] * dp[s];
+                }
+                for (size_t s = 0; s < S; s++) {
+                    if (pr[s] == 0) continue;
+                    double ds = pr[s] * (dp[s] - rowdot) * sc;
+                    for (size_t d = 0; d < D; d++) {
+                        rdq[(b * L + l) * E + h * D + d] += ds * k[(b * S + s) * E + h * D + d];
+                        rdk[(b * S + s) * E + h * D + d] += ds * ql[d];
+                    }
+                }
+            }
+    double wq = 0, wk = 0, wv = 0, sq = 1e-6, sk = 1e-6, sv = 1e-6;
+    int finite = 1;
+    for (size_t i = 0; i < B * L * E; i++) {
+        wq = fmax(wq, fabs(dq[i] - rdq[i]));
+        sq = fmax(sq, fabs(rdq[i]));
+        finite &= isfinite(dq[i]) && isfinite(out[i]);
+    }
+    for (size_t i = 0; i < B * S * E; i++) {
+        wk = fmax(wk, fabs(dk[i] - rdk[i]));
+        sk = fmax(sk, fabs(rdk[i]));
+        wv = fmax(wv, fabs(dv[i] - rdv[i]));
+        sv = fmax(sv, fabs(rdv[i]));
+        finite &= isfinite(dk[i]) && isfinite(dv[i]);
+    }
+    printf("%-34s out %.1e  probs %.1e  dq %.1e  dk %.1e  dv %.1e\n", name, worst_o / scale_o,
+           worst_p, wq / sq, wk / sk, wv / sv);
+    CHECK(finite, "%s: non-finite output or gradient", name);
+    CHECK(worst_o / scale_o < 1e-5 && worst_p < 1e-6, "%s: forward differs from the reference", name);
+    CHECK(wq / sq < 1e-5 && wk / sk < 1e-5 && wv / sv < 1e-5, "%s: backward differs from the reference", name);
+    free(q); free(k); free(v); free(out); free(probs); free(dout); free(dq); free(dk); free(dv);
+    free(dpr); free(rdq); free(rdk); free(rdv); free(pad); free(bm); free(fm); free(pr); free(dp);
+}
+
+int main(void) {
+    attend_set_threads(2);
+    run_case(&(ref_case){2, 3, 37, 70, 8, 0, 0, 0, 0, 0, 0}, "L37 S70 D8 no mask");
+    run_case(&(ref_case){2, 2, 41, 41, 64, 1, 1, 0, 0, 0, 0}, "L41 S41 D64 padding+causal");
+    run_case(&(ref_case){2, 2, 33, 50, 8, 1, 0, 1, 1, 0, 0}, "L33 S50 D8 pad+bool+float");
+    run_case(&(ref_case){2, 2, 20, 48, 16, 1, 0, 0, 0, 0.2f, 0}, "L20 S48 D16 pad+dropout");
+    run_case(&(ref_case){2, 2, 24, 40, 8, 1, 0, 0, 0, 0, 1}, "L24 S40 D8 NaN in padded keys");
+    run_case(&(ref_case){1, 1, 3, 129, 8, 0, 1, 0, 0, 0, 0}, "L3 S129 D8 causal (L < S)");
+    return test_summary("test_attention_ref");
+}
