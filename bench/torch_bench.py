@@ -58,9 +58,15 @@ ARGS = parse_args(sys.argv[1:])
 for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[var] = str(max(1, ARGS.threads))
 
+import warnings  # noqa: E402
+
 import torch  # noqa: E402
 import torch.nn as nn  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
+
+
+# torch 1.13 warns that the encoder's inference fast path uses prototype nested tensors
+warnings.filterwarnings("ignore", message=".*nested tensors.*")
 
 
 def now():

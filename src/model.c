@@ -16,6 +16,9 @@
 
 enum { SITE_EMB = 1, SITE_ENCODER = 2, SITE_HEAD = 3 };
 
+/* Standard deviation of the initial token and position embeddings. */
+#define EMB_INIT_STD 0.02f
+
 void attend_model_config_default(attend_model_config *c) {
     memset(c, 0, sizeof *c);
     c->d_model = 64;
@@ -288,13 +291,17 @@ void attend_model_init_weights(attend_model *m, uint64_t seed) {
     const attend_model_config *c = &m->cfg;
     const size_t E = c->d_model, F = c->dim_feedforward;
     uint64_t k = 0; /* each tensor gets its own child seed */
-    for (size_t i = 0; i < c->vocab_size * E; i++) m->p.tok_emb[i] = init_normal(seed, i);
+    /* N(0, 0.02^2) as BERT initialises its tables. With nn.Embedding's N(0,1),
+     * Adam's ~lr-sized steps barely moved rare words from their random start
+     * (WordNet: 50.8% validation accuracy after one epoch, against 79.7%). */
+    for (size_t i = 0; i < c->vocab_size * E; i++)
+        m->p.tok_emb[i] = EMB_INIT_STD * init_normal(seed, i);
     /* <pad> never contributes (masked and excluded from pooling); keep it 0
      * so that it reads as "nothing" in pictures of the table. */
     memset(m->p.tok_emb, 0, E * sizeof(float));
     if (m->p.pos_emb) {
         uint64_t s = attend_seed_child(seed, ++k);
-        for (size_t i = 0; i < c->max_len * E; i++) m->p.pos_emb[i] = init_normal(s, i);
+        for (size_t i = 0; i < c->max_len * E; i++) m->p.pos_emb[i] = EMB_INIT_STD * init_normal(s, i);
     }
     for (size_t l = 0; l < c->num_layers; l++) {
         attend_encoder_layer_params *p = &m->p.layers[l];

@@ -78,7 +78,8 @@ attend_status attend_model_create(attend_model **out, const attend_model_config 
                                   attend_error *err);
 
 /* PyTorch-like initialisation from a seed (xavier for in_proj, uniform
- * +-1/sqrt(fan_in) for linears, N(0,1) embeddings, ones/zeros for norms). */
+ * +-1/sqrt(fan_in) for linears, ones/zeros for norms) with N(0, 0.02^2)
+ * token and position embeddings (BERT's choice; see model.c). */
 void attend_model_init_weights(attend_model *m, uint64_t seed);
 
 /* logits (B,K) for tokens (B,T) with pad (B,T) (nonzero = padding). */

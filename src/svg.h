@@ -159,6 +159,7 @@ typedef struct {
     double ymin, ymax;    /* NaN = from the data */
     int x_log2;           /* x on a log2 axis, ticks at the data's x values */
     int x_integer;        /* linear x with integer ticks only (epochs) */
+    double dodge;         /* px between series at the same x (keeps error bars apart) */
 } attend_plot;
 
 /* Draws a plot (axes, ticks, grid, lines, markers, error bars, legend on
