@@ -36,7 +36,8 @@ typedef enum {
     ATTEND_ERR_FORMAT,  /* file contents violate the expected format */
     ATTEND_ERR_SHAPE,   /* tensor missing, or with the wrong shape or dtype */
     ATTEND_ERR_NOMEM,   /* an allocation failed or would be too large */
-    ATTEND_ERR_NUMERIC  /* NaN or Inf where a finite number was required */
+    ATTEND_ERR_NUMERIC, /* NaN or Inf where a finite number was required */
+    ATTEND_ERR_INTERRUPTED /* stopped on request (a signal); state was saved */
 } attend_status;
 
 /* Status plus a human-readable message naming the file, tensor or offset. */

@@ -26,6 +26,7 @@ const char *attend_status_name(attend_status status) {
     case ATTEND_ERR_SHAPE: return "shape error";
     case ATTEND_ERR_NOMEM: return "out of memory";
     case ATTEND_ERR_NUMERIC: return "numeric error";
+    case ATTEND_ERR_INTERRUPTED: return "interrupted";
     }
     return "unknown error";
 }

@@ -118,10 +118,19 @@ typedef struct {
     double cell;                /* cell side in px (0 = 16) */
     double cell_w;              /* cell width if different from cell (0 = cell) */
     const char *annotate_fmt;   /* printf format of each cell's value, or NULL */
+    const float *annotate_values; /* (rows, cols) numbers to write instead of values, or NULL */
     int tooltips;               /* 1: a <title> per cell with names and value */
     int no_legend;              /* 1: no colour legend (a grid shares one) */
     double label_size;          /* font size of tick labels (0 = 11) */
 } attend_heatmap;
+
+/* Only the cells of a (rows, cols) matrix, cw x ch px each, top-left at
+ * (x, y); NaN cells are grey. With names, each cell gets a tooltip
+ * "row -> col: value" (numbers from index_base when names are NULL). */
+void attend_svg_cells(attend_buf *b, const float *values, size_t rows, size_t cols, double x,
+                      double y, double cw, double ch, attend_cmap c, double vmin, double vmax,
+                      int tooltips, const char *const *row_names, const char *const *col_names,
+                      size_t index_base);
 
 /* Size of the drawn heatmap (with legend unless no_legend). */
 void attend_svg_heatmap_size(const attend_heatmap *h, double *w, double *hgt);

@@ -468,6 +468,178 @@ static void optimizer_step(train_run *r, attend_model *m, size_t n_rows,
     }
 }
 
+/* Where a run stands: everything that changes from step to step besides the
+ * weights and the optimizer moments. All randomness is a function of (seed,
+ * epoch, step), so this plus the tensors is an exact resume point. */
+typedef struct {
+    size_t epoch;        /* epoch being run, from 1 */
+    size_t batch;        /* next batch of that epoch */
+    size_t step;         /* optimizer steps done */
+    double loss_sum;     /* the epoch's running train loss */
+    size_t loss_n, tokens_seen;
+    double best;         /* best validation loss so far (or -epoch) */
+    size_t since_best;
+} train_state;
+
+#define CHECKPOINT_FORMAT "attend.checkpoint.v1"
+
+/* The settings a resumed run must share with the one that wrote the
+ * checkpoint, as one string (compared byte for byte). */
+static char *run_settings(const train_run *r, const attend_train_options *o) {
+    char *cfg = attend_model_config_to_json(&r->model->cfg);
+    if (!cfg) return NULL;
+    char buf[2048];
+    snprintf(buf, sizeof buf,
+             "{\"data_fnv1a64\":\"%s\",\"val_fnv1a64\":\"%s\",\"val_split\":%.17g,\"seed\":%llu,"
+             "\"epochs\":%zu,\"batch\":%zu,\"lr\":%.9g,\"warmup\":%.9g,\"weight_decay\":%.9g,"
+             "\"clip\":%.9g,\"label_smoothing\":%.9g,\"class_weights\":%d,\"min_freq\":%zu,"
+             "\"max_vocab\":%zu,\"model\":%s}",
+             r->train_ds.hash_hex, o->val_path ? r->val_ds.hash_hex : "",
+             o->val_path ? 0.0 : o->val_split, (unsigned long long)o->seed, o->epochs, o->batch,
+             (double)o->lr, (double)o->warmup, (double)o->weight_decay, (double)o->clip,
+             (double)o->label_smoothing, o->class_weights_auto, o->min_freq, o->max_vocab, cfg);
+    free(cfg);
+    return attend_strdup(buf);
+}
+
+static attend_status checkpoint_save(train_run *r, const attend_train_options *o,
+                                     const train_state *ts, const attend_train_result *res,
+                                     attend_error *err) {
+    const attend_model *m = r->model;
+    attend_st_writer *w = attend_st_writer_new();
+    char *settings = run_settings(r, o), *vocab = NULL, *labels = NULL;
+    char state[1024], (*names)[ATTEND_NAME_MAX + 24] = NULL;
+    attend_status st = ATTEND_OK;
+    if (!w || !settings || !(names = malloc(2 * m->layout.count * sizeof *names))) {
+        st = attend_errorf(err, ATTEND_ERR_NOMEM, "out of memory writing a checkpoint");
+        goto done;
+    }
+    snprintf(state, sizeof state,
+             "{\"epoch\":%zu,\"batch\":%zu,\"step\":%zu,\"loss_sum\":\"%.17g\",\"loss_n\":%zu,"
+             "\"tokens_seen\":%zu,\"best\":\"%.17g\",\"since_best\":%zu,\"best_epoch\":%zu,"
+             "\"best_val_loss\":\"%.17g\",\"best_val_accuracy\":\"%.17g\","
+             "\"best_val_macro_f1\":\"%.17g\",\"epochs_run\":%zu}",
+             ts->epoch, ts->batch, ts->step, ts->loss_sum, ts->loss_n, ts->tokens_seen, ts->best,
+             ts->since_best, res->best_epoch, res->best_val_loss, res->best_val_accuracy,
+             res->best_val_macro_f1, res->epochs_run);
+    for (size_t i = 0; i < m->layout.count && st == ATTEND_OK; i++) {
+        const attend_param_info *it = &m->layout.items[i];
+        snprintf(names[2 * i], sizeof names[0], "optim.exp_avg.%s", it->name);
+        snprintf(names[2 * i + 1], sizeof names[0], "optim.exp_avg_sq.%s", it->name);
+        if ((st = attend_st_writer_add(w, it->name, ATTEND_DTYPE_F32, it->ndim, it->shape,
+                                       m->params + it->offset, err)) ||
+            (st = attend_st_writer_add(w, names[2 * i], ATTEND_DTYPE_F32, it->ndim, it->shape,
+                                       r->m1 + it->offset, err)) ||
+            (st = attend_st_writer_add(w, names[2 * i + 1], ATTEND_DTYPE_F32, it->ndim, it->shape,
+                                       r->m2 + it->offset, err)))
+            break;
+    }
+    if (st == ATTEND_OK && !(st = attend_vocab_to_json(&m->vocab, &vocab, err)) &&
+        !(st = attend_labels_to_json(&m->labels, &labels, err)) &&
+        !(st = attend_st_writer_meta(w, "format", CHECKPOINT_FORMAT, err)) &&
+        !(st = attend_st_writer_meta(w, "attend_version", ATTEND_VERSION, err)) &&
+        !(st = attend_st_writer_meta(w, "settings", settings, err)) &&
+        !(st = attend_st_writer_meta(w, "state", state, err)) &&
+        !(st = attend_st_writer_meta(w, "vocab", vocab, err)) &&
+        !(st = attend_st_writer_meta(w, "labels", labels, err)))
+        st = attend_st_writer_save(w, o->checkpoint_path, err);
+done:
+    attend_st_writer_free(w);
+    free(settings);
+    free(vocab);
+    free(labels);
+    free(names);
+    return st;
+}
+
+/* A number of the state object (numbers and "%.17g" strings both). */
+static int state_num(const char *json, const char *key, double *out) {
+    char pat[64];
+    snprintf(pat, sizeof pat, "\"%s\":", key);
+    const char *p = strstr(json, pat);
+    if (!p) return -1;
+    p += strlen(pat);
+    if (*p == '"') p++;
+    char *end;
+    *out = strtod(p, &end);
+    return end == p ? -1 : 0;
+}
+
+static attend_status checkpoint_load(train_run *r, const attend_train_options *o,
+                                     train_state *ts, attend_train_result *res,
+                                     attend_error *err) {
+    attend_model *m = r->model;
+    attend_st_file *f = NULL;
+    char *settings = run_settings(r, o), *vocab = NULL;
+    attend_status st = attend_st_open(&f, o->resume_path, err);
+    if (st) goto done;
+    const char *path = o->resume_path, *fmt = attend_st_meta(f, "format");
+    const char *was = attend_st_meta(f, "settings"), *state = attend_st_meta(f, "state"),
+               *jv = attend_st_meta(f, "vocab");
+    if (!fmt || strcmp(fmt, CHECKPOINT_FORMAT) != 0 || !was || !state || !jv) {
+        st = attend_errorf(err, ATTEND_ERR_FORMAT, "%s: not an attend training checkpoint", path);
+        goto done;
+    }
+    if (!settings || (st = attend_vocab_to_json(&m->vocab, &vocab, err))) {
+        if (!st) st = attend_errorf(err, ATTEND_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    if (strcmp(was, settings) != 0) {
+        st = attend_errorf(err, ATTEND_ERR_ARG,
+                           "%s was written by a run with other data or settings; resume with the same --data, --val, --seed and training flags.\n  checkpoint: %.900s\n  this run:   %.900s",
+                           path, was, settings);
+        goto done;
+    }
+    if (strcmp(jv, vocab) != 0) {
+        st = attend_errorf(err, ATTEND_ERR_FORMAT, "%s: vocabulary differs from the one built from the data", path);
+        goto done;
+    }
+    for (size_t i = 0; i < m->layout.count; i++) {
+        const attend_param_info *it = &m->layout.items[i];
+        char name[ATTEND_NAME_MAX + 24];
+        const float *d;
+        float *dst[3] = {m->params, r->m1, r->m2};
+        for (int k = 0; k < 3; k++) {
+            snprintf(name, sizeof name, "%s%s", k == 0 ? "" : k == 1 ? "optim.exp_avg." : "optim.exp_avg_sq.",
+                     it->name);
+            if ((st = attend_st_get_f32(f, name, it->ndim, it->shape, &d, err))) goto done;
+            memcpy(dst[k] + it->offset, d, it->numel * sizeof(float));
+        }
+    }
+    double v[13];
+    static const char *keys[13] = {"epoch", "batch", "step", "loss_sum", "loss_n", "tokens_seen",
+                                   "best", "since_best", "best_epoch", "best_val_loss",
+                                   "best_val_accuracy", "best_val_macro_f1", "epochs_run"};
+    for (int k = 0; k < 13; k++)
+        if (state_num(state, keys[k], &v[k])) {
+            st = attend_errorf(err, ATTEND_ERR_FORMAT, "%s: state lacks '%s'", path, keys[k]);
+            goto done;
+        }
+    const size_t n_batches = (r->tr.n + o->batch - 1) / o->batch;
+    if (!(v[0] >= 1 && v[0] <= (double)o->epochs + 1 && v[1] >= 0 && v[1] <= (double)n_batches)) {
+        st = attend_errorf(err, ATTEND_ERR_FORMAT, "%s: epoch %g / batch %g out of range", path, v[0], v[1]);
+        goto done;
+    }
+    ts->epoch = (size_t)v[0];
+    ts->batch = (size_t)v[1];
+    ts->step = (size_t)v[2];
+    ts->loss_sum = v[3];
+    ts->loss_n = (size_t)v[4];
+    ts->tokens_seen = (size_t)v[5];
+    ts->best = v[6];
+    ts->since_best = (size_t)v[7];
+    res->best_epoch = (size_t)v[8];
+    res->best_val_loss = v[9];
+    res->best_val_accuracy = v[10];
+    res->best_val_macro_f1 = v[11];
+    res->epochs_run = (size_t)v[12];
+done:
+    attend_st_close(f);
+    free(settings);
+    free(vocab);
+    return st;
+}
+
 attend_status attend_train(const attend_train_options *o, attend_train_result *res,
                            attend_error *err) {
     train_run r;
@@ -541,12 +713,19 @@ attend_status attend_train(const attend_train_options *o, attend_train_result *r
     const size_t warmup = (size_t)((double)o->warmup * (double)total_steps);
     const attend_adamw_config adam = {0.9f, 0.999f, 1e-8f, o->weight_decay};
     const int has_val = r.va.n > 0;
-    double best = INFINITY;
-    size_t since_best = 0, step = 0;
+    train_state ts = {1, 0, 0, 0.0, 0, 0, INFINITY, 0};
+    if (o->resume_path) {
+        if ((st = checkpoint_load(&r, o, &ts, res, err))) goto done;
+        emit(o->on_info, o->ctx, "resuming from %s: epoch %zu, batch %zu of %zu, step %zu",
+             o->resume_path, ts.epoch, ts.batch, n_batches, ts.step);
+    }
 
-    for (size_t epoch = 1; epoch <= o->epochs; epoch++) {
+    for (; ts.epoch <= o->epochs; ts.epoch++, ts.batch = 0) {
+        const size_t epoch = ts.epoch;
         const double t0 = now_s();
-        // shuffle, bucket by length within chunks, shuffle the batch order
+        const size_t first_batch = ts.batch;
+        // shuffle, bucket by length within chunks, shuffle the batch order:
+        // a pure function of (seed, epoch), so a resumed run sees the same order
         for (size_t i = 0; i < r.tr.n; i++) r.order[i] = i;
         uint64_t es = attend_seed_child(o->seed, 1000 + epoch);
         shuffle(r.order, r.tr.n, es);
@@ -557,15 +736,14 @@ attend_status attend_train(const attend_train_options *o, attend_train_result *r
         for (size_t b = 0; b < n_batches; b++) bstart[b] = b * Bmax;
         shuffle(bstart, n_batches, attend_seed_child(es, 1));
 
-        double loss_sum = 0.0;
-        size_t loss_n = 0, tokens_seen = 0;
-        for (size_t bi = 0; bi < n_batches; bi++, step++) {
+        for (; ts.batch < n_batches; ts.batch++, ts.step++) {
+            const size_t bi = ts.batch, step = ts.step;
             const size_t s0 = bstart[bi], B = r.tr.n - s0 < Bmax ? r.tr.n - s0 : Bmax;
             const size_t *idx = r.order + s0;
             const size_t T = fill_batch(&r.tr, idx, B, r.tokens, r.pad);
             for (size_t b = 0; b < B; b++) {
                 r.targets[b] = r.tr.labels[idx[b]];
-                tokens_seen += r.tr.len[idx[b]];
+                ts.tokens_seen += r.tr.len[idx[b]];
             }
             // embedding rows this batch touches: only they get gradients
             size_t n_rows = 0;
@@ -588,7 +766,10 @@ attend_status attend_train(const attend_train_options *o, attend_train_result *r
             grads_zero(&r, m, n_rows);
             attend_model_backward(m, &g, &a, r.tokens, r.pad, B, T, 1, ss);
             double gnorm = grads_norm(&r, m, n_rows);
+            for (size_t q = 0; q < n_rows; q++) r.touched[r.rows[q]] = 0;
             if (!isfinite(loss) || !isfinite(gnorm)) {
+                /* The weights are still those of the last good step: nothing
+                 * of this batch has been applied. */
                 st = attend_errorf(err, ATTEND_ERR_NUMERIC,
                                    "training diverged at epoch %zu, step %zu (loss %g, gradient norm %g); %s; try a lower --lr (now %g)",
                                    epoch, step + 1, (double)loss, gnorm,
@@ -600,25 +781,41 @@ attend_status attend_train(const attend_train_options *o, attend_train_result *r
             if (o->clip > 0.0f && gnorm > o->clip) grads_scale(&r, m, n_rows, (float)(o->clip / gnorm));
             const float lr = attend_lr_at(step, total_steps, warmup, o->lr);
             optimizer_step(&r, m, n_rows, &adam, lr, step + 1);
-            for (size_t q = 0; q < n_rows; q++) r.touched[r.rows[q]] = 0;
-            loss_sum += loss;
-            loss_n++;
+            ts.loss_sum += loss;
+            ts.loss_n++;
             if (o->on_progress) {
                 double el = now_s() - t0;
-                o->on_progress(o->ctx, bi + 1, n_batches, el > 0 ? tokens_seen / el : 0.0,
-                               el / (double)(bi + 1) * (double)(n_batches - bi - 1));
+                size_t done_here = bi + 1 - first_batch;
+                o->on_progress(o->ctx, bi + 1, n_batches, el > 0 ? ts.tokens_seen / el : 0.0,
+                               el / (double)done_here * (double)(n_batches - bi - 1));
+            }
+            const int stop = o->stop && *o->stop;
+            const int periodic = o->checkpoint_every && (step + 1) % o->checkpoint_every == 0 &&
+                                 bi + 1 < n_batches;
+            if (stop || periodic) {
+                /* The state after this step: the next one is batch bi + 1. */
+                train_state next = ts;
+                next.batch++;
+                next.step++;
+                if ((st = checkpoint_save(&r, o, &next, res, err))) goto done;
+                if (stop) {
+                    st = attend_errorf(err, ATTEND_ERR_INTERRUPTED,
+                                       "interrupted at epoch %zu, step %zu; resume with --resume %s",
+                                       epoch, step + 1, o->checkpoint_path);
+                    goto done;
+                }
             }
         }
 
         attend_epoch_report rep = {0};
         rep.epoch = epoch;
         rep.epochs = o->epochs;
-        rep.step = step;
-        rep.train_loss = loss_n ? loss_sum / (double)loss_n : 0.0;
-        rep.lr = attend_lr_at(step ? step - 1 : 0, total_steps, warmup, o->lr);
+        rep.step = ts.step;
+        rep.train_loss = ts.loss_n ? ts.loss_sum / (double)ts.loss_n : 0.0;
+        rep.lr = attend_lr_at(ts.step ? ts.step - 1 : 0, total_steps, warmup, o->lr);
         rep.has_val = has_val;
         double train_s = now_s() - t0;
-        rep.tokens_per_s = train_s > 0 ? tokens_seen / train_s : 0.0;
+        rep.tokens_per_s = train_s > 0 ? ts.tokens_seen / train_s : 0.0;
         if (has_val) {
             if ((st = attend_evaluate(m, &r.va, 64, &r.mt, NULL, err))) goto done;
             rep.val_loss = r.mt.loss;
@@ -628,9 +825,9 @@ attend_status attend_train(const attend_train_options *o, attend_train_result *r
         res->epochs_run = epoch;
         // keep the best model by validation loss (the last one without validation)
         double key = has_val ? rep.val_loss : (double)epoch * -1.0;
-        if (key < best) {
-            best = key;
-            since_best = 0;
+        if (key < ts.best) {
+            ts.best = key;
+            ts.since_best = 0;
             rep.improved = 1;
             res->best_epoch = epoch;
             res->best_val_loss = rep.val_loss;
@@ -638,11 +835,19 @@ attend_status attend_train(const attend_train_options *o, attend_train_result *r
             res->best_val_macro_f1 = rep.val_macro_f1;
             if ((st = save_model(&r, o, res, err))) goto done;
         } else {
-            since_best++;
+            ts.since_best++;
+        }
+        ts.loss_sum = 0.0;
+        ts.loss_n = ts.tokens_seen = 0;
+        if (o->checkpoint_path) {
+            train_state next = ts;
+            next.epoch++;
+            next.batch = 0;
+            if ((st = checkpoint_save(&r, o, &next, res, err))) goto done;
         }
         rep.seconds = now_s() - t0;
         if (o->on_epoch) o->on_epoch(o->ctx, &rep);
-        if (o->patience && since_best >= o->patience) {
+        if (o->patience && ts.since_best >= o->patience) {
             emit(o->on_info, o->ctx, "early stop: validation loss has not improved for %zu epochs",
                  o->patience);
             break;

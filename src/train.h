@@ -6,6 +6,8 @@
 #include "metrics.h"
 #include "model.h"
 
+#include <signal.h>
+
 /* Texts turned into token ids for one model. */
 typedef struct {
     int32_t *ids;       /* all ids, concatenated */
@@ -60,6 +62,12 @@ typedef struct {
     size_t patience;            /* epochs without improvement; 0 = off */
     const char *out_path;       /* model file */
     const char *val_out_path;   /* if set: the validation records as TSV */
+    const char *checkpoint_path; /* resumable state: written after every epoch,
+                                    every checkpoint_every steps and on stop */
+    size_t checkpoint_every;    /* steps; 0 = only at epoch ends and on stop */
+    const char *resume_path;    /* continue from this checkpoint */
+    volatile sig_atomic_t *stop; /* when it becomes nonzero: finish the step,
+                                    write the checkpoint, return INTERRUPTED */
     /* Reporting (any may be NULL). on_init sees the model right after its
      * weights are initialised (for pictures of the initial state). */
     void (*on_init)(void *ctx, const attend_model *m);

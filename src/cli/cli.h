@@ -51,5 +51,18 @@ int cli_train(int argc, char **argv);
 int cli_eval(int argc, char **argv);
 int cli_predict(int argc, char **argv);
 int cli_info(int argc, char **argv);
+int cli_show(int argc, char **argv);
+int cli_report(int argc, char **argv);
+int cli_compare(int argc, char **argv);
+
+#include "train.h"
+
+/* Loads model_path and writes the report page into dir (src/cli/report.c):
+ * evaluates data_path, draws epochs (n_epochs may be 0) and pos_init (NULL:
+ * recreated from the seed); prints the page's path. Returns a CLI code. */
+int cli_write_report(const char *model_path, const char *data_path, const attend_data_options *data,
+                     const char *note, const attend_epoch_report *epochs, size_t n_epochs,
+                     const float *pos_init, double train_seconds, size_t n_examples,
+                     size_t stats_examples, const char *dir);
 
 #endif

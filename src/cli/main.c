@@ -13,9 +13,13 @@ static const char *main_usage =
     "  eval      accuracy, macro-F1, per-class metrics and confusion matrix\n"
     "  predict   classify one text per input line\n"
     "  info      describe a model file (or, without --model, this build)\n"
+    "  show      attention maps of one text: terminal, SVG, HTML or JSON\n"
+    "  report    HTML report of a model: curves, positions, confusion, attention, heads\n"
+    "  compare   train several head counts / positional encodings and compare them\n"
     "  op        run one module (mha, encoder-layer) on tensors from safetensors files\n"
     "\n"
     "Example: attend train --data data/wordnet-nouns.tsv --out wordnet.safetensors\n"
+    "Example: attend show --model wordnet.safetensors --text \"a large wild cat with a mane\"\n"
     "Example: attend op mha --weights w.safetensors --input x.safetensors --out y.safetensors --heads 4\n";
 
 int main(int argc, char **argv) {
@@ -37,6 +41,9 @@ int main(int argc, char **argv) {
     if (strcmp(cmd, "eval") == 0) return cli_eval(argc - 1, argv + 1);
     if (strcmp(cmd, "predict") == 0) return cli_predict(argc - 1, argv + 1);
     if (strcmp(cmd, "info") == 0) return cli_info(argc - 1, argv + 1);
+    if (strcmp(cmd, "show") == 0) return cli_show(argc - 1, argv + 1);
+    if (strcmp(cmd, "report") == 0) return cli_report(argc - 1, argv + 1);
+    if (strcmp(cmd, "compare") == 0) return cli_compare(argc - 1, argv + 1);
     fprintf(stderr, "attend: unknown command '%s'\n", cmd);
     fputs(main_usage, stderr);
     return CLI_USAGE;

@@ -1,0 +1,227 @@
+#!/bin/sh
+# attend beside PyTorch on the same machine, same workloads, same threads.
+#
+#   sh bench/run.sh BUILD_DIR [--quick]        (what `make bench` runs)
+#
+# Runs BUILD_DIR/bench/attend_bench and bench/torch_bench.py for each thread
+# count (default "1 2"), workload group by workload group so that a change of
+# load on a shared machine hits both alike, then prints the machine and one
+# table: workload | threads | attend | PyTorch | PyTorch time / attend time,
+# GFLOP/s of each (matrix-product FLOPs counted analytically), and the 1 -> N
+# thread speedups. The table also goes to BUILD_DIR/bench/results.md and the
+# raw lines to results.tsv (results-quick.* with --quick). Nothing here is a
+# stored figure: every number comes from this run.
+#
+# --quick   tiny sizes, a few seconds: the CI smoke test (tests/test_bench_smoke.sh)
+# Environment:
+#   ATTEND_BENCH_NO_TORCH=1      run attend alone
+#   ATTEND_BENCH_PYTHON=python   the Python with torch (default: /usr/bin/python3,
+#                                then python3, whichever imports torch)
+#   ATTEND_BENCH_THREADS="1 2"   thread counts
+#   ATTEND_BENCH_ONLY=train,attn workload groups (sgemm train infer latency wordnet attn)
+#   ATTEND_BENCH_ATTN_T="128 512" sizes of the attention workload
+#   ATTEND_BENCH_OUT=DIR         where results.md / results.tsv go (default BUILD_DIR/bench)
+
+usage() {
+    echo "usage: sh bench/run.sh BUILD_DIR [--quick]" >&2
+    exit 2
+}
+
+BUILD=
+QUICK=
+for a in "$@"; do
+    case "$a" in
+        --quick) QUICK=--quick ;;
+        -h|--help) usage ;;
+        -*) echo "bench/run.sh: unknown option $a" >&2; usage ;;
+        *) [ -z "$BUILD" ] && BUILD=$a || usage ;;
+    esac
+done
+[ -n "$BUILD" ] || BUILD=build
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd) || exit 1
+cd "$ROOT" || exit 1
+BIN=$BUILD/bench/attend_bench
+if [ ! -x "$BIN" ]; then
+    echo "bench/run.sh: $BIN not found; build it first: make BUILD=$BUILD" >&2
+    exit 2
+fi
+
+THREADS=${ATTEND_BENCH_THREADS:-"1 2"}
+GROUPS_ALL="sgemm train infer latency wordnet attn"
+GROUPS_RUN=$(echo "${ATTEND_BENCH_ONLY:-$GROUPS_ALL}" | tr ',' ' ')
+OUT=${ATTEND_BENCH_OUT:-$BUILD/bench}
+mkdir -p "$OUT" || exit 1
+SUFFIX=${QUICK:+-quick}
+RAW=$OUT/results$SUFFIX.tsv
+MD=$OUT/results$SUFFIX.md
+TMPD=${ATTEND_TMP:-${TMPDIR:-/tmp}}
+mkdir -p "$TMPD" || exit 1
+: > "$RAW" || exit 1
+
+# ---- the peer ----
+PY=
+if [ "${ATTEND_BENCH_NO_TORCH:-0}" != 1 ]; then
+    for p in "${ATTEND_BENCH_PYTHON:-}" /usr/bin/python3 python3; do
+        [ -n "$p" ] || continue
+        if "$p" -c 'import torch' >/dev/null 2>&1; then
+            PY=$p
+            break
+        fi
+    done
+fi
+PEER_NOTE=
+if [ -z "$PY" ]; then
+    if [ "${ATTEND_BENCH_NO_TORCH:-0}" = 1 ]; then
+        PEER_NOTE="PyTorch not run (ATTEND_BENCH_NO_TORCH=1)."
+    else
+        PEER_NOTE="PyTorch not found: no Python here imports torch. To compare, install it (Debian): apt-get install python3-torch libopenblas0-pthread. Running attend alone."
+    fi
+    echo "bench/run.sh: $PEER_NOTE" >&2
+fi
+
+# ---- the machine ----
+CPU=$(grep -m1 '^model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2 | sed 's/^ *//')
+CORES=$(nproc 2>/dev/null || echo "?")
+FLAGS=$(grep -m1 '^flags' /proc/cpuinfo 2>/dev/null | tr ' ' '\n' | grep -E '^(avx2|fma|avx512|amx)' | sort -u | tr '\n' ' ' | sed 's/ $//')
+case "$FLAGS" in *amx*) AMX=yes ;; *) AMX=no ;; esac
+case "$FLAGS" in *avx512f*) AVX512=yes ;; *) AVX512=no ;; esac
+OPENBLAS_PKG=$(dpkg-query -W -f '${Package} ${Version}' libopenblas0-pthread 2>/dev/null || true)
+MEM=$(awk '/^MemTotal/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo 2>/dev/null)
+LOAD0=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null)
+DATE=$(date -u '+%Y-%m-%d %H:%M UTC')
+START=$(date +%s)
+
+echo "attend bench${QUICK:+ (quick)}: $DATE" >&2
+echo "machine: $CPU, $CORES cores, $MEM; AVX-512 $AVX512, AMX $AMX; $OPENBLAS_PKG; load $LOAD0" >&2
+
+RC=0
+run_one() { # impl group threads
+    if [ "$1" = attend ]; then
+        "$BIN" --only "$2" --threads "$3" $QUICK --tmp "$TMPD" >> "$RAW" || {
+            echo "bench/run.sh: attend_bench --only $2 --threads $3 failed" >&2
+            RC=1
+        }
+    else
+        "$PY" bench/torch_bench.py --only "$2" --threads "$3" $QUICK --tmp "$TMPD" >> "$RAW" || {
+            echo "bench/run.sh: torch_bench.py --only $2 --threads $3 failed" >&2
+        }
+    fi
+}
+if [ -n "$QUICK" ]; then
+    # quick: one process per implementation and thread count
+    G=$(echo $GROUPS_RUN | tr ' ' ',')
+    for t in $THREADS; do
+        echo "  running attend, $t thread(s)" >&2
+        run_one attend "$G" "$t"
+        if [ -n "$PY" ]; then
+            echo "  running PyTorch, $t thread(s)" >&2
+            run_one pytorch "$G" "$t"
+        fi
+    done
+else
+    for g in $GROUPS_RUN; do
+        for t in $THREADS; do
+            echo "  $g: attend, $t thread(s)" >&2
+            run_one attend "$g" "$t"
+            if [ -n "$PY" ]; then
+                echo "  $g: PyTorch, $t thread(s)" >&2
+                run_one pytorch "$g" "$t"
+            fi
+        done
+    done
+fi
+LOAD1=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null)
+ELAPSED=$(( $(date +%s) - START ))
+BLAS_CFG=$(awk -F'\t' '$1 == "MACHINE" && $2 == "attend" { if (match($3, /OpenBLAS \([^)]*\)/)) print substr($3, RSTART + 10, RLENGTH - 11) ", kernel " $4; exit }' "$RAW")
+TORCH_CFG=$(awk -F'\t' '$1 == "MACHINE" && $2 == "pytorch" { print $3; exit }' "$RAW")
+
+{
+    echo "## attend vs PyTorch${QUICK:+ (quick smoke sizes: not a measurement)}"
+    echo
+    echo "- command: \`sh bench/run.sh $BUILD${QUICK:+ --quick}\` (threads: $THREADS), $DATE, ${ELAPSED} s"
+    echo "- machine: $CPU, $CORES cores, $MEM; AVX-512: $AVX512, AMX: $AMX"
+    echo "- CPU flags: $FLAGS"
+    echo "- BLAS: $OPENBLAS_PKG; $BLAS_CFG"
+    echo "- peer: ${TORCH_CFG:-$PEER_NOTE}"
+    echo "- load average (1/5/15 min) at start: $LOAD0; at end: $LOAD1"
+    echo
+    awk -F'\t' -v threads="$THREADS" '
+    function fmt(ms) {
+        if (ms == "" || ms == "-") return "—"
+        ms += 0
+        if (ms >= 100) return sprintf("%.0f ms", ms)
+        if (ms >= 10) return sprintf("%.1f ms", ms)
+        if (ms >= 1) return sprintf("%.2f ms", ms)
+        return sprintf("%.3f ms", ms)
+    }
+    function gf(g) { return (g == "" || g == "-") ? "—" : g }
+    function kv(extra, key,    n, parts, i) {
+        n = split(extra, parts, " ")
+        for (i = 1; i <= n; i++)
+            if (index(parts[i], key "=") == 1) return substr(parts[i], length(key) + 2)
+        return ""
+    }
+    function note(w, k,    a, p, s, av, pv) {
+        a = X["attend", k]; p = X["pytorch", k]; s = ""
+        if (a ~ /^(skipped|failed)/) s = s "attend " a "; "
+        if (p ~ /^(skipped|failed)/) s = s "PyTorch " p "; "
+        av = kv(a, "peak_mib"); pv = kv(p, "peak_mib")
+        if (av != "" || pv != "") s = s "peak MiB: attend " (av == "" ? "—" : av) ", PyTorch " (pv == "" ? "—" : pv) "; "
+        av = kv(a, "texts_per_s"); pv = kv(p, "texts_per_s")
+        if (av != "" || pv != "") s = s "texts/s: attend " (av == "" ? "—" : av) ", PyTorch " (pv == "" ? "—" : pv) "; "
+        if (w == "wordnet_epoch") {
+            av = kv(a, "train_loss"); pv = kv(p, "train_loss")
+            s = s "examples " kv(a, "examples") ", loss: attend " (av == "" ? "—" : av) ", PyTorch " (pv == "" ? "—" : pv) "; "
+        }
+        if (w ~ /^(train_step|infer)/) s = s "B " kv(a, "B") ", T " kv(a, "T") "; "
+        if (w ~ /^latency/) s = s kv(a, "tokens") " tokens; "
+        sub(/; $/, "", s)
+        return s == "" ? "" : s
+    }
+    $1 == "BENCH" {
+        w = $2; k = w SUBSEP $4
+        if (!(w in wseen)) { wseen[w] = 1; word[++nw] = w }
+        T[$3, k] = $5; G[$3, k] = $6; X[$3, k] = $7; have[k] = 1
+    }
+    END {
+        nt = split(threads, th, " ")
+        print "| workload | threads | attend | attend GFLOP/s | PyTorch | PyTorch GFLOP/s | PyTorch / attend | notes |"
+        print "|---|---|---|---|---|---|---|---|"
+        for (i = 1; i <= nw; i++) for (j = 1; j <= nt; j++) {
+            w = word[i]; k = w SUBSEP th[j]
+            if (!(k in have)) continue
+            a = T["attend", k]; p = T["pytorch", k]
+            r = (a != "" && a != "-" && p != "" && p != "-" && a + 0 > 0) ? sprintf("%.2fx", p / a) : "—"
+            printf "| %s | %s | %s | %s | %s | %s | %s | %s |\n", w, th[j], fmt(a), gf(G["attend", k]), fmt(p), gf(G["pytorch", k]), r, note(w, k)
+        }
+        if (nt >= 2) {
+            t1 = th[1]; tn = th[nt]
+            print ""
+            printf "Thread scaling (time with %s thread(s) / time with %s):\n\n", t1, tn
+            print "| workload | attend | PyTorch |"
+            print "|---|---|---|"
+            for (i = 1; i <= nw; i++) {
+                w = word[i]; line = "| " w
+                any = 0
+                split("attend pytorch", im, " ")
+                for (m = 1; m <= 2; m++) {
+                    a = T[im[m], w SUBSEP t1]; b = T[im[m], w SUBSEP tn]
+                    if (a != "" && a != "-" && b != "" && b != "-" && b + 0 > 0) { line = line sprintf(" | %.2fx", a / b); any = 1 }
+                    else line = line " | —"
+                }
+                if (any) print line " |"
+            }
+        }
+    }' "$RAW"
+    echo
+    echo "Times are medians over repetitions (latency rows: the p50 / p99 of single calls);"
+    echo "GFLOP/s counts matrix-product FLOPs only (a training step = 3x the forward)."
+    echo "Raw lines: $RAW."
+} > "$MD"
+cat "$MD"
+if ! grep -q '^BENCH' "$RAW"; then
+    echo "bench/run.sh: no measurement was printed" >&2
+    RC=1
+fi
+exit $RC

@@ -1,0 +1,516 @@
+/* attend show: the attention weights of every layer and head for one text,
+ * in the terminal, as SVG, as a self-contained HTML page, or as JSON. */
+#define _POSIX_C_SOURCE 200809L /* fileno, isatty */
+#include "cli.h"
+#include "report.h"
+
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define ALL ((size_t)-1)
+
+static const char *show_usage =
+    "usage: attend show --model MODEL --text TEXT [--layer L] [--head H] [--out FILE] [--json]\n"
+    "\n"
+    "Shows how a classifier's attention heads read one text: for each layer and\n"
+    "head, how much weight every token (row, the query) puts on every token\n"
+    "(column, the key); the tokens each head attends to most; and the predicted\n"
+    "label with its probability.\n"
+    "\n"
+    "  --model FILE     model file from attend train\n"
+    "  --text TEXT      the text; - reads it from standard input\n"
+    "  --layer L        only layer L (1-based; default: every layer)\n"
+    "  --head H         only head H (1-based; default: every head)\n"
+    "  --out FILE       write FILE.svg (head view of one layer, large, and the model\n"
+    "                   view: every layer x head, small) or FILE.html (the same as a\n"
+    "                   self-contained page) instead of drawing in the terminal\n"
+    "  --json           print tokens, probabilities and every weight as JSON\n"
+    "  --top N          tokens listed per head (default 3)\n"
+    "  --color WHEN     auto | always | never (default auto: when standard output is\n"
+    "                   a terminal and NO_COLOR is empty or unset)\n"
+    "\n"
+    "In the terminal, without --layer or --head, each layer's map is the mean over\n"
+    "its heads; --layer L draws each head of layer L, and --head H head H of each\n"
+    "layer. Shading is relative to the largest weight drawn (the legend says it).\n"
+    "\n"
+    "Example: attend show --model wordnet.safetensors --text \"a large wild cat with a mane\" --layer 1\n";
+
+/* ---- terminal ---- */
+
+/* Prints at most width columns of s (one column per code point), padded. */
+static void put_cut(const char *s, size_t width) {
+    size_t cols = 0;
+    const char *p = s;
+    while (*p && cols < width) {
+        const char *q = p + 1;
+        while ((*q & 0xC0) == 0x80) q++;
+        fwrite(p, 1, (size_t)(q - p), stdout);
+        p = q;
+        cols++;
+    }
+    for (; cols < width; cols++) putchar(' ');
+}
+
+static const char *shade[5] = {" ", "\xE2\x96\x91", "\xE2\x96\x92", "\xE2\x96\x93", "\xE2\x96\x88"};
+static const double shade_at[4] = {0.1, 0.3, 0.55, 0.8}; /* fractions of the largest weight */
+
+static int shade_level(double v, double vmax) {
+    int k = 0;
+    while (k < 4 && v >= shade_at[k] * vmax) k++;
+    return k;
+}
+
+/* One (T,T) map. cellw: 2 or 1 columns per key; keys past max_keys are cut. */
+static void print_map(const float *a, const attend_explanation *ex, double vmax, int color,
+                      size_t cellw, size_t max_keys) {
+    const size_t T = ex->T, nk = T < max_keys ? T : max_keys;
+    const size_t lab = 14; /* "%2zu " + 10 columns of token + space */
+    if (cellw == 2) {
+        printf("%*s", (int)lab, "");
+        for (size_t j = 0; j < nk; j++) printf("%2zu", (j + 1) % 100);
+        printf("\n");
+    } else {
+        printf("%*s", (int)lab, "");
+        for (size_t j = 0; j < nk; j++) putchar((j + 1) >= 10 ? (char)('0' + (j + 1) / 10 % 10) : ' ');
+        printf("\n%*s", (int)lab, "");
+        for (size_t j = 0; j < nk; j++) putchar((char)('0' + (j + 1) % 10));
+        printf("\n");
+    }
+    for (size_t i = 0; i < T; i++) {
+        printf("%2zu ", (i + 1) % 100);
+        put_cut(ex->tokens[i], 10);
+        putchar(ex->unknown[i] ? '*' : ' ');
+        for (size_t j = 0; j < nk; j++) {
+            double v = a[i * T + j];
+            if (color) {
+                unsigned char rgb[3];
+                attend_cmap_rgb(ATTEND_CMAP_VIRIDIS, vmax > 0 ? v / vmax : 0, rgb);
+                printf("\x1b[38;2;%d;%d;%dm", rgb[0], rgb[1], rgb[2]);
+                for (size_t k = 0; k < cellw; k++) fputs(shade[4], stdout);
+            } else {
+                int lv = shade_level(v, vmax);
+                for (size_t k = 0; k < cellw; k++) fputs(shade[lv], stdout);
+            }
+        }
+        if (color) fputs("\x1b[0m", stdout);
+        printf("\n");
+    }
+}
+
+static void print_legend(double vmax, int color) {
+    if (color) {
+        printf("colour: ");
+        for (int k = 0; k <= 8; k++) {
+            unsigned char rgb[3];
+            attend_cmap_rgb(ATTEND_CMAP_VIRIDIS, k / 8.0, rgb);
+            printf("\x1b[38;2;%d;%d;%dm%s%s", rgb[0], rgb[1], rgb[2], shade[4], shade[4]);
+        }
+        printf("\x1b[0m  0 .. %.2f (largest weight drawn); rows: query, columns: key\n", vmax);
+        return;
+    }
+    printf("shading: '  ' < %.2f", shade_at[0] * vmax);
+    for (int k = 1; k < 4; k++) printf("  %s%s < %.2f", shade[k], shade[k], shade_at[k] * vmax);
+    printf("  %s%s up to %.2f\n", shade[4], shade[4], vmax);
+    printf("         rows: the token attending (query); columns: the token attended to (key)\n");
+}
+
+static void print_top(const attend_explanation *ex, size_t l, size_t h, size_t top) {
+    size_t keys[64];
+    float w[64];
+    size_t n = attend_explanation_top_keys(ex, l, h, top < 64 ? top : 64, keys, w);
+    char lab[64];
+    snprintf(lab, sizeof lab, "L%zu H%zu", l + 1, h + 1);
+    printf("  %-9s", lab);
+    size_t col = 11;
+    for (size_t k = 0; k < n; k++) {
+        char item[96];
+        int len = snprintf(item, sizeof item, "  %.24s %.2f", ex->tokens[keys[k]], (double)w[k]);
+        if (col + (size_t)len > 80) break;
+        fputs(item, stdout);
+        col += (size_t)len;
+    }
+    printf("\n");
+}
+
+static void print_terminal(const attend_model *m, const attend_explanation *ex, const char *text,
+                           size_t layer, size_t head, size_t top, int color) {
+    const size_t T = ex->T, L = ex->L, H = ex->H, K = ex->K;
+    printf("text       ");
+    put_cut(text, 69);
+    printf("%s\n", attend_utf8_chars(text) > 69 ? "..." : "");
+    size_t n_unk = 0;
+    for (size_t t = 0; t < T; t++) n_unk += ex->unknown[t];
+    printf("tokens     %zu", T);
+    if (m->cfg.pool == ATTEND_POOL_CLS) printf(" (with <cls>)");
+    if (ex->n_text_tokens + (m->cfg.pool == ATTEND_POOL_CLS) > T)
+        printf(", cut from %zu at max_len", ex->n_text_tokens);
+    if (n_unk) printf(", %zu not in the vocabulary (marked *)", n_unk);
+    printf("\n");
+    // top classes
+    size_t order[8] = {0}, n_top = K < 4 ? K : 4;
+    for (size_t k = 0; k < n_top; k++) {
+        size_t best = ALL;
+        for (size_t q = 0; q < K; q++) {
+            int used = 0;
+            for (size_t u = 0; u < k; u++) used |= order[u] == q;
+            if (!used && (best == ALL || ex->probs[q] > ex->probs[best])) best = q;
+        }
+        order[k] = best;
+    }
+    printf("predicted  %s %.3f", attend_model_label(m, order[0]), (double)ex->probs[order[0]]);
+    if (n_top > 1) {
+        printf("   (then");
+        for (size_t k = 1; k < n_top; k++)
+            printf(" %s %.3f%s", attend_model_label(m, order[k]), (double)ex->probs[order[k]],
+                   k + 1 < n_top ? "," : "");
+        printf(")");
+    }
+    printf("\n");
+    if (L == 0) {
+        printf("\nthis model has no encoder layers: no attention to show\n");
+        return;
+    }
+    // maps to draw: per-layer head means, or single heads
+    const size_t cellw = T <= 33 ? 2 : 1, max_keys = cellw == 2 ? 33 : 66;
+    float *mean = calloc(T * T, sizeof(float));
+    if (!mean) return;
+    double vmax = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        for (size_t l = 0; l < L; l++) {
+            if (layer != ALL && l != layer) continue;
+            if (layer == ALL && head == ALL) {
+                memset(mean, 0, T * T * sizeof(float));
+                for (size_t h = 0; h < H; h++)
+                    for (size_t k = 0; k < T * T; k++) mean[k] += ex->attn[(l * H + h) * T * T + k] / (float)H;
+                if (pass == 0) {
+                    for (size_t k = 0; k < T * T; k++) vmax = mean[k] > vmax ? mean[k] : vmax;
+                } else {
+                    printf("\nlayer %zu, mean of its %zu heads\n", l + 1, H);
+                    print_map(mean, ex, vmax, color, cellw, max_keys);
+                }
+                continue;
+            }
+            for (size_t h = 0; h < H; h++) {
+                if (head != ALL && h != head) continue;
+                const float *a = ex->attn + (l * H + h) * T * T;
+                if (pass == 0) {
+                    for (size_t k = 0; k < T * T; k++) vmax = a[k] > vmax ? a[k] : vmax;
+                } else {
+                    printf("\nlayer %zu, head %zu\n", l + 1, h + 1);
+                    print_map(a, ex, vmax, color, cellw, max_keys);
+                }
+            }
+        }
+        if (pass == 0) {
+            if (!(vmax > 0)) vmax = 1;
+            printf("\n");
+            print_legend(vmax, color);
+        }
+    }
+    free(mean);
+    if (T > max_keys) printf("(keys past %zu not drawn; --out FILE.svg draws them all)\n", max_keys);
+    printf("\ntokens each head attends to most (mean weight over the queries):\n");
+    for (size_t l = 0; l < L; l++)
+        for (size_t h = 0; h < H; h++) {
+            if ((layer != ALL && l != layer) || (head != ALL && h != head)) continue;
+            print_top(ex, l, h, top);
+        }
+}
+
+/* ---- JSON ---- */
+
+/* A number rounded to 6 significant digits, so the JSON stays short. */
+static cJSON *num6(double v) {
+    char buf[32];
+    snprintf(buf, sizeof buf, "%.6g", v);
+    return cJSON_CreateNumber(strtod(buf, NULL));
+}
+
+static int print_json(const attend_model *m, const attend_explanation *ex, const char *text) {
+    cJSON *o = cJSON_CreateObject();
+    if (!o) return -1;
+    cJSON_AddStringToObject(o, "text", text);
+    cJSON *tok = cJSON_AddArrayToObject(o, "tokens");
+    cJSON *unk = cJSON_AddArrayToObject(o, "unknown");
+    for (size_t t = 0; t < ex->T; t++) {
+        cJSON_AddItemToArray(tok, cJSON_CreateString(ex->tokens[t]));
+        cJSON_AddItemToArray(unk, cJSON_CreateBool(ex->unknown[t]));
+    }
+    cJSON_AddStringToObject(o, "predicted", attend_model_label(m, ex->predicted));
+    cJSON *labels = cJSON_AddArrayToObject(o, "labels");
+    cJSON *probs = cJSON_AddArrayToObject(o, "probs");
+    for (size_t k = 0; k < ex->K; k++) {
+        cJSON_AddItemToArray(labels, cJSON_CreateString(attend_model_label(m, k)));
+        cJSON_AddItemToArray(probs, num6(ex->probs[k]));
+    }
+    cJSON_AddNumberToObject(o, "layers", (double)ex->L);
+    cJSON_AddNumberToObject(o, "heads", (double)ex->H);
+    // attention[layer][head][query][key]
+    cJSON *att = cJSON_AddArrayToObject(o, "attention");
+    for (size_t l = 0; l < ex->L; l++) {
+        cJSON *lay = cJSON_CreateArray();
+        cJSON_AddItemToArray(att, lay);
+        for (size_t h = 0; h < ex->H; h++) {
+            cJSON *hd = cJSON_CreateArray();
+            cJSON_AddItemToArray(lay, hd);
+            for (size_t i = 0; i < ex->T; i++) {
+                cJSON *row = cJSON_CreateArray();
+                cJSON_AddItemToArray(hd, row);
+                for (size_t j = 0; j < ex->T; j++)
+                    cJSON_AddItemToArray(row, num6(attend_explanation_at(ex, l, h, i, j)));
+            }
+        }
+    }
+    char *s = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    if (!s) return -1;
+    printf("%s\n", s);
+    cJSON_free(s);
+    return 0;
+}
+
+/* ---- SVG and HTML ---- */
+
+static void prediction_line(char *out, size_t cap, const attend_model *m, const attend_explanation *ex) {
+    snprintf(out, cap, "predicted: %s (p = %.3f)", attend_model_label(m, ex->predicted),
+             (double)ex->probs[ex->predicted]);
+}
+
+static void write_svg(attend_buf *b, const attend_model *m, const attend_explanation *ex,
+                      const char *text, size_t layer, size_t head) {
+    const size_t hl = layer == ALL ? ex->L - 1 : layer;
+    double hw, hh, mw, mh;
+    attend_head_view_size(ex, hl, head, &hw, &hh);
+    attend_model_view_size(ex, &mw, &mh);
+    char shown[200], pred[300], sect[160];
+    snprintf(shown, sizeof shown, "%.180s%s", text, strlen(text) > 180 ? "..." : "");
+    prediction_line(pred, sizeof pred, m, ex);
+    double W = hw > mw ? hw : mw, tw = attend_svg_text_width(shown, 15) + 20;
+    W = W > tw ? W : tw;
+    const double head_top = 70, model_top = head_top + 26 + hh + 24;
+    attend_svg_prolog(b);
+    attend_svg_begin(b, W, model_top + 26 + mh, "attend-heatmap attend-show", "attend show: attention of one text");
+    attend_svg_text(b, 8, 22, 15, "start", 0, "bold", NULL, shown);
+    attend_svg_text(b, 8, 44, 12, "start", 0, NULL, "#444444", pred);
+    if (head == ALL) snprintf(sect, sizeof sect, "Head view: the %zu heads of layer %zu", ex->H, hl + 1);
+    else snprintf(sect, sizeof sect, "Head view: layer %zu, head %zu", hl + 1, head + 1);
+    attend_svg_text(b, 8, head_top + 14, 14, "start", 0, "bold", NULL, sect);
+    attend_head_view_draw(b, ex, hl, head, 0, head_top + 22);
+    attend_svg_text(b, 8, model_top + 14, 14, "start", 0, "bold", NULL,
+                    "Model view: every layer (rows) and head (columns)");
+    attend_model_view_draw(b, ex, 0, model_top + 22);
+    attend_svg_end(b);
+}
+
+static void write_html(attend_buf *b, const attend_model *m, const attend_explanation *ex,
+                       const char *text, size_t layer, size_t head, size_t top) {
+    const size_t hl = layer == ALL ? ex->L - 1 : layer;
+    attend_html_begin(b, "attend show");
+    attend_buf_puts(b, "<h1>attend show</h1>\n<p class=\"text\">\xE2\x80\x9C");
+    attend_buf_escape(b, text);
+    attend_buf_puts(b, "\xE2\x80\x9D</p>\n");
+    // probabilities, highest first
+    size_t K = ex->K, n = K < 5 ? K : 5;
+    size_t *order = malloc(K * sizeof(size_t));
+    char (*cells)[2][64] = malloc(n * sizeof *cells);
+    const char **cp = malloc(2 * n * sizeof(char *));
+    if (order && cells && cp) {
+        for (size_t k = 0; k < K; k++) order[k] = k;
+        for (size_t i = 0; i < n; i++)
+            for (size_t j = i + 1; j < K; j++)
+                if (ex->probs[order[j]] > ex->probs[order[i]]) {
+                    size_t t = order[i];
+                    order[i] = order[j];
+                    order[j] = t;
+                }
+        for (size_t i = 0; i < n; i++) {
+            snprintf(cells[i][0], 64, "%s", attend_model_label(m, order[i]));
+            snprintf(cells[i][1], 64, "%.4f", (double)ex->probs[order[i]]);
+            cp[2 * i] = cells[i][0];
+            cp[2 * i + 1] = cells[i][1];
+        }
+        static const char *hdr[2] = {"label", "probability"};
+        attend_buf_puts(b, "<h2>Prediction</h2>\n");
+        attend_html_table(b, "attend-table", 2, hdr, n, cp, "lr");
+    }
+    free(order);
+    free(cells);
+    free(cp);
+    char title[160];
+    attend_buf_puts(b, "<h2>Head view</h2>\n<p class=\"note\">Row i of a map shows how token i spreads its "
+                       "attention over the tokens (columns); bright = much weight. Each row sums to 1. "
+                       "Grey italic tokens are not in the vocabulary.</p>\n<div class=\"scroll\">\n");
+    if (head == ALL) snprintf(title, sizeof title, "Layer %zu: its %zu heads side by side", hl + 1, ex->H);
+    else snprintf(title, sizeof title, "Layer %zu, head %zu", hl + 1, head + 1);
+    attend_svg_head_view(b, ex, hl, head, title);
+    attend_buf_puts(b, "</div>\n<h2>Model view</h2>\n<div class=\"scroll\">\n");
+    attend_svg_model_view(b, ex, "Every layer (rows) and head (columns), one colour scale");
+    attend_buf_puts(b, "</div>\n<h2>Tokens each head attends to most</h2>\n"
+                       "<p class=\"note\">Mean weight a token receives over all queries.</p>\n");
+    size_t rows = ex->L * ex->H;
+    char (*tc)[3][400] = malloc((rows ? rows : 1) * sizeof *tc);
+    const char **tp = malloc((rows ? rows : 1) * 3 * sizeof(char *));
+    size_t *keys = malloc(top * sizeof(size_t));
+    float *w = malloc(top * sizeof(float));
+    if (tc && tp && keys && w) {
+        for (size_t r = 0; r < rows; r++) {
+            size_t l = r / ex->H, h = r % ex->H;
+            snprintf(tc[r][0], 400, "%zu", l + 1);
+            snprintf(tc[r][1], 400, "%zu", h + 1);
+            size_t nk = attend_explanation_top_keys(ex, l, h, top, keys, w), used = 0;
+            tc[r][2][0] = 0;
+            for (size_t k = 0; k < nk && used < 300; k++)
+                used += (size_t)snprintf(tc[r][2] + used, 400 - used, "%s%.40s %.2f", k ? ", " : "",
+                                         ex->tokens[keys[k]], (double)w[k]);
+            for (int c = 0; c < 3; c++) tp[3 * r + c] = tc[r][c];
+        }
+        static const char *hdr[3] = {"layer", "head", "tokens attended to most"};
+        attend_html_table(b, "attend-table", 3, hdr, rows, tp, "rrl");
+    }
+    free(tc);
+    free(tp);
+    free(keys);
+    free(w);
+    attend_html_end(b);
+}
+
+/* Reads all of stdin (the --text - case), without a final line break. */
+static char *read_stdin(void) {
+    attend_buf b;
+    attend_buf_init(&b);
+    char chunk[4096];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, stdin)) > 0) attend_buf_append(&b, chunk, n);
+    if (b.failed || ferror(stdin)) {
+        attend_buf_free(&b);
+        return NULL;
+    }
+    while (b.len && (b.s[b.len - 1] == '\n' || b.s[b.len - 1] == '\r')) b.s[--b.len] = 0;
+    if (!b.s) {
+        char *e = malloc(1);
+        if (e) e[0] = 0;
+        return e;
+    }
+    return b.s;
+}
+
+static int ends_with(const char *s, const char *suffix) {
+    size_t a = strlen(s), b = strlen(suffix);
+    if (a < b) return 0;
+    for (size_t i = 0; i < b; i++) {
+        char c = s[a - b + i];
+        if (c >= 'A' && c <= 'Z') c = (char)(c - 'A' + 'a');
+        if (c != suffix[i]) return 0;
+    }
+    return 1;
+}
+
+int cli_show(int argc, char **argv) {
+    const char *model_path = NULL, *text_arg = NULL, *out_path = NULL, *v = NULL, *color_arg = "auto";
+    size_t layer = 0, head = 0, top = 3;
+    int json = 0, has_layer = 0, has_head = 0;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            fputs(show_usage, stdout);
+            return CLI_OK;
+        } else if (cli_flag(argc, argv, &i, "--model", &v)) {
+            if (!(model_path = v)) return cli_usage_error("show", "--model needs a file");
+        } else if (cli_flag(argc, argv, &i, "--text", &v)) {
+            if (!(text_arg = v)) return cli_usage_error("show", "--text needs a text (or - for standard input)");
+        } else if (cli_flag(argc, argv, &i, "--out", &v)) {
+            if (!(out_path = v)) return cli_usage_error("show", "--out needs a file ending in .svg or .html");
+        } else if (cli_flag(argc, argv, &i, "--layer", &v)) {
+            if (cli_parse_size("show", "--layer", v, 1, ATTEND_MAX_LAYERS, &layer)) return CLI_USAGE;
+            has_layer = 1;
+        } else if (cli_flag(argc, argv, &i, "--head", &v)) {
+            if (cli_parse_size("show", "--head", v, 1, 16384, &head)) return CLI_USAGE;
+            has_head = 1;
+        } else if (cli_flag(argc, argv, &i, "--top", &v)) {
+            if (cli_parse_size("show", "--top", v, 1, 64, &top)) return CLI_USAGE;
+        } else if (cli_flag(argc, argv, &i, "--color", &v)) {
+            if (!v || (strcmp(v, "auto") && strcmp(v, "always") && strcmp(v, "never")))
+                return cli_usage_error("show", "--color expects auto, always or never");
+            color_arg = v;
+        } else if (strcmp(argv[i], "--json") == 0) {
+            json = 1;
+        } else {
+            return cli_usage_error("show", "unknown option '%s'", argv[i]);
+        }
+    }
+    if (!model_path || !text_arg) return cli_usage_error("show", "show needs --model MODEL and --text TEXT");
+    int is_svg = 0, is_html = 0;
+    if (out_path) {
+        is_svg = ends_with(out_path, ".svg");
+        is_html = ends_with(out_path, ".html") || ends_with(out_path, ".htm");
+        if (!is_svg && !is_html)
+            return cli_usage_error("show", "--out %s: the name must end in .svg or .html", out_path);
+        if (json) return cli_usage_error("show", "--json and --out do not go together; pick one");
+    }
+    char *text = strcmp(text_arg, "-") == 0 ? read_stdin() : NULL;
+    if (strcmp(text_arg, "-") == 0 && !text) {
+        fprintf(stderr, "attend: cannot read the text from standard input\n");
+        return CLI_FAIL;
+    }
+    const char *t = text ? text : text_arg;
+
+    attend_error err = {0};
+    attend_model *m = NULL;
+    attend_explanation ex = {0};
+    attend_buf b;
+    attend_buf_init(&b);
+    int rc = CLI_FAIL;
+    if (attend_model_load(&m, model_path, &err)) goto fail;
+    const attend_model_config *c = attend_model_get_config(m);
+    if (has_layer && layer > c->num_layers) {
+        rc = cli_usage_error("show", "--layer %zu: the model has %zu layer%s (1..%zu)", layer, c->num_layers,
+                             c->num_layers == 1 ? "" : "s", c->num_layers);
+        goto out;
+    }
+    if (has_head && head > c->nhead) {
+        rc = cli_usage_error("show", "--head %zu: the model has %zu head%s per layer (1..%zu)", head, c->nhead,
+                             c->nhead == 1 ? "" : "s", c->nhead);
+        goto out;
+    }
+    if (attend_explain(m, t, strlen(t), &ex, &err)) goto fail;
+    const size_t lsel = has_layer ? layer - 1 : ALL, hsel = has_head ? head - 1 : ALL;
+    if (json) {
+        if (print_json(m, &ex, t)) {
+            attend_errorf(&err, ATTEND_ERR_NOMEM, "out of memory");
+            goto fail;
+        }
+    } else if (out_path) {
+        if (ex.L == 0) {
+            attend_errorf(&err, ATTEND_ERR_ARG, "the model has no encoder layers: no attention to draw");
+            goto fail;
+        }
+        if (is_svg) write_svg(&b, m, &ex, t, lsel, hsel);
+        else write_html(&b, m, &ex, t, lsel, hsel, top);
+        if (attend_buf_write_file(&b, out_path, &err)) goto fail;
+        printf("wrote %s: %zu tokens, %zu layer%s x %zu head%s; predicted %s (p = %.3f)\n", out_path, ex.T, ex.L,
+               ex.L == 1 ? "" : "s", ex.H, ex.H == 1 ? "" : "s", attend_model_label(m, ex.predicted),
+               (double)ex.probs[ex.predicted]);
+    } else {
+        const char *no_color = getenv("NO_COLOR");
+        int color = strcmp(color_arg, "always") == 0 ||
+                    (strcmp(color_arg, "auto") == 0 && isatty(fileno(stdout)) && !(no_color && *no_color));
+        print_terminal(m, &ex, t, lsel, hsel, top, color);
+    }
+    rc = CLI_OK;
+    goto out;
+fail:
+    cli_fail(&err);
+out:
+    attend_buf_free(&b);
+    attend_explanation_free(&ex);
+    attend_model_free(m);
+    free(text);
+    if (rc == CLI_OK && fflush(stdout) != 0) {
+        fprintf(stderr, "attend: error writing the output\n");
+        rc = CLI_FAIL;
+    }
+    return rc;
+}
