@@ -625,8 +625,8 @@ void attend_svg_plot(attend_buf *b, const attend_plot *p) {
 /* ---- HTML ---- */
 
 void attend_html_begin(attend_buf *b, const char *title) {
-    attend_buf_puts(b, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-                       "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>");
+    attend_buf_puts(b, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\"/>\n"
+                       "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"/>\n<title>");
     attend_buf_escape(b, title);
     attend_buf_puts(b,
                     "</title>\n<style>\n"

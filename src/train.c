@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 /* Batches larger than this are refused (with the memory they would need). */
 #define MAX_BATCH 4096
@@ -665,6 +666,18 @@ attend_status attend_train(const attend_train_options *o, attend_train_result *r
     emit(o->on_info, o->ctx,
          "data: %zu train, %zu validation examples, %zu classes, vocabulary %zu, longest %zu tokens; model: %zu parameters; activations %zu MiB",
          r.tr.n, r.va.n, K, c->vocab_size, Tmax, P, n_acts * sizeof(float) >> 20);
+    {
+        /* Refuse what cannot fit rather than trying: activations for the
+         * longest batch, weights, gradients and two moments. */
+        double need = ((double)n_acts + 4.0 * (double)P) * sizeof(float);
+        double have = (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGE_SIZE);
+        if (have > 0 && need > have) {
+            st = attend_errorf(err, ATTEND_ERR_NOMEM,
+                               "training would need %.1f GiB of memory (this machine has %.1f GiB): lower --batch (%zu) or --max-len (%zu), or shorten the texts",
+                               need / 1073741824.0, have / 1073741824.0, Bmax, c->max_len);
+            goto done;
+        }
+    }
     r.grads = calloc(P, sizeof(float));
     r.m1 = calloc(P, sizeof(float));
     r.m2 = calloc(P, sizeof(float));
