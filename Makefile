@@ -74,9 +74,12 @@ FUZZ_LIBS = $(shell pkg-config --libs openblas libutf8proc libcjson 2>/dev/null 
 FUZZ_LIB_OBJS = $(patsubst src/%.c,$(FUZZ_BUILD)/obj/%.o,$(wildcard src/*.c))
 FUZZ_BINS = $(addprefix $(FUZZ_BUILD)/fuzz_,$(FUZZ_TARGETS))
 
-.PHONY: fuzz fuzz-build fuzz-smoke check-memory
+.PHONY: fuzz fuzz-build fuzz-smoke fuzz-cc check-memory
 
-$(FUZZ_BUILD)/obj/%.o: src/%.c $(wildcard src/*.h include/*.h)
+fuzz-cc:
+	@command -v $(FUZZ_CC) >/dev/null 2>&1 || { echo "attend: fuzzing needs clang with libFuzzer (Debian: apt-get install clang-14 libclang-rt-14-dev)" >&2; exit 1; }
+
+$(FUZZ_BUILD)/obj/%.o: src/%.c $(wildcard src/*.h include/*.h) | fuzz-cc
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
 

@@ -171,6 +171,22 @@ void attend_sdpa_backward(float *dq, float *dk, float *dv, float *dprobs,
                           size_t B, size_t H, size_t L, size_t S, size_t D,
                           float dropout_p, uint64_t seed);
 
+/* Fused attention: the same result as attend_sdpa_forward without any
+ * (B,H,L,S) array. Each row's scores live in a per-thread buffer; lse
+ * (B,H,L) (may be NULL for inference) receives each row's log-sum-exp for
+ * the backward (+inf for a row with no allowed key). Memory O(S*D) per
+ * thread, so long sequences fit. */
+void attend_sdpa_forward_fused(float *out, float *lse, const float *q, const float *k,
+                               const float *v, const attend_mask *mask, size_t B, size_t H,
+                               size_t L, size_t S, size_t D, float dropout_p, uint64_t seed);
+
+/* Backward of attend_sdpa_forward_fused: recomputes each row's weights from
+ * the saved lse. Adds into dq, dk, dv (any may be NULL). */
+void attend_sdpa_backward_fused(float *dq, float *dk, float *dv, const float *dout,
+                                const float *q, const float *k, const float *v,
+                                const float *lse, const attend_mask *mask, size_t B, size_t H,
+                                size_t L, size_t S, size_t D, float dropout_p, uint64_t seed);
+
 /* ------------------------------------------------------------------------ */
 /* Multi-head attention (nn.MultiheadAttention, batch_first)                */
 /* ------------------------------------------------------------------------ */
@@ -197,26 +213,31 @@ typedef struct {
     float *out_proj_bias;   /* (E) or NULL */
 } attend_mha_params;
 
+/* Flags of the *_acts_size / *_acts_bind functions. */
+#define ATTEND_ACTS_GRAD 1  /* keep what the backward needs, plus its scratch */
+#define ATTEND_ACTS_FUSED 2 /* fused attention: no (B,H,L,S) weights, O(T) memory */
+
 /* Activations saved by the forward for the backward, plus backward scratch. */
 typedef struct {
     float *q, *k, *v;  /* projected (B,L,E), (B,S,E), (B,S,E) */
-    float *probs;      /* (B,H,L,S) attention weights */
+    float *probs;      /* (B,H,L,S) attention weights; NULL when fused */
+    float *lse;        /* (B,H,L) row log-sum-exp; fused only */
     float *ctx;        /* (B,L,E) concatenated head outputs */
     float *dq, *dk, *dv, *dctx; /* backward scratch, same shapes */
-    float *dprobs;     /* (B,H,L,S) backward scratch */
+    float *dprobs;     /* (B,H,L,S) backward scratch; NULL when fused */
 } attend_mha_acts;
 
 /* Checks a configuration (E % H, nonzero sizes); fills err on failure. */
 attend_status attend_mha_config_check(const attend_mha_config *cfg, attend_error *err);
 
-/* Number of floats attend_mha_acts_bind needs for these sizes
- * (with_grad: include backward scratch). */
+/* Number of floats attend_mha_acts_bind needs for these sizes and
+ * ATTEND_ACTS_* flags. */
 size_t attend_mha_acts_size(const attend_mha_config *cfg, size_t B, size_t L, size_t S,
-                            int with_grad);
+                            int flags);
 
 /* Carves the activation views from mem (attend_mha_acts_size floats). */
 void attend_mha_acts_bind(attend_mha_acts *acts, const attend_mha_config *cfg, size_t B,
-                          size_t L, size_t S, int with_grad, float *mem);
+                          size_t L, size_t S, int flags, float *mem);
 
 /* out (B,L,E) = MHA(query (B,L,E), key (B,S,kdim), value (B,S,vdim)).
  * For self-attention pass the same pointer for all three (S = L).
@@ -288,14 +309,15 @@ attend_status attend_encoder_config_check(const attend_encoder_config *cfg, atte
 /* The multi-head attention configuration inside an encoder layer. */
 attend_mha_config attend_encoder_mha_config(const attend_encoder_config *cfg);
 
-/* Floats needed by attend_encoder_acts_bind / attend_encoder_scratch_bind. */
+/* Floats needed by attend_encoder_acts_bind (ATTEND_ACTS_* flags) and
+ * attend_encoder_scratch_bind. */
 size_t attend_encoder_acts_size(const attend_encoder_config *cfg, size_t B, size_t T,
-                                int with_grad);
+                                int flags);
 size_t attend_encoder_scratch_size(const attend_encoder_config *cfg, size_t B, size_t T);
 
 /* Carve views from mem. */
 void attend_encoder_acts_bind(attend_encoder_acts *acts, const attend_encoder_config *cfg,
-                              size_t B, size_t T, int with_grad, float *mem);
+                              size_t B, size_t T, int flags, float *mem);
 void attend_encoder_scratch_bind(attend_encoder_scratch *s, const attend_encoder_config *cfg,
                                  size_t B, size_t T, float *mem);
 

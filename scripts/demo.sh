@@ -17,7 +17,7 @@ fi
 
 echo "== attend train: default model, 20% stratified validation split"
 "$attend" train --data "$data" --val-split 0.2 --val-out "$out/val.tsv" \
-  --out "$out/wordnet.safetensors" --log "$out/train.jsonl"
+  --out "$out/wordnet.safetensors" --log "$out/train.jsonl" --report "$out/report"
 
 echo
 echo "== attend eval on the held-out validation split"
@@ -38,3 +38,5 @@ TEXTS
   paste "$out/examples.txt" - | sed 's/\t/\n    -> /'
 echo
 echo "model: $out/wordnet.safetensors   (attend info --model $out/wordnet.safetensors)"
+echo "report: $out/report/index.html   (open it in a browser; pictures also in $out/report/figures/)"
+echo "attention of one text: $attend show --model $out/wordnet.safetensors --text \"a large wild cat with a mane\""

@@ -2,11 +2,12 @@
 # Installs the Debian packages attend needs, or prints the exact command.
 #   sh scripts/deps.sh build   what `make` and `make test` need
 #   sh scripts/deps.sh demo    that, plus the WordNet source of the bundled data
+#   sh scripts/deps.sh test    that, plus xmllint and chromium for the picture tests
 set -e
 need="cmake make gcc pkg-config libopenblas-dev libutf8proc-dev libcjson-dev"
 case "${1:-build}" in
   demo) need="$need wordnet-base" ;;
-  test) need="$need libxml2-utils" ;;
+  test) need="$need libxml2-utils chromium" ;;
 esac
 
 missing=""

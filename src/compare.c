@@ -145,8 +145,8 @@ void attend_compare_markdown(attend_buf *b, const attend_compare_row *rows, size
         pm(l, sizeof l, r->loss_mean, r->loss_std, r->n_runs, 4, 1);
         pm(a, sizeof a, r->acc_mean, r->acc_std, r->n_runs, 2, 100);
         pm(f, sizeof f, r->f1_mean, r->f1_std, r->n_runs, 4, 1);
-        attend_buf_printf(b, "| %zu | %s | %zu | %zu | %s | %s | %s | %.0f |\n", r->heads, attend_pos_name(r->pos),
-                          r->n_runs, r->params, l, a, f, r->seconds_mean);
+        attend_buf_printf(b, "| %zu | %s | %zu | %zu | %s | %s | %s | %.*f |\n", r->heads, attend_pos_name(r->pos),
+                          r->n_runs, r->params, l, a, f, r->seconds_mean < 100 ? 1 : 0, r->seconds_mean);
     }
 }
 
@@ -338,7 +338,7 @@ static void metric_plot(attend_buf *b, const attend_compare_row *rows, size_t n_
     p.ymin = NAN;
     p.ymax = NAN;
     p.dodge = 6;
-    p.width = 460;
+    p.width = 400;
     attend_svg_plot(b, &p);
 }
 
@@ -387,7 +387,7 @@ static attend_status write_html(const char *dir, const attend_compare_setup *s,
         pm(c + 256, 64, r->loss_mean, r->loss_std, r->n_runs, 4, 1);
         pm(c + 320, 64, r->acc_mean, r->acc_std, r->n_runs, 2, 100);
         pm(c + 384, 64, r->f1_mean, r->f1_std, r->n_runs, 4, 1);
-        snprintf(c + 448, 64, "%.0f", r->seconds_mean);
+        snprintf(c + 448, 64, r->seconds_mean < 100 ? "%.1f" : "%.0f", r->seconds_mean);
         snprintf(c + 512, 64, "%.2f", r->entropy_mean);
         snprintf(c + 576, 64, "%.2f", r->distance_mean);
         snprintf(c + 640, 64, "%+.2f", 100.0 * r->importance_max);

@@ -51,20 +51,20 @@ void attend_encoder_layer_layout(attend_layout *L, const char *prefix,
 }
 
 size_t attend_encoder_acts_size(const attend_encoder_config *cfg, size_t B, size_t T,
-                                int with_grad) {
+                                int flags) {
     attend_mha_config m = attend_encoder_mha_config(cfg);
     const size_t BT = B * T, E = cfg->d_model, F = cfg->dim_feedforward;
     /* ln1 r1 ln2 r2 (E each), h a (F each), mean/rstd x2 */
-    return attend_mha_acts_size(&m, B, T, T, with_grad) + 4 * BT * E + 2 * BT * F + 4 * BT;
+    return attend_mha_acts_size(&m, B, T, T, flags) + 4 * BT * E + 2 * BT * F + 4 * BT;
 }
 
 void attend_encoder_acts_bind(attend_encoder_acts *a, const attend_encoder_config *cfg,
-                              size_t B, size_t T, int with_grad, float *mem) {
+                              size_t B, size_t T, int flags, float *mem) {
     attend_mha_config m = attend_encoder_mha_config(cfg);
     const size_t BT = B * T, E = cfg->d_model, F = cfg->dim_feedforward;
     memset(a, 0, sizeof *a);
-    attend_mha_acts_bind(&a->attn, &m, B, T, T, with_grad, mem);
-    mem += attend_mha_acts_size(&m, B, T, T, with_grad);
+    attend_mha_acts_bind(&a->attn, &m, B, T, T, flags, mem);
+    mem += attend_mha_acts_size(&m, B, T, T, flags);
     a->ln1 = mem; mem += BT * E;
     a->r1 = mem; mem += BT * E;
     a->ln2 = mem; mem += BT * E;

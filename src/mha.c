@@ -74,27 +74,32 @@ void attend_mha_layout(attend_layout *L, const char *prefix, const attend_mha_co
 }
 
 size_t attend_mha_acts_size(const attend_mha_config *cfg, size_t B, size_t L, size_t S,
-                            int with_grad) {
+                            int flags) {
     const size_t E = cfg->embed_dim, H = cfg->num_heads;
-    size_t n = 2 * B * L * E + 2 * B * S * E + B * H * L * S; /* q ctx | k v | probs */
-    return with_grad ? 2 * n : n;
+    const size_t rows = 2 * B * L * E + 2 * B * S * E;                /* q ctx | k v */
+    const size_t w = (flags & ATTEND_ACTS_FUSED) ? B * H * L : B * H * L * S; /* lse | probs */
+    size_t n = rows + w;
+    if (flags & ATTEND_ACTS_GRAD) n += rows + ((flags & ATTEND_ACTS_FUSED) ? 0 : w);
+    return n;
 }
 
 void attend_mha_acts_bind(attend_mha_acts *a, const attend_mha_config *cfg, size_t B,
-                          size_t L, size_t S, int with_grad, float *mem) {
+                          size_t L, size_t S, int flags, float *mem) {
     const size_t E = cfg->embed_dim, H = cfg->num_heads;
+    const int fused = flags & ATTEND_ACTS_FUSED;
     memset(a, 0, sizeof *a);
     a->q = mem; mem += B * L * E;
     a->ctx = mem; mem += B * L * E;
     a->k = mem; mem += B * S * E;
     a->v = mem; mem += B * S * E;
-    a->probs = mem; mem += B * H * L * S;
-    if (!with_grad) return;
+    if (fused) { a->lse = mem; mem += B * H * L; }
+    else { a->probs = mem; mem += B * H * L * S; }
+    if (!(flags & ATTEND_ACTS_GRAD)) return;
     a->dq = mem; mem += B * L * E;
     a->dctx = mem; mem += B * L * E;
     a->dk = mem; mem += B * S * E;
     a->dv = mem; mem += B * S * E;
-    a->dprobs = mem;
+    if (!fused) a->dprobs = mem;
 }
 
 void attend_mha_forward(float *out, attend_mha_acts *a, const attend_mha_config *cfg,
@@ -110,7 +115,10 @@ void attend_mha_forward(float *out, attend_mha_acts *a, const attend_mha_config 
     attend_linear_forward(a->v, value, p->v_proj_weight, bias ? bias + 2 * E : NULL, B * S,
                           mha_vdim(cfg), E);
     float drop = training ? cfg->dropout : 0.0f;
-    attend_sdpa_forward(a->ctx, a->probs, a->q, a->k, a->v, mask, B, H, L, S, D, drop, seed);
+    if (a->probs)
+        attend_sdpa_forward(a->ctx, a->probs, a->q, a->k, a->v, mask, B, H, L, S, D, drop, seed);
+    else
+        attend_sdpa_forward_fused(a->ctx, a->lse, a->q, a->k, a->v, mask, B, H, L, S, D, drop, seed);
     attend_linear_forward(out, a->ctx, p->out_proj_weight, p->out_proj_bias, B * L, E, E);
 }
 
@@ -131,8 +139,12 @@ void attend_mha_backward(float *dquery, float *dkey, float *dvalue, attend_mha_p
     memset(a->dk, 0, B * S * E * sizeof(float));
     memset(a->dv, 0, B * S * E * sizeof(float));
     float drop = training ? cfg->dropout : 0.0f;
-    attend_sdpa_backward(a->dq, a->dk, a->dv, a->dprobs, a->dctx, a->q, a->k, a->v, a->probs,
-                         mask, B, H, L, S, D, drop, seed);
+    if (a->probs)
+        attend_sdpa_backward(a->dq, a->dk, a->dv, a->dprobs, a->dctx, a->q, a->k, a->v, a->probs,
+                             mask, B, H, L, S, D, drop, seed);
+    else
+        attend_sdpa_backward_fused(a->dq, a->dk, a->dv, a->dctx, a->q, a->k, a->v, a->lse, mask,
+                                   B, H, L, S, D, drop, seed);
     // forward: q, k, v = input projections (dquery/dkey/dvalue may alias: they add)
     attend_linear_backward(dquery, g ? g->q_proj_weight : NULL, gb, a->dq, query,
                            p->q_proj_weight, B * L, E, E);

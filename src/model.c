@@ -140,7 +140,8 @@ static size_t widest_head(const attend_model_config *c) {
 
 /* One walk serves both sizing (mem == NULL) and binding. */
 static size_t model_acts_walk(attend_model_acts *a, const attend_model_config *c, size_t B,
-                              size_t T, int with_grad, float *mem) {
+                              size_t T, int flags, float *mem) {
+    const int with_grad = flags & ATTEND_ACTS_GRAD;
     const size_t E = c->d_model, BT = B * T, BTE = BT * E, K = c->num_classes;
     attend_encoder_config enc = attend_model_encoder_config(c);
     size_t off = 0;
@@ -153,9 +154,9 @@ static size_t model_acts_walk(attend_model_acts *a, const attend_model_config *c
     attend_model_acts scratch;
     if (!a) a = &scratch;
     TAKE(a->x0, BTE);
-    size_t la = attend_encoder_acts_size(&enc, B, T, with_grad);
+    size_t la = attend_encoder_acts_size(&enc, B, T, flags);
     for (size_t i = 0; i < c->num_layers; i++) {
-        if (mem) attend_encoder_acts_bind(&a->layers[i], &enc, B, T, with_grad, mem + off);
+        if (mem) attend_encoder_acts_bind(&a->layers[i], &enc, B, T, flags, mem + off);
         off += la;
         TAKE(a->outs[i], BTE);
     }
@@ -187,15 +188,15 @@ static size_t model_acts_walk(attend_model_acts *a, const attend_model_config *c
     return off;
 }
 
-size_t attend_model_acts_size(const attend_model_config *c, size_t B, size_t T, int with_grad) {
+size_t attend_model_acts_size(const attend_model_config *c, size_t B, size_t T, int flags) {
     /* Sizes are bounded by attend_model_config_check and the callers' batch
      * limits, so this product cannot overflow size_t on 64-bit targets. */
-    return model_acts_walk(NULL, c, B, T, with_grad, NULL);
+    return model_acts_walk(NULL, c, B, T, flags, NULL);
 }
 
 void attend_model_acts_bind(attend_model_acts *a, const attend_model_config *c, size_t B,
-                            size_t T, int with_grad, float *mem) {
-    model_acts_walk(a, c, B, T, with_grad, mem);
+                            size_t T, int flags, float *mem) {
+    model_acts_walk(a, c, B, T, flags, mem);
 }
 
 /* ---- construction ---- */
@@ -540,13 +541,13 @@ attend_status attend_classify(attend_model *m, const char *text, size_t len, flo
     if (n > m->infer_T) {
         /* Activations grow with the longest text seen, not with max_len:
          * attention weights are T x T per head. */
-        float *mem = realloc(m->infer_mem, attend_model_acts_size(c, 1, n, 0) * sizeof(float));
+        float *mem = realloc(m->infer_mem, attend_model_acts_size(c, 1, n, ATTEND_ACTS_FUSED) * sizeof(float));
         if (!mem) return attend_errorf(err, ATTEND_ERR_NOMEM, "out of memory for a text of %zu tokens", n);
         m->infer_mem = mem;
         m->infer_T = n;
     }
     attend_model_acts a;
-    attend_model_acts_bind(&a, c, 1, n, 0, m->infer_mem);
+    attend_model_acts_bind(&a, c, 1, n, ATTEND_ACTS_FUSED, m->infer_mem);
     attend_model_forward(m, &a, m->infer_ids, m->infer_pad, 1, n, 0, 0);
     attend_softmax_forward(probs, a.logits, 1, c->num_classes);
     return ATTEND_OK;

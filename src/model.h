@@ -65,11 +65,11 @@ void attend_model_layout(attend_layout *L, const attend_model_config *cfg,
 /* The encoder configuration of a model configuration. */
 attend_encoder_config attend_model_encoder_config(const attend_model_config *cfg);
 
-/* Floats needed for the activations of (B,T). 0 on overflow. */
-size_t attend_model_acts_size(const attend_model_config *cfg, size_t B, size_t T,
-                              int with_grad);
+/* Floats needed for the activations of (B,T) with ATTEND_ACTS_* flags
+ * (GRAD for training; FUSED unless the attention weights are wanted). */
+size_t attend_model_acts_size(const attend_model_config *cfg, size_t B, size_t T, int flags);
 void attend_model_acts_bind(attend_model_acts *a, const attend_model_config *cfg, size_t B,
-                            size_t T, int with_grad, float *mem);
+                            size_t T, int flags, float *mem);
 
 /* A model with the given config, zeroed weights, taking ownership of vocab
  * and copying labels (num_classes names in strictly ascending byte order). */

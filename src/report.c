@@ -65,6 +65,8 @@ static float attn_max(const attend_explanation *ex, size_t layer, size_t head) {
     return mx > 0 ? mx : 1;
 }
 
+#define MV_CAPTION "each map: rows = token attending (query), columns = token attended to (key); rows sum to 1"
+
 typedef struct {
     double cell, map, gap, ls, row_w, col_h, left, top, w, h, grid_h;
     int labels;
@@ -73,7 +75,7 @@ typedef struct {
 static void mv_layout_compute(const attend_explanation *ex, mv_layout *M) {
     const double T = (double)ex->T, H = (double)ex->H;
     M->gap = 12;
-    double target = (960 - (H - 1) * M->gap) / H;
+    double target = (1040 - (H - 1) * M->gap) / H;
     if (target > 12 * T) target = 12 * T;
     M->cell = floor(clampd(target / T, 3, 12));
     M->map = M->cell * T;
@@ -91,6 +93,8 @@ static void mv_layout_compute(const attend_explanation *ex, mv_layout *M) {
     M->top = 20;
     M->grid_h = (double)ex->L * M->map + ((double)ex->L - 1) * M->gap;
     M->w = M->left + H * M->map + (H - 1) * M->gap + 16 + ATTEND_SVG_COLORBAR_W;
+    double cap = M->left + attend_svg_text_width(MV_CAPTION, 11) + 8;
+    if (M->w < cap) M->w = cap;
     double body = M->grid_h > 120 ? M->grid_h : 120;
     M->h = M->top + body + M->col_h + 26;
 }
@@ -121,7 +125,7 @@ void attend_model_view_draw(attend_buf *b, const attend_explanation *ex, double 
         for (size_t h = 0; h < ex->H; h++) {
             const double gx = M.left + (double)h * (M.map + M.gap);
             attend_svg_cells(b, ex->attn + (l * ex->H + h) * T * T, T, T, gx, gy, M.cell, M.cell,
-                             ATTEND_CMAP_VIRIDIS, 0, vmax, T <= 40, (const char *const *)ex->tokens,
+                             ATTEND_CMAP_VIRIDIS, 0, vmax, T <= 16, (const char *const *)ex->tokens,
                              (const char *const *)ex->tokens, 0);
             attend_buf_printf(b, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"none\" stroke=\"#888888\" stroke-width=\"0.5\"/>\n",
                               gx, gy, M.map, M.map);
@@ -143,8 +147,7 @@ void attend_model_view_draw(attend_buf *b, const attend_explanation *ex, double 
                                 ex->unknown[t] ? "#999999" : NULL, ex->tokens[t]);
             }
     }
-    attend_svg_text(b, M.left, M.top + M.grid_h + M.col_h + 16, 11, "start", 0, NULL, "#555555",
-                    "each map: rows = token attending (query), columns = token attended to (key); rows sum to 1");
+    attend_svg_text(b, M.left, M.top + M.grid_h + M.col_h + 16, 11, "start", 0, NULL, "#555555", MV_CAPTION);
     double cb_h = M.grid_h < 120 ? 120 : M.grid_h > 300 ? 300 : M.grid_h;
     attend_svg_colorbar(b, M.left + (double)ex->H * (M.map + M.gap) + 4, M.top, cb_h,
                         ATTEND_CMAP_VIRIDIS, 0, vmax, "attention weight");
@@ -166,11 +169,11 @@ static void head_map(attend_heatmap *hm, const attend_explanation *ex, size_t l,
     hm->vmin = 0;
     hm->vmax = vmax;
     hm->cmap = ATTEND_CMAP_VIRIDIS;
-    hm->cell = floor(clampd(340.0 / (double)ex->T, 9, 24));
+    hm->cell = floor(clampd(340.0 / (double)ex->T, 9, 28));
     hm->label_size = clampd(hm->cell * 0.8, 8, 12);
     hm->tooltips = ex->T <= 60;
     hm->no_legend = 1;
-    if (ex->T <= 12 && hm->cell >= 24) hm->annotate_fmt = "%.2f";
+    if (hm->cell >= 26) hm->annotate_fmt = "%.2f";
 }
 
 static void hv_grid(const attend_explanation *ex, size_t layer, size_t head, double *w0,
@@ -416,8 +419,10 @@ static double signed_limit(const float *a, const float *b, size_t n) {
     }
     double lim = 2.5 * sqrt(ss / (double)(cnt ? cnt : 1));
     lim = lim < mx ? lim : mx;
-    if (!(lim > 0)) lim = 1;
-    return ceil(lim * 10) / 10;
+    if (!(lim > 0)) return 1;
+    // round up to two significant digits so the legend ends on a short number
+    double mag = pow(10.0, floor(log10(lim)) - 1);
+    return ceil(lim / mag) * mag;
 }
 
 /* cos[i,j] of rows i, j of a (P,E) table. */
@@ -524,11 +529,12 @@ static void section_positions(page *pg, const attend_model *m, const attend_repo
             init = NULL;
             html_textf(pg, "p class=\"note\"", "The initial table cannot be shown: %s.", e2.msg);
         }
-        origin = "recreated from the training seed stored in the model file";
+        origin = "recreated from the training seed stored in the model file, with this build's initialisation: "
+                 "for a model trained by another version of attend it may differ";
     }
     html_textf(pg, "p",
                "Learned positional table: one trainable vector per position, added to the token embedding. "
-               "At initialisation (%s) it is random N(0, 1) noise, so positions look unrelated; "
+               "At initialisation (%s) it is random noise, so positions look unrelated; "
                "training can give it structure. Both tables share one colour scale.",
                origin);
     html_text(pg, "p class=\"note\"", note);
@@ -584,6 +590,7 @@ static void section_evaluation(page *pg, const attend_model *m, const attend_met
     hm.vmax = 1;
     hm.cmap = ATTEND_CMAP_VIRIDIS;
     hm.cell = K <= 40 ? clampd(6.0 * (double)nd + 8, 22, 44) : clampd(640.0 / (double)K, 5, 16);
+    if (K <= 40 && hm.cell < floor(240.0 / (double)K)) hm.cell = clampd(floor(240.0 / (double)K), 22, 48);
     if (K <= 40) hm.annotate_fmt = "%.0f";
     hm.tooltips = 1;
     attend_buf svg;
@@ -687,17 +694,15 @@ size_t attend_report_head_figures(attend_buf *b, const attend_head_stats *hs, co
         }
         if (kind == 0) {
             snprintf(title, sizeof title, "%sAttention entropy per head", prefix ? prefix : "");
-            snprintf(sub, sizeof sub, "bits; low = focused on few tokens; uniform would be %.2f",
-                     hs->uniform_entropy);
+            snprintf(sub, sizeof sub, "bits; 0 = one token; uniform: %.2f", hs->uniform_entropy);
             hm.value_label = "entropy (bits)";
             hm.vmin = 0;
             hm.vmax = hs->uniform_entropy > mx ? hs->uniform_entropy : mx;
             hm.cmap = ATTEND_CMAP_VIRIDIS;
             hm.annotate_fmt = "%.2f";
         } else if (kind == 1) {
-            snprintf(title, sizeof title, "%sMean attention distance per head", prefix ? prefix : "");
-            snprintf(sub, sizeof sub, "tokens between query and key, weighted; uniform would be %.2f",
-                     hs->uniform_distance);
+            snprintf(title, sizeof title, "%sAttention distance per head", prefix ? prefix : "");
+            snprintf(sub, sizeof sub, "tokens from query to key; uniform: %.2f", hs->uniform_distance);
             hm.value_label = "distance (tokens)";
             hm.vmin = 0;
             hm.vmax = hs->uniform_distance > mx ? hs->uniform_distance : mx;
@@ -705,8 +710,7 @@ size_t attend_report_head_figures(attend_buf *b, const attend_head_stats *hs, co
             hm.annotate_fmt = "%.1f";
         } else {
             snprintf(title, sizeof title, "%sHead importance", prefix ? prefix : "");
-            snprintf(sub, sizeof sub, "accuracy lost when the head is masked, points (base %.2f%%)",
-                     100.0 * hs->base_accuracy);
+            snprintf(sub, sizeof sub, "accuracy lost if masked (base %.1f%%)", 100.0 * hs->base_accuracy);
             hm.value_label = "accuracy drop (points)";
             double lim = mx > 0.5 ? ceil(mx) : 0.5;
             hm.vmin = -lim;
@@ -1011,7 +1015,7 @@ attend_status attend_report_write(attend_model *m, const attend_report_options *
                 for (size_t k = 0; k < enc.n && got < want && !pg.st; k++) {
                     size_t i = (k * stride) % enc.n;
                     size_t real = enc.len[i] - (c->pool == ATTEND_POOL_CLS);
-                    int fits = real >= 4 && real <= 18;
+                    int fits = real >= 4 && real <= 12;
                     if (pass == 0 ? !fits : fits) continue;
                     const float *p = probs + i * K;
                     size_t pred = 0;

@@ -288,6 +288,11 @@ static void hm_layout_compute(const attend_heatmap *h, hm_layout *L) {
         if (need > L->left) L->left = need;
     }
     L->cb_h = L->grid_h < 120 ? 120 : L->grid_h > 320 ? 320 : L->grid_h;
+    if (!h->no_legend && h->value_label) {
+        // the legend's rotated title must fit beside the bar
+        double lw = attend_svg_text_width(h->value_label, 11) + 12;
+        if (L->cb_h < lw) L->cb_h = lw;
+    }
     L->right = h->no_legend ? 8 : 14 + ATTEND_SVG_COLORBAR_W;
     // titles may be wider than the grid
     double tw = 0;
@@ -376,6 +381,8 @@ void attend_svg_heatmap_draw(attend_buf *b, const attend_heatmap *h, double x, d
                 char txt[48];
                 float shown = h->annotate_values ? h->annotate_values[i * h->cols + j] : v;
                 snprintf(txt, sizeof txt, h->annotate_fmt, (double)shown);
+                // "0.25" -> ".25": narrower, so it fits small cells
+                if (txt[0] == '0' && txt[1] == '.') memmove(txt, txt + 1, strlen(txt));
                 attend_svg_text(b, gx + L.cw * ((double)j + 0.5), gy + L.ch * ((double)i + 0.5) + fs * 0.35,
                                 fs, "middle", 0, NULL, ink_on(rgb), txt);
             }
@@ -641,7 +648,7 @@ void attend_html_begin(attend_buf *b, const char *title) {
                     ".scroll{overflow-x:auto}\n"
                     "table{border-collapse:collapse;margin:8px 0 12px;font-size:13px}\n"
                     "th,td{border:1px solid #ddd;padding:3px 8px}th{background:#f4f4f4;text-align:left}\n"
-                    "td.r{text-align:right;font-variant-numeric:tabular-nums}\n"
+                    "td.r{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}\n"
                     "nav a{margin-right:14px}code{background:#f4f4f4;padding:1px 4px;border-radius:3px}\n"
                     ".example{border-left:4px solid #ccc;padding:2px 0 2px 12px;margin:16px 0}\n"
                     ".example.right{border-color:#009e73}.example.wrong{border-color:#d55e00}\n"

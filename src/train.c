@@ -15,6 +15,12 @@
 #include <time.h>
 #include <unistd.h>
 
+/* Training keeps the attention weights for the backward while they take
+ * less than this; beyond it (long texts, big batches) attention is fused:
+ * O(T) memory per head, at the price of recomputing scores in the backward
+ * (about 15% more time on WordNet's short glosses, hence not always). */
+#define TRAIN_UNFUSED_MAX_BYTES ((double)(512u << 20))
+
 /* Batches larger than this are refused (with the memory they would need). */
 #define MAX_BATCH 4096
 
@@ -156,7 +162,7 @@ attend_status attend_evaluate(attend_model *m, const attend_encoded *e, size_t b
     if (batch == 0) batch = 64;
     if (batch > MAX_BATCH) batch = MAX_BATCH;
     size_t T = e->max_len ? e->max_len : 1;
-    size_t n_acts = attend_model_acts_size(c, batch, T, 0);
+    size_t n_acts = attend_model_acts_size(c, batch, T, ATTEND_ACTS_FUSED);
     float *mem = malloc(n_acts * sizeof(float));
     float *p = malloc(batch * K * sizeof(float));
     int32_t *tokens = malloc(batch * T * sizeof(int32_t));
@@ -175,7 +181,7 @@ attend_status attend_evaluate(attend_model *m, const attend_encoded *e, size_t b
         size_t B = e->n - s < batch ? e->n - s : batch;
         size_t Tb = fill_batch(e, idx + s, B, tokens, pad);
         attend_model_acts a;
-        attend_model_acts_bind(&a, c, B, Tb, 0, mem);
+        attend_model_acts_bind(&a, c, B, Tb, ATTEND_ACTS_FUSED, mem);
         attend_model_forward(m, &a, tokens, pad, B, Tb, 0, 0);
         attend_softmax_forward(p, a.logits, B, K);
         for (size_t b = 0; b < B; b++) {
@@ -662,10 +668,16 @@ attend_status attend_train(const attend_train_options *o, attend_train_result *r
     const attend_model_config *c = &m->cfg;
     const size_t K = c->num_classes, P = m->layout.total, Bmax = o->batch;
     const size_t Tmax = r.tr.max_len > r.va.max_len ? r.tr.max_len : r.va.max_len;
-    const size_t n_acts = attend_model_acts_size(c, Bmax, Tmax, 1);
+    const int acts_flags =
+        (double)attend_model_acts_size(c, Bmax, Tmax, ATTEND_ACTS_GRAD) * sizeof(float) >
+                TRAIN_UNFUSED_MAX_BYTES
+            ? ATTEND_ACTS_GRAD | ATTEND_ACTS_FUSED
+            : ATTEND_ACTS_GRAD;
+    const size_t n_acts = attend_model_acts_size(c, Bmax, Tmax, acts_flags);
     emit(o->on_info, o->ctx,
-         "data: %zu train, %zu validation examples, %zu classes, vocabulary %zu, longest %zu tokens; model: %zu parameters; activations %zu MiB",
-         r.tr.n, r.va.n, K, c->vocab_size, Tmax, P, n_acts * sizeof(float) >> 20);
+         "data: %zu train, %zu validation examples, %zu classes, vocabulary %zu, longest %zu tokens; model: %zu parameters; activations %zu MiB%s",
+         r.tr.n, r.va.n, K, c->vocab_size, Tmax, P, n_acts * sizeof(float) >> 20,
+         acts_flags & ATTEND_ACTS_FUSED ? " (fused attention)" : "");
     {
         /* Refuse what cannot fit rather than trying: activations for the
          * longest batch, weights, gradients and two moments. */
@@ -768,7 +780,7 @@ attend_status attend_train(const attend_train_options *o, attend_train_result *r
                 }
             }
             attend_model_acts a;
-            attend_model_acts_bind(&a, c, B, T, 1, r.acts);
+            attend_model_acts_bind(&a, c, B, T, acts_flags, r.acts);
             const uint64_t ss = attend_seed_child(o->seed, 1000000 + step);
             attend_model_forward(m, &a, r.tokens, r.pad, B, T, 1, ss);
             float loss = attend_crossentropy_forward(a.probs, a.logits, r.targets, r.class_w,

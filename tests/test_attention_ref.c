@@ -136,6 +136,29 @@ static void run_case(const ref_case *c, const char *name) {
     CHECK(finite, "%s: non-finite output or gradient", name);
     CHECK(worst_o / scale_o < 1e-5 && worst_p < 1e-6, "%s: forward differs from the reference", name);
     CHECK(wq / sq < 1e-5 && wk / sk < 1e-5 && wv / sv < 1e-5, "%s: backward differs from the reference", name);
+
+    // the fused path (no (B,H,L,S) array): same output, same gradients
+    float *lse = malloc(B * H * L * 4), *out2 = malloc(B * L * E * 4);
+    float *dq2 = calloc(B * L * E, 4), *dk2 = calloc(B * S * E, 4), *dv2 = calloc(B * S * E, 4);
+    attend_sdpa_forward_fused(out2, lse, q, k, v, &m, B, H, L, S, D, c->drop, seed);
+    attend_sdpa_backward_fused(dq2, dk2, dv2, dout, q, k, v, lse, &m, B, H, L, S, D, c->drop, seed);
+    double fo = 0, fq = 0, fk = 0, fv = 0;
+    finite = 1;
+    for (size_t i = 0; i < B * L * E; i++) {
+        fo = fmax(fo, fabs(out2[i] - out[i]));
+        fq = fmax(fq, fabs(dq2[i] - rdq[i]));
+        finite &= isfinite(out2[i]) && isfinite(dq2[i]);
+    }
+    for (size_t i = 0; i < B * S * E; i++) {
+        fk = fmax(fk, fabs(dk2[i] - rdk[i]));
+        fv = fmax(fv, fabs(dv2[i] - rdv[i]));
+        finite &= isfinite(dk2[i]) && isfinite(dv2[i]);
+    }
+    printf("%-34s fused: out %.1e  dq %.1e  dk %.1e  dv %.1e\n", "", fo / scale_o, fq / sq, fk / sk, fv / sv);
+    CHECK(finite, "%s fused: non-finite output or gradient", name);
+    CHECK(fo / scale_o < 1e-6, "%s fused: output differs from the unfused path", name);
+    CHECK(fq / sq < 1e-5 && fk / sk < 1e-5 && fv / sv < 1e-5, "%s fused: backward differs from the reference", name);
+    free(lse); free(out2); free(dq2); free(dk2); free(dv2);
     free(q); free(k); free(v); free(out); free(probs); free(dout); free(dq); free(dk); free(dv);
     free(dpr); free(rdq); free(rdk); free(rdv); free(pad); free(bm); free(fm); free(pr); free(dp);
 }

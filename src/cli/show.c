@@ -69,17 +69,16 @@ static void print_map(const float *a, const attend_explanation *ex, double vmax,
                       size_t cellw, size_t max_keys) {
     const size_t T = ex->T, nk = T < max_keys ? T : max_keys;
     const size_t lab = 14; /* "%2zu " + 10 columns of token + space */
-    if (cellw == 2) {
+    // key numbers over the columns: tens digits on a line of their own
+    if (nk >= 10) {
         printf("%*s", (int)lab, "");
-        for (size_t j = 0; j < nk; j++) printf("%2zu", (j + 1) % 100);
-        printf("\n");
-    } else {
-        printf("%*s", (int)lab, "");
-        for (size_t j = 0; j < nk; j++) putchar((j + 1) >= 10 ? (char)('0' + (j + 1) / 10 % 10) : ' ');
-        printf("\n%*s", (int)lab, "");
-        for (size_t j = 0; j < nk; j++) putchar((char)('0' + (j + 1) % 10));
+        for (size_t j = 0; j < nk; j++)
+            printf("%*c", (int)cellw, (j + 1) >= 10 ? (char)('0' + (j + 1) / 10 % 10) : ' ');
         printf("\n");
     }
+    printf("%*s", (int)lab, "");
+    for (size_t j = 0; j < nk; j++) printf("%*c", (int)cellw, (char)('0' + (j + 1) % 10));
+    printf("\n");
     for (size_t i = 0; i < T; i++) {
         printf("%2zu ", (i + 1) % 100);
         put_cut(ex->tokens[i], 10);
@@ -128,7 +127,7 @@ static void print_top(const attend_explanation *ex, size_t l, size_t h, size_t t
     size_t col = 11;
     for (size_t k = 0; k < n; k++) {
         char item[96];
-        int len = snprintf(item, sizeof item, "  %.24s %.2f", ex->tokens[keys[k]], (double)w[k]);
+        int len = snprintf(item, sizeof item, "  %zu %.20s %.2f", keys[k] + 1, ex->tokens[keys[k]], (double)w[k]);
         if (col + (size_t)len > 80) break;
         fputs(item, stdout);
         col += (size_t)len;
@@ -139,9 +138,10 @@ static void print_top(const attend_explanation *ex, size_t l, size_t h, size_t t
 static void print_terminal(const attend_model *m, const attend_explanation *ex, const char *text,
                            size_t layer, size_t head, size_t top, int color) {
     const size_t T = ex->T, L = ex->L, H = ex->H, K = ex->K;
+    size_t tc = attend_utf8_chars(text);
     printf("text       ");
-    put_cut(text, 69);
-    printf("%s\n", attend_utf8_chars(text) > 69 ? "..." : "");
+    put_cut(text, tc < 66 ? tc : 66);
+    printf("%s\n", tc > 66 ? "..." : "");
     size_t n_unk = 0;
     for (size_t t = 0; t < T; t++) n_unk += ex->unknown[t];
     printf("tokens     %zu", T);
@@ -213,7 +213,7 @@ static void print_terminal(const attend_model *m, const attend_explanation *ex, 
     }
     free(mean);
     if (T > max_keys) printf("(keys past %zu not drawn; --out FILE.svg draws them all)\n", max_keys);
-    printf("\ntokens each head attends to most (mean weight over the queries):\n");
+    printf("\ntokens each head attends to most (number, token, mean weight over the queries):\n");
     for (size_t l = 0; l < L; l++)
         for (size_t h = 0; h < H; h++) {
             if ((layer != ALL && l != layer) || (head != ALL && h != head)) continue;

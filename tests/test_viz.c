@@ -1,0 +1,325 @@
+/* The library side of attend's pictures: XML escaping, colour maps, tick
+ * placement, heatmap/plot SVG structure, attention weights of one text
+ * (attend_explain: shapes, tokens, rows summing to 1, the same probabilities
+ * as attend_classify), per-head statistics (bounds; head masking leaves the
+ * model unchanged) and the recreated initial positional table. */
+#include "compare.h"
+#include "explain.h"
+#include "report.h"
+#include "svg.h"
+#include "test.h"
+
+static size_t count_of(const char *s, const char *needle) {
+    size_t n = 0;
+    for (const char *p = strstr(s, needle); p; p = strstr(p + 1, needle)) n++;
+    return n;
+}
+
+static void test_escape(void) {
+    attend_buf b;
+    attend_buf_init(&b);
+    attend_buf_escape(&b, "<a href=\"x\">Tom & 'Jerry'</a>\x01\tok");
+    CHECK(strcmp(b.s, "&lt;a href=&quot;x&quot;&gt;Tom &amp; &#39;Jerry&#39;&lt;/a&gt;\xEF\xBF\xBD\tok") == 0,
+          "escaped: %s", b.s);
+    attend_buf_free(&b);
+    attend_buf_init(&b);
+    for (int i = 0; i < 5000; i++) attend_buf_printf(&b, "%d,", i % 10);
+    CHECK(b.len == 10000 && !b.failed, "buffer grows: %zu bytes", b.len);
+    attend_buf_free(&b);
+    CHECK(attend_utf8_chars("stra\xC3\x9F" "e \xE2\x96\x88") == 8, "code points counted");
+}
+
+static void test_colormaps(void) {
+    char hex[8];
+    attend_cmap_hex(ATTEND_CMAP_VIRIDIS, 0, 0, 1, hex);
+    CHECK(strcmp(hex, "#440154") == 0, "viridis(0) = %s", hex);
+    attend_cmap_hex(ATTEND_CMAP_VIRIDIS, 1, 0, 1, hex);
+    CHECK(strcmp(hex, "#fde725") == 0, "viridis(1) = %s", hex);
+    attend_cmap_hex(ATTEND_CMAP_VIRIDIS, 0.5, 0, 1, hex);
+    CHECK(strcmp(hex, "#21918c") == 0, "viridis(0.5) = %s", hex);
+    attend_cmap_hex(ATTEND_CMAP_VIRIDIS, 7, 0, 1, hex);
+    CHECK(strcmp(hex, "#fde725") == 0, "values past vmax clamp: %s", hex);
+    attend_cmap_hex(ATTEND_CMAP_DIVERGING, 0, -1, 1, hex);
+    CHECK(strcmp(hex, "#f7f7f7") == 0, "diverging middle is near white: %s", hex);
+    attend_cmap_hex(ATTEND_CMAP_DIVERGING, -1, -1, 1, hex);
+    CHECK(strcmp(hex, "#053061") == 0, "diverging low is dark blue: %s", hex);
+    attend_cmap_hex(ATTEND_CMAP_DIVERGING, 1, -1, 1, hex);
+    CHECK(strcmp(hex, "#67001f") == 0, "diverging high is dark red: %s", hex);
+    // viridis gets lighter all the way (what makes it readable in grey)
+    double last = -1;
+    int mono = 1;
+    for (int i = 0; i <= 100; i++) {
+        unsigned char c[3];
+        attend_cmap_rgb(ATTEND_CMAP_VIRIDIS, i / 100.0, c);
+        double lum = 0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2];
+        mono &= lum > last;
+        last = lum;
+    }
+    CHECK(mono, "viridis luminance increases monotonically");
+}
+
+static void test_ticks(void) {
+    double t[32], step;
+    size_t n = attend_nice_ticks(0, 1, 5, t, 32, &step);
+    CHECK(n == 6 && fabs(step - 0.2) < 1e-12 && t[0] == 0 && fabs(t[5] - 1) < 1e-12, "ticks of [0,1]: %zu, step %g", n,
+          step);
+    n = attend_nice_ticks(0.13, 0.87, 5, t, 32, &step);
+    CHECK(n >= 3 && t[0] >= 0.13 && t[n - 1] <= 0.87, "ticks inside the range: %zu from %g to %g", n, t[0], t[n - 1]);
+    n = attend_nice_ticks(-3, 3, 5, t, 32, &step);
+    int has_zero = 0;
+    for (size_t i = 0; i < n; i++) has_zero |= t[i] == 0.0;
+    CHECK(has_zero, "a symmetric range has a tick at exactly 0");
+    n = attend_nice_ticks(5, 5, 5, t, 32, &step);
+    CHECK(n >= 1, "an empty range still gets ticks");
+}
+
+static void test_svg_pictures(void) {
+    float v[6] = {0, 0.5f, 1, NAN, 0.25f, 0.75f};
+    const char *rows[2] = {"r<1>", "r2"}, *cols[3] = {"a", "b&c", "d"};
+    attend_heatmap h = {0};
+    h.title = "T";
+    h.x_label = "x";
+    h.y_label = "y";
+    h.value_label = "v";
+    h.rows = 2;
+    h.cols = 3;
+    h.values = v;
+    h.row_names = rows;
+    h.col_names = cols;
+    h.vmax = 1;
+    h.tooltips = 1;
+    h.annotate_fmt = "%.2f";
+    attend_buf b;
+    attend_buf_init(&b);
+    attend_svg_heatmap(&b, &h, "extra");
+    CHECK(!b.failed && strstr(b.s, "class=\"attend-heatmap extra\""), "heatmap class");
+    CHECK(strstr(b.s, "r&lt;1&gt;") && strstr(b.s, "b&amp;c") && !strstr(b.s, "b&c"), "labels escaped");
+    CHECK(count_of(b.s, "<svg") == 1 && count_of(b.s, "</svg>") == 1, "one svg element");
+    CHECK(count_of(b.s, "<title>") == 1 + 6, "a title plus one tooltip per cell: %zu", count_of(b.s, "<title>"));
+    CHECK(strstr(b.s, "fill=\"#dddddd\"") != NULL, "NaN cells are grey");
+    CHECK(strstr(b.s, ">.50<") != NULL, "cell values written, without the leading 0");
+    attend_buf_free(&b);
+
+    double x[3] = {1, 2, 4}, y[3] = {0.5, 0.6, 0.7}, e[3] = {0.01, 0.02, 0};
+    attend_series s[2] = {{"one", 3, x, y, e, 0}, {"two", 3, x, y, NULL, 1}};
+    attend_plot p = {0};
+    p.title = "P";
+    p.x_label = "heads";
+    p.y_label = "acc";
+    p.series = s;
+    p.n_series = 2;
+    p.x_log2 = 1;
+    p.ymin = NAN;
+    p.ymax = NAN;
+    attend_buf_init(&b);
+    attend_svg_plot(&b, &p);
+    CHECK(!b.failed && strstr(b.s, "class=\"attend-plot\""), "plot class");
+    CHECK(count_of(b.s, "<polyline") == 2, "one line per series");
+    CHECK(count_of(b.s, "class=\"attend-series\"") == 2, "series groups");
+    CHECK(count_of(b.s, "stroke-dasharray") >= 2, "second series dashed (line and legend)");
+    CHECK(strstr(b.s, ">4</text>") && strstr(b.s, ">2</text>"), "log2 axis ticks at the data's x");
+    attend_buf_free(&b);
+}
+
+/* ---- a small model ---- */
+
+static const char *words[] = {"alpha", "beta", "gamma", "delta", "eps"};
+static const char *labels[] = {"no", "yes"};
+
+static attend_model *small_model(attend_pool_kind pool, uint64_t seed) {
+    attend_vocab_counter c;
+    attend_vocab v;
+    attend_error err = {0};
+    if (attend_vocab_counter_init(&c, &err)) return NULL;
+    for (size_t i = 0; i < 5; i++)
+        for (size_t r = 0; r < 5 - i; r++) attend_vocab_counter_add(&c, words[i], strlen(words[i]), &err);
+    attend_status st = attend_vocab_build(&v, &c, 1, 0, &err);
+    attend_vocab_counter_free(&c);
+    if (st) return NULL;
+    attend_model_config cfg;
+    attend_model_config_default(&cfg);
+    cfg.vocab_size = attend_vocab_size(&v);
+    cfg.num_classes = 2;
+    cfg.d_model = 8;
+    cfg.nhead = 2;
+    cfg.num_layers = 2;
+    cfg.dim_feedforward = 16;
+    cfg.max_len = 6;
+    cfg.pool = pool;
+    attend_model *m = NULL;
+    if (attend_model_create(&m, &cfg, &v, (char *const *)labels, &err)) {
+        attend_vocab_free(&v);
+        fprintf(stderr, "model: %s\n", err.msg);
+        return NULL;
+    }
+    attend_model_init_weights(m, seed);
+    return m;
+}
+
+static void test_explain(attend_pool_kind pool) {
+    attend_model *m = small_model(pool, 3);
+    CHECK(m != NULL, "model created");
+    if (!m) return;
+    const int cls = pool == ATTEND_POOL_CLS;
+    const char *text = "Alpha beta zeta gamma";
+    attend_explanation ex;
+    attend_error err = {0};
+    attend_status st = attend_explain(m, text, strlen(text), &ex, &err);
+    CHECK(st == ATTEND_OK, "explain: %s", err.msg);
+    if (st) {
+        attend_model_free(m);
+        return;
+    }
+    CHECK(ex.T == 4 + (size_t)cls && ex.L == 2 && ex.H == 2 && ex.K == 2, "shapes T %zu L %zu H %zu K %zu", ex.T,
+          ex.L, ex.H, ex.K);
+    CHECK(!cls || strcmp(ex.tokens[0], "<cls>") == 0, "<cls> first with cls pooling");
+    CHECK(strcmp(ex.tokens[cls], "alpha") == 0 && strcmp(ex.tokens[cls + 2], "zeta") == 0,
+          "normalised token strings: %s %s", ex.tokens[cls], ex.tokens[cls + 2]);
+    CHECK(ex.unknown[cls + 2] == 1 && ex.unknown[cls] == 0 && (!cls || ex.unknown[0] == 0),
+          "zeta is outside the vocabulary, alpha and <cls> are not");
+    double worst = 0;
+    for (size_t l = 0; l < ex.L; l++)
+        for (size_t h = 0; h < ex.H; h++)
+            for (size_t i = 0; i < ex.T; i++) {
+                double s = 0;
+                for (size_t j = 0; j < ex.T; j++) s += attend_explanation_at(&ex, l, h, i, j);
+                worst = fabs(s - 1) > worst ? fabs(s - 1) : worst;
+            }
+    CHECK(worst < 1e-5, "every attention row sums to 1 (worst |sum - 1| = %g)", worst);
+    float probs[2];
+    size_t nt = 0;
+    st = attend_classify(m, text, strlen(text), probs, &nt, &err);
+    CHECK(st == ATTEND_OK && fabsf(probs[0] - ex.probs[0]) < 1e-6f && fabsf(probs[1] - ex.probs[1]) < 1e-6f,
+          "same probabilities as attend_classify (%g %g vs %g %g)", (double)probs[0], (double)probs[1],
+          (double)ex.probs[0], (double)ex.probs[1]);
+    CHECK(ex.predicted == (ex.probs[1] > ex.probs[0]), "predicted is the argmax");
+    size_t keys[8];
+    float w[8];
+    size_t n = attend_explanation_top_keys(&ex, 1, 1, 8, keys, w);
+    double sum = 0;
+    for (size_t k = 0; k < n; k++) sum += w[k];
+    CHECK(n == ex.T && fabs(sum - 1) < 1e-5 && w[0] >= w[n - 1], "top keys: all %zu, mean weights sum to 1 (%g)", n,
+          sum);
+    // the pictures of it
+    attend_buf b;
+    attend_buf_init(&b);
+    attend_svg_model_view(&b, &ex, "model view");
+    CHECK(!b.failed && strstr(b.s, "attend-model-view") && count_of(b.s, "<rect") >= 4 * ex.T * ex.T,
+          "model view has every cell of the 4 maps");
+    attend_buf_free(&b);
+    attend_buf_init(&b);
+    attend_svg_head_view(&b, &ex, 1, 0, "one head");
+    CHECK(!b.failed && strstr(b.s, "layer 2, head 1") && !strstr(b.s, "layer 2, head 2"), "head view of one head");
+    attend_buf_free(&b);
+    attend_explanation_free(&ex);
+    // cut at max_len (6): the token count of the whole text is kept
+    const char *longer = "alpha beta gamma delta eps alpha beta gamma";
+    st = attend_explain(m, longer, strlen(longer), &ex, &err);
+    CHECK(st == ATTEND_OK && ex.T == 6 && ex.n_text_tokens == 8, "long text cut at max_len: T %zu of %zu", ex.T,
+          ex.n_text_tokens);
+    attend_explanation_free(&ex);
+    st = attend_explain(m, " .", 0, &ex, &err);
+    CHECK(st == ATTEND_ERR_ARG && ex.tokens == NULL, "a text without tokens is an argument error");
+    st = attend_explain(m, "a\xff", 2, &ex, &err);
+    CHECK(st == ATTEND_ERR_FORMAT, "invalid UTF-8 is a format error");
+    attend_model_free(m);
+}
+
+static void test_head_stats(void) {
+    attend_model *m = small_model(ATTEND_POOL_MEAN, 5);
+    CHECK(m != NULL, "model created");
+    if (!m) return;
+    // 5 texts of ids (3.. = the words), labels alternate
+    int32_t ids[] = {3, 4, 5, 3, 6, 7, 4, 4, 5, 6, 7, 3, 3, 4, 5, 6, 7};
+    size_t off[] = {0, 3, 5, 9, 13}, len[] = {3, 2, 4, 4, 4}, line[] = {1, 2, 3, 4, 5};
+    int32_t lab[] = {0, 1, 0, 1, 0};
+    attend_encoded enc = {ids, off, len, lab, line, 5, 4, 0};
+    const size_t P = m->layout.total;
+    float *before = malloc(P * sizeof(float));
+    memcpy(before, m->params, P * sizeof(float));
+    attend_head_stats hs;
+    attend_error err = {0};
+    attend_status st = attend_head_stats_compute(m, &enc, 0, 1, &hs, &err);
+    CHECK(st == ATTEND_OK, "head stats: %s", err.msg);
+    if (st == ATTEND_OK) {
+        CHECK(hs.L == 2 && hs.H == 2 && hs.n_examples == 5 && hs.n_queries == 17, "sizes L %zu H %zu n %zu q %zu",
+              hs.L, hs.H, hs.n_examples, hs.n_queries);
+        int ok = 1;
+        for (size_t k = 0; k < 4; k++) {
+            ok &= hs.entropy[k] >= 0 && hs.entropy[k] <= hs.uniform_entropy + 1e-9;
+            ok &= hs.distance[k] >= 0 && hs.distance[k] <= 3.0;
+            ok &= isfinite(hs.acc_drop[k]) && isfinite(hs.loss_rise[k]);
+        }
+        CHECK(ok, "entropy within [0, uniform %g], distance within [0, 3], importance finite", hs.uniform_entropy);
+        CHECK(hs.has_importance && hs.base_accuracy >= 0 && hs.base_accuracy <= 1, "importance measured");
+        // uniform baseline by hand: queries of texts of n tokens score log2(n)
+        double ue = (3 * log2(3) + 2 * log2(2) + 12 * log2(4)) / 17;
+        CHECK_NEAR(hs.uniform_entropy, ue, 1e-9, "uniform entropy");
+    }
+    CHECK(memcmp(before, m->params, P * sizeof(float)) == 0, "masking heads leaves the model's weights unchanged");
+    attend_head_stats_free(&hs);
+    // a subset
+    st = attend_head_stats_compute(m, &enc, 2, 0, &hs, &err);
+    CHECK(st == ATTEND_OK && hs.n_examples == 2 && !hs.has_importance, "subset of 2 without importance");
+    attend_head_stats_free(&hs);
+    free(before);
+    attend_model_free(m);
+}
+
+static void test_initial_pos(void) {
+    attend_model *m = small_model(ATTEND_POOL_MEAN, 99); /* trained weights stand-in */
+    attend_model *ref = small_model(ATTEND_POOL_MEAN, attend_seed_child(5, 12));
+    CHECK(m && ref, "models created");
+    if (!m || !ref) goto done;
+    const size_t n = m->cfg.max_len * m->cfg.d_model;
+    float *got = malloc(n * sizeof(float));
+    attend_error err = {0};
+    CHECK(attend_model_initial_pos(m, got, &err) == ATTEND_ERR_ARG, "no provenance, no seed: an error");
+    m->meta_provenance = attend_strdup("{\"data\":\"x\",\"seed\":5,\"threads\":1}");
+    CHECK(attend_model_initial_pos(m, got, &err) == ATTEND_OK, "initial pos: %s", err.msg);
+    CHECK(memcmp(got, ref->p.pos_emb, n * sizeof(float)) == 0, "the table of init_weights(seed_child(seed, 12))");
+    CHECK(memcmp(got, m->p.pos_emb, n * sizeof(float)) != 0, "and not the model's current table");
+    free(got);
+done:
+    attend_model_free(m);
+    attend_model_free(ref);
+}
+
+static void test_compare_summary(void) {
+    attend_compare_run runs[4] = {{0}};
+    double acc[4] = {0.5, 0.7, 0.8, 0.8};
+    for (int i = 0; i < 4; i++) {
+        runs[i].heads = i < 2 ? 1 : 4;
+        runs[i].pos = ATTEND_POS_LEARNED;
+        runs[i].val_accuracy = acc[i];
+        runs[i].seconds = 1;
+    }
+    attend_compare_row *rows;
+    size_t n;
+    attend_error err = {0};
+    CHECK(attend_compare_summarise(runs, 4, &rows, &n, &err) == ATTEND_OK && n == 2, "two configurations");
+    if (n == 2) {
+        CHECK_NEAR(rows[0].acc_mean, 0.6, 1e-12, "mean accuracy");
+        CHECK_NEAR(rows[0].acc_std, sqrt(0.02), 1e-12, "sample standard deviation");
+        CHECK_NEAR(rows[1].acc_std, 0.0, 1e-12, "no spread");
+        attend_buf b;
+        attend_buf_init(&b);
+        attend_compare_markdown(&b, rows, n);
+        CHECK(strstr(b.s, "| 1 | learned | 2 |") && strstr(b.s, "60.00 \xC2\xB1 14.14"), "markdown table:\n%s", b.s);
+        attend_buf_free(&b);
+    }
+    free(rows);
+}
+
+int main(void) {
+    test_escape();
+    test_colormaps();
+    test_ticks();
+    test_svg_pictures();
+    test_explain(ATTEND_POOL_MEAN);
+    test_explain(ATTEND_POOL_CLS);
+    test_head_stats();
+    test_initial_pos();
+    test_compare_summary();
+    return test_summary("test_viz");
+}
