@@ -163,6 +163,56 @@ static void run_case(const ref_case *c, const char *name) {
     free(dpr); free(rdq); free(rdk); free(rdv); free(pad); free(bm); free(fm); free(pr); free(dp);
 }
 
+
+/* Multi-head attention with fused activations (ATTEND_ACTS_FUSED) against the
+ * ones that keep the weights: same output and gradients. */
+static void mha_fused_vs_unfused(void) {
+    const size_t B = 2, L = 45, E = 32, H = 4;
+    attend_mha_config cfg = {E, H, 0, 0, 1, 0.1f};
+    const size_t nw = 3 * E * E + 3 * E + E * E + E;
+    float *w = malloc(nw * 4), *g1 = calloc(nw, 4), *g2 = calloc(nw, 4);
+    test_fill_randn(w, nw, 0.2f);
+    attend_mha_params p = {w, w + E * E, w + 2 * E * E, w + 3 * E * E, w + 3 * E * E + 3 * E,
+                           w + 4 * E * E + 3 * E};
+    attend_mha_params gp[2];
+    float *gb[2] = {g1, g2};
+    for (int i = 0; i < 2; i++) {
+        float *g = gb[i];
+        attend_mha_params t = {g, g + E * E, g + 2 * E * E, g + 3 * E * E, g + 3 * E * E + 3 * E,
+                               g + 4 * E * E + 3 * E};
+        gp[i] = t;
+    }
+    float *x = malloc(B * L * E * 4), *dout = malloc(B * L * E * 4);
+    test_fill_randn(x, B * L * E, 1.0f);
+    test_fill_randn(dout, B * L * E, 1.0f);
+    uint8_t pad[2 * 45] = {0};
+    for (size_t s = 40; s < L; s++) pad[L + s] = 1;
+    attend_mask m = {pad, NULL, NULL, 0, 0};
+    float *out[2], *dx[2];
+    for (int i = 0; i < 2; i++) {
+        int flags = ATTEND_ACTS_GRAD | (i ? ATTEND_ACTS_FUSED : 0);
+        float *mem = malloc(attend_mha_acts_size(&cfg, B, L, L, flags) * 4);
+        attend_mha_acts acts;
+        attend_mha_acts_bind(&acts, &cfg, B, L, L, flags, mem);
+        CHECK(i ? acts.probs == NULL && acts.lse != NULL : acts.probs != NULL, "acts layout for flags %d", flags);
+        out[i] = malloc(B * L * E * 4);
+        dx[i] = calloc(B * L * E, 4);
+        attend_mha_forward(out[i], &acts, &cfg, &p, x, x, x, &m, B, L, L, 1, 5);
+        attend_mha_backward(dx[i], dx[i], dx[i], &gp[i], &acts, dout, &cfg, &p, x, x, x, &m, B, L, L, 1, 5);
+        free(mem);
+    }
+    double wo = 0, wx = 0, wg = 0, so = 1e-6, sx = 1e-6, sg = 1e-6;
+    for (size_t i = 0; i < B * L * E; i++) {
+        wo = fmax(wo, fabs(out[0][i] - out[1][i])); so = fmax(so, fabs(out[0][i]));
+        wx = fmax(wx, fabs(dx[0][i] - dx[1][i])); sx = fmax(sx, fabs(dx[0][i]));
+    }
+    for (size_t i = 0; i < nw; i++) { wg = fmax(wg, fabs(g1[i] - g2[i])); sg = fmax(sg, fabs(g1[i])); }
+    printf("mha fused vs unfused (dropout 0.1, padding): out %.1e  dx %.1e  dweights %.1e\n", wo / so, wx / sx, wg / sg);
+    CHECK(wo / so < 1e-6 && wx / sx < 1e-5 && wg / sg < 1e-5, "mha: fused and unfused activations disagree");
+    for (int i = 0; i < 2; i++) { free(out[i]); free(dx[i]); }
+    free(w); free(g1); free(g2); free(x); free(dout);
+}
+
 int main(void) {
     attend_set_threads(2);
     run_case(&(ref_case){2, 3, 37, 70, 8, 0, 0, 0, 0, 0, 0}, "L37 S70 D8 no mask");
@@ -171,5 +221,6 @@ int main(void) {
     run_case(&(ref_case){2, 2, 20, 48, 16, 1, 0, 0, 0, 0.2f, 0}, "L20 S48 D16 pad+dropout");
     run_case(&(ref_case){2, 2, 24, 40, 8, 1, 0, 0, 0, 0, 1}, "L24 S40 D8 NaN in padded keys");
     run_case(&(ref_case){1, 1, 3, 129, 8, 0, 1, 0, 0, 0, 0}, "L3 S129 D8 causal (L < S)");
+    mha_fused_vs_unfused();
     return test_summary("test_attention_ref");
 }
