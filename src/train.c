@@ -217,7 +217,7 @@ void attend_train_options_default(attend_train_options *o) {
     attend_model_config_default(&o->model);
     o->val_split = 0.1;
     o->min_freq = 1;
-    o->epochs = 10;
+    o->epochs = 5;
     o->batch = 32;
     o->lr = 1e-3f;
     o->warmup = 0.05f;

@@ -50,7 +50,7 @@ typedef struct {
     size_t min_freq;            /* default 1 */
     size_t max_vocab;           /* default 0 = no limit */
     attend_model_config model;  /* vocab_size and num_classes are filled in */
-    size_t epochs;              /* default 10 */
+    size_t epochs;              /* default 5 */
     size_t batch;               /* default 32 */
     float lr;                   /* default 1e-3 */
     float warmup;               /* fraction of steps, default 0.05 */
