@@ -69,15 +69,15 @@ static float attn_max(const attend_explanation *ex, size_t layer, size_t head) {
 
 typedef struct {
     double cell, map, gap, ls, row_w, col_h, left, top, w, h, grid_h;
-    int labels;
+    int labels, rot;
 } mv_layout;
 
 static void mv_layout_compute(const attend_explanation *ex, mv_layout *M) {
     const double T = (double)ex->T, H = (double)ex->H;
     M->gap = 12;
     double target = (1040 - (H - 1) * M->gap) / H;
-    if (target > 12 * T) target = 12 * T;
-    M->cell = floor(clampd(target / T, 3, 12));
+    if (target > 18 * T) target = 18 * T;
+    M->cell = floor(clampd(target / T, 3, 18));
     M->map = M->cell * T;
     M->labels = M->cell >= 8;
     M->ls = M->labels ? clampd(M->cell * 0.95, 7, 11) : 0;
@@ -88,7 +88,8 @@ static void mv_layout_compute(const attend_explanation *ex, mv_layout *M) {
             tw = w > tw ? w : tw;
         }
     M->row_w = M->labels ? tw + 6 : 0;
-    M->col_h = M->labels ? tw * 0.7071 + M->ls + 6 : 0;
+    M->rot = M->cell * 0.7071 >= M->ls ? 45 : 90;
+    M->col_h = M->labels ? attend_svg_xlabel_height(M->rot, tw, M->ls) + 6 : 0;
     M->left = 8 + 52 + M->row_w;
     M->top = 20;
     M->grid_h = (double)ex->L * M->map + ((double)ex->L - 1) * M->gap;
@@ -143,8 +144,7 @@ void attend_model_view_draw(attend_buf *b, const attend_explanation *ex, double 
         for (size_t h = 0; h < ex->H; h++)
             for (size_t t = 0; t < T; t++) {
                 double cx = M.left + (double)h * (M.map + M.gap) + M.cell * ((double)t + 0.5);
-                attend_svg_text(b, cx + M.ls * 0.3, ly + M.ls * 0.4, M.ls, "end", -45, NULL,
-                                ex->unknown[t] ? "#999999" : NULL, ex->tokens[t]);
+                attend_svg_xlabel(b, cx, ly, M.ls, M.rot, ex->unknown[t] ? "#999999" : NULL, ex->tokens[t]);
             }
     }
     attend_svg_text(b, M.left, M.top + M.grid_h + M.col_h + 16, 11, "start", 0, NULL, "#555555", MV_CAPTION);
@@ -183,7 +183,7 @@ static void hv_grid(const attend_explanation *ex, size_t layer, size_t head, dou
     head_map(&hm, ex, layer, head == SIZE_NONE ? 0 : head, 1, title, sizeof title);
     attend_svg_heatmap_size(&hm, w0, h0);
     size_t n = head == SIZE_NONE ? ex->H : 1;
-    size_t per = (size_t)floor(1100 / *w0);
+    size_t per = (size_t)floor(1160 / *w0);
     if (per < 1) per = 1;
     *ncols = n < per ? n : per;
     *nrows = (n + *ncols - 1) / *ncols;
@@ -891,8 +891,7 @@ static void section_card(page *pg, const attend_model *m, const attend_report_op
         cells[2 * i + 1] = vals[i];
     }
     attend_buf_puts(&pg->html, "<h2 id=\"model-card\">Model card</h2>\n");
-    static const char *head[2] = {"", ""};
-    attend_html_table(&pg->html, "attend-card", 2, head, n, cells, "ll");
+    attend_html_table(&pg->html, "attend-card", 2, NULL, n, cells, "ll");
     free(keys);
     free(vals);
     free(cells);

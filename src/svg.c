@@ -231,7 +231,7 @@ typedef struct {
     double ls, cw, ch;          /* label size, cell width and height */
     double top, left, grid_w, grid_h, bottom, right, w, h;
     double x_label_w;           /* widest x tick label */
-    int rotate_x;               /* x labels at -45 degrees */
+    int rotate_x;               /* x labels rotated: 0, 45 or 90 degrees (upwards) */
     size_t x_every, y_every;    /* numbered axes: label every n */
     double cb_h;                /* colour legend height */
 } hm_layout;
@@ -269,7 +269,9 @@ static void hm_layout_compute(const attend_heatmap *h, hm_layout *L) {
             double w = attend_svg_text_width(h->col_names[j], L->ls);
             L->x_label_w = w > L->x_label_w ? w : L->x_label_w;
         }
-        L->rotate_x = L->x_label_w > L->cw - 2;
+        // slanted when they do not fit across a column; upright when even
+        // slanted neighbours would touch (their spacing is cw / sqrt 2)
+        L->rotate_x = L->x_label_w <= L->cw - 2 ? 0 : L->cw * 0.7071 >= L->ls ? 45 : 90;
     } else {
         snprintf(num, sizeof num, "%zu", h->cols + h->index_base);
         L->x_label_w = attend_svg_text_width(num, L->ls);
@@ -280,9 +282,9 @@ static void hm_layout_compute(const attend_heatmap *h, hm_layout *L) {
     if (h->subtitle) L->top += SUBTITLE_SIZE + 5;
     L->top += 4;
     L->left = 6 + (h->y_label ? AXIS_SIZE + 8 : 0) + row_w + 6;
-    double xl_h = L->rotate_x ? L->x_label_w * 0.7071 + L->ls : L->ls + 4;
+    double xl_h = attend_svg_xlabel_height(L->rotate_x, L->x_label_w, L->ls);
     L->bottom = 4 + xl_h + (h->x_label ? AXIS_SIZE + 10 : 0) + 4;
-    if (L->rotate_x) {
+    if (L->rotate_x == 45) {
         // a rotated label runs down-left from its column; keep the first inside
         double need = L->x_label_w * 0.7071 + 4 - L->cw / 2;
         if (need > L->left) L->left = need;
@@ -319,6 +321,20 @@ void attend_svg_heatmap_size(const attend_heatmap *h, double *w, double *hgt) {
 static const char *ink_on(const unsigned char rgb[3]) {
     double lum = 0.2126 * rgb[0] + 0.7152 * rgb[1] + 0.0722 * rgb[2];
     return lum > 140 ? "#000000" : "#ffffff";
+}
+
+double attend_svg_xlabel_height(int rotate, double label_w, double size) {
+    return rotate == 45 ? label_w * 0.7071 + size : rotate == 90 ? label_w + 4 : size + 4;
+}
+
+void attend_svg_xlabel(attend_buf *b, double cx, double y, double size, int rotate, const char *fill,
+                       const char *text) {
+    if (rotate == 45)
+        attend_svg_text(b, cx + size * 0.3, y + size * 0.4, size, "end", -45, NULL, fill, text);
+    else if (rotate == 90)
+        attend_svg_text(b, cx + size * 0.35, y + 2, size, "end", -90, NULL, fill, text);
+    else
+        attend_svg_text(b, cx, y + size, size, "middle", 0, NULL, fill, text);
 }
 
 void attend_svg_cells(attend_buf *b, const float *values, size_t rows, size_t cols, double x,
@@ -409,8 +425,7 @@ void attend_svg_heatmap_draw(attend_buf *b, const attend_heatmap *h, double x, d
             int dim = h->col_dim && h->col_dim[j];
             if (dim) attend_buf_puts(b, "<g font-style=\"italic\">");
             if (L.rotate_x)
-                attend_svg_text(b, cx + L.ls * 0.3, ly + L.ls * 0.4, L.ls, "end", -45, NULL,
-                                dim ? "#888888" : NULL, h->col_names[j]);
+                attend_svg_xlabel(b, cx, ly, L.ls, L.rotate_x, dim ? "#888888" : NULL, h->col_names[j]);
             else
                 attend_svg_text(b, cx, ly + L.ls, L.ls, "middle", 0, NULL, dim ? "#888888" : NULL,
                                 h->col_names[j]);
@@ -423,7 +438,7 @@ void attend_svg_heatmap_draw(attend_buf *b, const attend_heatmap *h, double x, d
     }
     // axis titles
     if (h->x_label) {
-        double xl_h = L.rotate_x ? L.x_label_w * 0.7071 + L.ls : L.ls + 4;
+        double xl_h = attend_svg_xlabel_height(L.rotate_x, L.x_label_w, L.ls);
         attend_svg_text(b, gx + L.grid_w / 2, ly + xl_h + AXIS_SIZE + 2, AXIS_SIZE, "middle", 0,
                         NULL, NULL, h->x_label);
     }
@@ -649,6 +664,7 @@ void attend_html_begin(attend_buf *b, const char *title) {
                     "table{border-collapse:collapse;margin:8px 0 12px;font-size:13px}\n"
                     "th,td{border:1px solid #ddd;padding:3px 8px}th{background:#f4f4f4;text-align:left}\n"
                     "td.r{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}\n"
+                    ".attend-card td:first-child{white-space:nowrap;color:#555}\n"
                     "nav a{margin-right:14px}code{background:#f4f4f4;padding:1px 4px;border-radius:3px}\n"
                     ".example{border-left:4px solid #ccc;padding:2px 0 2px 12px;margin:16px 0}\n"
                     ".example.right{border-color:#009e73}.example.wrong{border-color:#d55e00}\n"
@@ -667,13 +683,17 @@ void attend_html_table(attend_buf *b, const char *css_class, size_t ncols,
         attend_buf_escape(b, css_class);
         attend_buf_puts(b, "\"");
     }
-    attend_buf_puts(b, ">\n<thead><tr>");
-    for (size_t j = 0; j < ncols; j++) {
-        attend_buf_puts(b, "<th>");
-        attend_buf_escape(b, header[j]);
-        attend_buf_puts(b, "</th>");
+    attend_buf_puts(b, ">\n");
+    if (header) {
+        attend_buf_puts(b, "<thead><tr>");
+        for (size_t j = 0; j < ncols; j++) {
+            attend_buf_puts(b, "<th>");
+            attend_buf_escape(b, header[j]);
+            attend_buf_puts(b, "</th>");
+        }
+        attend_buf_puts(b, "</tr></thead>\n");
     }
-    attend_buf_puts(b, "</tr></thead>\n<tbody>\n");
+    attend_buf_puts(b, "<tbody>\n");
     for (size_t i = 0; i < nrows; i++) {
         attend_buf_puts(b, "<tr>");
         for (size_t j = 0; j < ncols; j++) {

@@ -90,6 +90,12 @@ void attend_svg_end(attend_buf *b);
 void attend_svg_text(attend_buf *b, double x, double y, double size, const char *anchor,
                      double rotate, const char *weight, const char *fill, const char *text);
 
+/* A column label under a grid: centred on cx, top at y; rotate 0, 45 or 90
+ * (degrees, reading upwards), and the height such labels need. */
+void attend_svg_xlabel(attend_buf *b, double cx, double y, double size, int rotate, const char *fill,
+                       const char *text);
+double attend_svg_xlabel_height(int rotate, double label_w, double size);
+
 /* Estimated width in px of text at a font size (sans-serif averages). */
 double attend_svg_text_width(const char *text, double size);
 
@@ -182,7 +188,7 @@ void attend_svg_plot(attend_buf *b, const attend_plot *p);
 void attend_html_begin(attend_buf *b, const char *title);
 void attend_html_end(attend_buf *b);
 
-/* An HTML table: ncols header cells, then nrows x ncols cells (plain text,
+/* An HTML table: ncols header cells (header NULL: none), then nrows x ncols cells (plain text,
  * escaped here). align: one character per column, 'l' or 'r' (NULL = all
  * left). css_class may be NULL. */
 void attend_html_table(attend_buf *b, const char *css_class, size_t ncols,

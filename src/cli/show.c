@@ -108,7 +108,8 @@ static void print_legend(double vmax, int color) {
             attend_cmap_rgb(ATTEND_CMAP_VIRIDIS, k / 8.0, rgb);
             printf("\x1b[38;2;%d;%d;%dm%s%s", rgb[0], rgb[1], rgb[2], shade[4], shade[4]);
         }
-        printf("\x1b[0m  0 .. %.2f (largest weight drawn); rows: query, columns: key\n", vmax);
+        printf("\x1b[0m  0 to %.2f, the largest weight drawn\n", vmax);
+        printf("        rows: the token attending (query); columns: the token attended to (key)\n");
         return;
     }
     printf("shading: '  ' < %.2f", shade_at[0] * vmax);
