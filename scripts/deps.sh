@@ -3,11 +3,13 @@
 #   sh scripts/deps.sh build   what `make` and `make test` need
 #   sh scripts/deps.sh demo    that, plus the WordNet source of the bundled data
 #   sh scripts/deps.sh test    that, plus xmllint and chromium for the picture tests
+#   sh scripts/deps.sh ci      that, plus clang's libFuzzer for the fuzzing smoke run
 set -e
 need="cmake make gcc pkg-config libopenblas-dev libutf8proc-dev libcjson-dev"
 case "${1:-build}" in
   demo) need="$need wordnet-base" ;;
   test) need="$need libxml2-utils chromium" ;;
+  ci) need="$need libxml2-utils chromium clang-14 libclang-rt-14-dev" ;;
 esac
 
 missing=""
