@@ -9,14 +9,18 @@
  *            2 layers, T 128, batch 32, learned positions, mean pooling,
  *            4 classes, vocabulary 23311) with d_ff 256 and with d_ff 2048:
  *            forward, cross-entropy, backward, gradient norm and clipping,
- *            AdamW, exactly as src/train.c does a step
+ *            AdamW, exactly as src/train.c does a step (and with the attention
+ *            path it would pick: unfused while the activations fit 512 MiB)
  *   infer    forward of a batch of 32 texts of 128 tokens (no gradients)
  *   latency  attend_classify on one ~20-word text, many times: p50 and p99
  *   wordnet  attend_train on data/wordnet-nouns.tsv, 1 epoch, no validation,
  *            default settings, end to end (read, vocabulary, encode, train, save)
- *   attn     attend_sdpa_forward / _backward alone (batch 1, 8 heads, head dim
- *            64) at T = 128, 512, 2048, 8192: time and peak memory, each size
- *            and mode in a fresh child process
+ *   attn     the attention op alone (batch 1, 8 heads, head dim 64) at
+ *            T = 128, 512, 2048, 8192, forward and forward + backward: time and
+ *            peak memory, each in a fresh child process; impl "attend" is the
+ *            fused kernel (attend_sdpa_forward_fused / _backward_fused),
+ *            "attend_unfused" attend_sdpa_forward / _backward with the (H,T,T)
+ *            weights
  *
  * Data is synthetic from a fixed seed (except wordnet). Every measurement
  * prints one tab-separated line:
@@ -115,16 +119,27 @@ static int wanted(const bench_opts *o, const char *name) {
  * min_reps and budget_s seconds (or max_reps) are reached. Fills times
  * (sorted, ms) and returns their count. */
 typedef void (*bench_fn)(void *ctx);
+static double cpu_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+/* CPU time over wall time x threads of the last repeat(): how much of the
+ * cores asked for the process got (spinning OpenMP threads count as busy). */
+static double last_cpu_share = 0.0;
+static int bench_threads = 1;
 static size_t repeat(bench_fn fn, void *ctx, size_t warmup, size_t min_reps, size_t max_reps,
                      double budget_s, double *times) {
     for (size_t i = 0; i < warmup; i++) fn(ctx);
     size_t n = 0;
-    double start = now_s();
+    double start = now_s(), c0 = cpu_s();
     while (n < max_reps && (n < min_reps || now_s() - start < budget_s)) {
         double t0 = now_s();
         fn(ctx);
         times[n++] = (now_s() - t0) * 1e3;
     }
+    double wall = now_s() - start;
+    last_cpu_share = wall > 0 ? (cpu_s() - c0) / (wall * bench_threads) : 0.0;
     qsort(times, n, sizeof *times, cmp_double);
     return n;
 }
@@ -222,8 +237,8 @@ static void bench_sgemm(const bench_opts *o, double *times) {
         size_t n = repeat(gemm_run, &g, 3, 5, MAX_REPS, o->quick ? 0.05 : 0.5, times);
         double ms = quantile(times, n, 0.5);
         double flops = 2.0 * g.M * g.N * g.K * g.count;
-        emit(cases[c].name, o->threads, ms, flops / (ms * 1e6), "min_ms=%.4f reps=%zu blas_threads=%d",
-             times[0], n, o->threads);
+        emit(cases[c].name, o->threads, ms, flops / (ms * 1e6), "min_ms=%.4f reps=%zu cpu=%.2f",
+             times[0], n, last_cpu_share);
         free(g.A);
         free(g.B);
         free(g.C);
@@ -281,8 +296,14 @@ static double model_forward_flops(const attend_model_config *c, size_t B, size_t
 }
 
 /* Everything one training step touches, allocated once (as attend_train). */
+/* attend_train keeps the (B,H,T,T) attention weights for the backward unless
+ * the activations would pass this (TRAIN_UNFUSED_MAX_BYTES in src/train.c);
+ * then it trains with the fused kernel. ATTEND_BENCH_FUSED=0/1 forces one. */
+#define TRAIN_UNFUSED_MAX_BYTES ((double)(512u << 20))
+
 typedef struct {
     attend_model *m;
+    int flags;
     size_t B, T, P, step, total_steps, warmup, n_batches;
     float *grads, *m1, *m2, *acts;
     attend_model_params g;
@@ -303,7 +324,13 @@ static void train_setup(train_ctx *t, size_t V, size_t F, size_t B, size_t T) {
     t->grads = calloc(t->P, sizeof(float));
     t->m1 = calloc(t->P, sizeof(float));
     t->m2 = calloc(t->P, sizeof(float));
-    t->acts = xmalloc(attend_model_acts_size(c, B, T, 1) * sizeof(float));
+    t->flags = (double)attend_model_acts_size(c, B, T, ATTEND_ACTS_GRAD) * sizeof(float) >
+                       TRAIN_UNFUSED_MAX_BYTES
+                   ? ATTEND_ACTS_GRAD | ATTEND_ACTS_FUSED
+                   : ATTEND_ACTS_GRAD;
+    const char *force = getenv("ATTEND_BENCH_FUSED");
+    if (force && *force) t->flags = ATTEND_ACTS_GRAD | (atoi(force) ? ATTEND_ACTS_FUSED : 0);
+    t->acts = xmalloc(attend_model_acts_size(c, B, T, t->flags) * sizeof(float));
     if (!t->grads || !t->m1 || !t->m2) {
         fprintf(stderr, "attend_bench: out of memory\n");
         exit(1);
@@ -367,7 +394,7 @@ static void train_step(void *p) {
         }
     }
     attend_model_acts a;
-    attend_model_acts_bind(&a, c, B, T, 1, t->acts);
+    attend_model_acts_bind(&a, c, B, T, t->flags, t->acts);
     const uint64_t ss = attend_seed_child(1, 1000000 + t->step);
     attend_model_forward(m, &a, tokens, t->pad, B, T, 1, ss);
     float loss = attend_crossentropy_forward(a.probs, a.logits, targets, NULL, 0.0f, B, K);
@@ -418,9 +445,16 @@ static size_t bench_B(const bench_opts *o) { return o->quick ? 4 : 32; }
 static size_t bench_T(const bench_opts *o) { return o->quick ? 16 : 128; }
 
 static void bench_train(const bench_opts *o, double *times) {
-    const size_t ffs[2] = {256, 2048};
+    size_t ffs[2] = {256, 2048}, n_ff = 2;
+    /* ATTEND_BENCH_TRAIN_FF=256 times one of the two (for profiling). */
+    const char *e = getenv("ATTEND_BENCH_TRAIN_FF");
+    if (e && *e) {
+        ffs[0] = (size_t)strtoull(e, NULL, 10);
+        n_ff = ffs[0] ? 1 : 2;
+        if (!ffs[0]) ffs[0] = 256;
+    }
     const size_t B = bench_B(o), T = bench_T(o);
-    for (int i = 0; i < 2; i++) {
+    for (size_t i = 0; i < n_ff; i++) {
         train_ctx t;
         train_setup(&t, bench_V(o), ffs[i], B, T);
         size_t n = repeat(train_step, &t, 2, 5, MAX_REPS, o->quick ? 0.05 : 4.0, times);
@@ -429,8 +463,9 @@ static void bench_train(const bench_opts *o, double *times) {
         char name[64];
         snprintf(name, sizeof name, "train_step_ff%zu", ffs[i]);
         emit(name, o->threads, ms, flops / (ms * 1e6),
-             "B=%zu T=%zu V=%zu params=%zu min_ms=%.3f reps=%zu", B, T, t.m->cfg.vocab_size, t.P,
-             times[0], n);
+             "B=%zu T=%zu V=%zu params=%zu attention=%s min_ms=%.3f reps=%zu cpu=%.2f", B, T,
+             t.m->cfg.vocab_size, t.P, t.flags & ATTEND_ACTS_FUSED ? "fused" : "unfused", times[0], n,
+             last_cpu_share);
         train_free(&t);
     }
 }
@@ -450,7 +485,7 @@ typedef struct {
 static void infer_run(void *p) {
     infer_ctx *c = p;
     attend_model_acts a;
-    attend_model_acts_bind(&a, &c->m->cfg, c->B, c->T, 0, c->acts);
+    attend_model_acts_bind(&a, &c->m->cfg, c->B, c->T, ATTEND_ACTS_FUSED, c->acts);
     attend_model_forward(c->m, &a, c->tokens, c->pad, c->B, c->T, 0, 0);
     attend_softmax_forward(c->probs, a.logits, c->B, c->m->cfg.num_classes);
 }
@@ -461,7 +496,8 @@ static void bench_infer(const bench_opts *o, double *times) {
     c.T = bench_T(o);
     c.m = make_model(bench_V(o), 256, c.T);
     const size_t Vr = c.m->cfg.vocab_size - ATTEND_VOCAB_NSPECIAL;
-    c.acts = xmalloc(attend_model_acts_size(&c.m->cfg, c.B, c.T, 0) * sizeof(float));
+    /* as attend_evaluate: fused attention, no (B,H,T,T) weights */
+    c.acts = xmalloc(attend_model_acts_size(&c.m->cfg, c.B, c.T, ATTEND_ACTS_FUSED) * sizeof(float));
     c.probs = xmalloc(c.B * c.m->cfg.num_classes * sizeof(float));
     c.tokens = xmalloc(c.B * c.T * sizeof(int32_t));
     c.pad = calloc(c.B * c.T, 1);
@@ -473,8 +509,8 @@ static void bench_infer(const bench_opts *o, double *times) {
     char name[64];
     snprintf(name, sizeof name, "infer_batch%zu_ff256", c.B);
     emit(name, o->threads, ms, model_forward_flops(&c.m->cfg, c.B, c.T) / (ms * 1e6),
-         "B=%zu T=%zu texts_per_s=%.0f min_ms=%.3f reps=%zu", c.B, c.T, (double)c.B / (ms * 1e-3),
-         times[0], n);
+         "B=%zu T=%zu texts_per_s=%.0f min_ms=%.3f reps=%zu cpu=%.2f", c.B, c.T,
+         (double)c.B / (ms * 1e-3), times[0], n, last_cpu_share);
     free(c.acts);
     free(c.probs);
     free(c.tokens);
@@ -520,8 +556,8 @@ static void bench_latency(const bench_opts *o, double *times) {
     size_t n = repeat(classify_run, &c, 20, reps, reps, 0.0, times);
     double p50 = quantile(times, n, 0.5), p99 = quantile(times, n, 0.99);
     double flops = model_forward_flops(&c.m->cfg, 1, c.n_tokens);
-    emit("latency_p50_ff256", o->threads, p50, flops / (p50 * 1e6), "tokens=%zu reps=%zu min_ms=%.4f",
-         c.n_tokens, n, times[0]);
+    emit("latency_p50_ff256", o->threads, p50, flops / (p50 * 1e6),
+         "tokens=%zu reps=%zu min_ms=%.4f cpu=%.2f", c.n_tokens, n, times[0], last_cpu_share);
     emit("latency_p99_ff256", o->threads, p99, -1, "tokens=%zu reps=%zu max_ms=%.4f", c.n_tokens, n,
          times[n - 1]);
     attend_model_free(c.m);
@@ -580,15 +616,16 @@ static void bench_wordnet(const bench_opts *o) {
     opt.ctx = &rep;
     attend_train_result res;
     attend_error err = {0};
-    double t0 = now_s();
+    double t0 = now_s(), c0 = cpu_s();
     attend_status st = attend_train(&opt, &res, &err);
     double ms = (now_s() - t0) * 1e3;
+    double share = (cpu_s() - c0) / ((now_s() - t0) * o->threads);
     if (st != ATTEND_OK)
         emit("wordnet_epoch", o->threads, -1, -1, "failed: %s", err.msg);
     else
         emit("wordnet_epoch", o->threads, ms, -1,
-             "examples=%zu vocab=%zu train_loss=%.4f train_s=%.2f tokens_per_s=%.0f", res.n_train,
-             res.vocab_size, rep.train_loss, rep.seconds, rep.tokens_per_s);
+             "examples=%zu vocab=%zu train_loss=%.4f train_s=%.2f tokens_per_s=%.0f cpu=%.2f",
+             res.n_train, res.vocab_size, rep.train_loss, rep.seconds, rep.tokens_per_s, share);
     remove(model_path);
     if (o->quick) remove(data_path);
 }
@@ -599,11 +636,18 @@ static void bench_wordnet(const bench_opts *o) {
 
 enum { ATT_H = 8, ATT_D = 64 };
 
-/* Floats the current API needs: q, k, v, out (+ dout, dq, dk, dv) and the
- * (H,T,T) weights (+ their gradient scratch). */
-static double attn_bytes(size_t T, int backward) {
+/* Two implementations of the op:
+ *   fused    attend_sdpa_forward_fused / _backward_fused (what attend runs
+ *            for inference and long inputs): no (H,T,T) array; the forward
+ *            saves the row log-sum-exp (H,T) for the backward
+ *   unfused  attend_sdpa_forward / _backward: the (H,T,T) weights and their
+ *            gradient scratch
+ * Bytes each needs: q, k, v, out (+ dout, dq, dk, dv) plus the above. */
+static double attn_bytes(size_t T, int backward, int fused) {
     double td = (double)T * ATT_H * ATT_D, tt = (double)ATT_H * (double)T * (double)T;
-    return 4.0 * (backward ? 8 * td + 2 * tt : 4 * td + tt);
+    double io = backward ? 8 * td : 4 * td;
+    if (fused) return 4.0 * (io + (backward ? (double)ATT_H * (double)T : 0.0));
+    return 4.0 * (io + (backward ? 2 * tt : tt));
 }
 
 static double attn_flops(size_t T, int backward) {
@@ -613,25 +657,36 @@ static double attn_flops(size_t T, int backward) {
 
 typedef struct {
     size_t T;
-    int backward;
-    float *q, *k, *v, *out, *probs, *dout, *dq, *dk, *dv, *dprobs;
+    int backward, fused;
+    float *q, *k, *v, *out, *probs, *lse, *dout, *dq, *dk, *dv, *dprobs;
 } attn_ctx;
 
 static void attn_run(void *p) {
     attn_ctx *a = p;
     const size_t T = a->T, E = ATT_H * ATT_D;
-    attend_sdpa_forward(a->out, a->probs, a->q, a->k, a->v, NULL, 1, ATT_H, T, T, ATT_D, 0.0f, 0);
+    if (a->fused)
+        attend_sdpa_forward_fused(a->out, a->backward ? a->lse : NULL, a->q, a->k, a->v, NULL, 1,
+                                  ATT_H, T, T, ATT_D, 0.0f, 0);
+    else
+        attend_sdpa_forward(a->out, a->probs, a->q, a->k, a->v, NULL, 1, ATT_H, T, T, ATT_D, 0.0f, 0);
     if (!a->backward) return;
     memset(a->dq, 0, T * E * sizeof(float));
     memset(a->dk, 0, T * E * sizeof(float));
     memset(a->dv, 0, T * E * sizeof(float));
-    attend_sdpa_backward(a->dq, a->dk, a->dv, a->dprobs, a->dout, a->q, a->k, a->v, a->probs,
-                         NULL, 1, ATT_H, T, T, ATT_D, 0.0f, 0);
+    if (a->fused)
+        attend_sdpa_backward_fused(a->dq, a->dk, a->dv, a->dout, a->q, a->k, a->v, a->lse, NULL, 1,
+                                   ATT_H, T, T, ATT_D, 0.0f, 0);
+    else
+        attend_sdpa_backward(a->dq, a->dk, a->dv, a->dprobs, a->dout, a->q, a->k, a->v, a->probs,
+                             NULL, 1, ATT_H, T, T, ATT_D, 0.0f, 0);
 }
 
-/* In a fresh process (attend_bench --attn-child T MODE): one size, one mode.
- * Peak memory is the growth of the resident high-water mark over the run. */
-static int attn_child(const bench_opts *o, size_t T, int backward, double *times) {
+static const char *attn_impl(int fused) { return fused ? "attend" : "attend_unfused"; }
+
+/* In a fresh process (attend_bench --attn-child T MODE IMPL): one size, one
+ * mode, one implementation. Peak memory is the growth of the resident
+ * high-water mark over the run. */
+static int attn_child(const bench_opts *o, size_t T, int backward, int fused, double *times) {
     long rss0 = proc_kb("/proc/self/status", "VmRSS");
     /* Reset the high-water mark to the current RSS (Linux >= 4.0). */
     FILE *cr = fopen("/proc/self/clear_refs", "w");
@@ -644,11 +699,12 @@ static int attn_child(const bench_opts *o, size_t T, int backward, double *times
     memset(&a, 0, sizeof a);
     a.T = T;
     a.backward = backward;
+    a.fused = fused;
     a.q = xmalloc(n * sizeof(float));
     a.k = xmalloc(n * sizeof(float));
     a.v = xmalloc(n * sizeof(float));
     a.out = xmalloc(n * sizeof(float));
-    a.probs = xmalloc(tt * sizeof(float));
+    if (!fused) a.probs = xmalloc(tt * sizeof(float));
     fill_uniform(a.q, n, 21);
     fill_uniform(a.k, n, 22);
     fill_uniform(a.v, n, 23);
@@ -657,12 +713,13 @@ static int attn_child(const bench_opts *o, size_t T, int backward, double *times
         a.dq = xmalloc(n * sizeof(float));
         a.dk = xmalloc(n * sizeof(float));
         a.dv = xmalloc(n * sizeof(float));
-        a.dprobs = xmalloc(tt * sizeof(float));
+        if (fused) a.lse = xmalloc((size_t)ATT_H * T * sizeof(float));
+        else a.dprobs = xmalloc(tt * sizeof(float));
         fill_uniform(a.dout, n, 24);
     }
     /* One timed run first; it decides the repetitions (about 2 s in all,
-     * 0.2 s with --quick; at least 1). */
-    double t0 = now_s();
+     * 0.1 s with --quick; at least 1). */
+    double t0 = now_s(), c0 = cpu_s();
     attn_run(&a);
     double first = now_s() - t0;
     double budget = o->quick ? 0.1 : 2.0;
@@ -670,28 +727,40 @@ static int attn_child(const bench_opts *o, size_t T, int backward, double *times
     if (first > budget / 2) {
         times[0] = first * 1e3;
         n_t = 1;
+        last_cpu_share = (cpu_s() - c0) / (first * o->threads);
     } else {
-        n_t = repeat(attn_run, &a, 1, 3, MAX_REPS, budget, times);
+        n_t = repeat(attn_run, &a, 0, 3, MAX_REPS, budget, times);
     }
     double ms = quantile(times, n_t, 0.5);
     long hwm = proc_kb("/proc/self/status", "VmHWM");
     double peak_mib = hwm >= 0 && rss0 >= 0 ? (double)(hwm - rss0) / 1024.0 : -1.0;
     char name[64];
     snprintf(name, sizeof name, "attn_%s_T%zu", backward ? "fwdbwd" : "fwd", T);
-    emit(name, o->threads, ms, attn_flops(T, backward) / (ms * 1e6),
-         "peak_mib=%.1f api_mib=%.1f min_ms=%.3f reps=%zu", peak_mib,
-         attn_bytes(T, backward) / 1048576.0, times[0], n_t);
+    char tbuf[32], gbuf[32];
+    snprintf(tbuf, sizeof tbuf, "%.4f", ms);
+    snprintf(gbuf, sizeof gbuf, "%.2f", attn_flops(T, backward) / (ms * 1e6));
+    printf("BENCH\t%s\t%s\t%d\t%s\t%s\tpeak_mib=%.1f api_mib=%.1f min_ms=%.3f reps=%zu cpu=%.2f\n",
+           name, attn_impl(fused), o->threads, tbuf, gbuf, peak_mib,
+           attn_bytes(T, backward, fused) / 1048576.0, times[0], n_t, last_cpu_share);
+    fflush(stdout);
     free(a.q);
     free(a.k);
     free(a.v);
     free(a.out);
     free(a.probs);
+    free(a.lse);
     free(a.dout);
     free(a.dq);
     free(a.dk);
     free(a.dv);
     free(a.dprobs);
     return 0;
+}
+
+/* A line for a measurement that did not run. */
+static void attn_skip(const char *name, int fused, int threads, const char *why) {
+    printf("BENCH\t%s\t%s\t%d\t-\t-\t%s\n", name, attn_impl(fused), threads, why);
+    fflush(stdout);
 }
 
 static void bench_attn(const bench_opts *o) {
@@ -713,40 +782,51 @@ static void bench_attn(const bench_opts *o) {
         }
         Ts = env_T;
     }
+    /* ATTEND_BENCH_UNFUSED=0 leaves out the unfused path (slow at T = 8192). */
+    const char *u = getenv("ATTEND_BENCH_UNFUSED");
+    const int with_unfused = !(u && *u && atoi(u) == 0);
     double avail = (double)proc_kb("/proc/meminfo", "MemAvailable") * 1024.0;
     for (size_t i = 0; i < nT; i++) {
         for (int bwd = 0; bwd <= 1; bwd++) {
-            char name[64];
-            snprintf(name, sizeof name, "attn_%s_T%zu", bwd ? "fwdbwd" : "fwd", Ts[i]);
-            double need = attn_bytes(Ts[i], bwd);
-            if (avail > 0 && need > 0.5 * avail) {
-                emit(name, o->threads, -1, -1, "skipped: needs %.1f GiB (%.1f GiB available)",
-                     need / 1073741824.0, avail / 1073741824.0);
-                continue;
+            for (int fused = 1; fused >= (with_unfused ? 0 : 1); fused--) {
+                char name[64];
+                snprintf(name, sizeof name, "attn_%s_T%zu", bwd ? "fwdbwd" : "fwd", Ts[i]);
+                double need = attn_bytes(Ts[i], bwd, fused);
+                char why[160];
+                if (avail > 0 && need > 0.5 * avail) {
+                    snprintf(why, sizeof why, "skipped: needs %.1f GiB (%.1f GiB available)",
+                             need / 1073741824.0, avail / 1073741824.0);
+                    attn_skip(name, fused, o->threads, why);
+                    continue;
+                }
+                /* fork + exec: a fresh process (OpenMP is not fork-safe). */
+                char targ[32], thr[16];
+                snprintf(targ, sizeof targ, "%zu", Ts[i]);
+                snprintf(thr, sizeof thr, "%d", o->threads);
+                fflush(stdout);
+                pid_t pid = fork();
+                if (pid < 0) {
+                    snprintf(why, sizeof why, "failed: fork: %s", strerror(errno));
+                    attn_skip(name, fused, o->threads, why);
+                    continue;
+                }
+                if (pid == 0) {
+                    char *argv[] = {(char *)o->self, "--attn-child", targ, bwd ? "fwdbwd" : "fwd",
+                                    fused ? "fused" : "unfused", "--threads", thr,
+                                    o->quick ? "--quick" : NULL, NULL};
+                    execv(o->self, argv);
+                    _exit(127);
+                }
+                int status = 0;
+                while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+                if (WIFSIGNALED(status)) {
+                    snprintf(why, sizeof why, "failed: killed by signal %d (out of memory?)", WTERMSIG(status));
+                    attn_skip(name, fused, o->threads, why);
+                } else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+                    snprintf(why, sizeof why, "failed: exit status %d", WEXITSTATUS(status));
+                    attn_skip(name, fused, o->threads, why);
+                }
             }
-            /* fork + exec: a fresh process (OpenMP is not fork-safe). */
-            char targ[32], thr[16];
-            snprintf(targ, sizeof targ, "%zu", Ts[i]);
-            snprintf(thr, sizeof thr, "%d", o->threads);
-            fflush(stdout);
-            pid_t pid = fork();
-            if (pid < 0) {
-                emit(name, o->threads, -1, -1, "failed: fork: %s", strerror(errno));
-                continue;
-            }
-            if (pid == 0) {
-                char *argv[] = {(char *)o->self, "--attn-child", targ, bwd ? "fwdbwd" : "fwd",
-                                "--threads", thr, o->quick ? "--quick" : NULL, NULL};
-                execv(o->self, argv);
-                _exit(127);
-            }
-            int status = 0;
-            while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
-            if (WIFSIGNALED(status))
-                emit(name, o->threads, -1, -1, "failed: killed by signal %d (out of memory?)",
-                     WTERMSIG(status));
-            else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-                emit(name, o->threads, -1, -1, "failed: exit status %d", WEXITSTATUS(status));
         }
     }
 }
@@ -766,16 +846,17 @@ int main(int argc, char **argv) {
     o.tmp = tmp && *tmp ? tmp : "/tmp";
     o.self = access("/proc/self/exe", X_OK) == 0 ? "/proc/self/exe" : argv[0];
     size_t child_T = 0;
-    int child_bwd = -1;
+    int child_bwd = -1, child_fused = 1;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--threads") && i + 1 < argc) o.threads = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--quick")) o.quick = 1;
         else if (!strcmp(argv[i], "--only") && i + 1 < argc) o.only = argv[++i];
         else if (!strcmp(argv[i], "--data") && i + 1 < argc) o.data = argv[++i];
         else if (!strcmp(argv[i], "--tmp") && i + 1 < argc) o.tmp = argv[++i];
-        else if (!strcmp(argv[i], "--attn-child") && i + 2 < argc) {
+        else if (!strcmp(argv[i], "--attn-child") && i + 3 < argc) {
             child_T = (size_t)strtoull(argv[++i], NULL, 10);
             child_bwd = !strcmp(argv[++i], "fwdbwd");
+            child_fused = !strcmp(argv[++i], "fused");
         } else {
             usage();
             return 2;
@@ -783,9 +864,10 @@ int main(int argc, char **argv) {
     }
     if (o.threads < 1) o.threads = 1;
     attend_set_threads(o.threads);
+    bench_threads = o.threads;
     double *times = xmalloc(MAX_REPS * sizeof(double));
     if (child_T) {
-        int rc = attn_child(&o, child_T, child_bwd, times);
+        int rc = attn_child(&o, child_T, child_bwd, child_fused, times);
         free(times);
         return rc;
     }

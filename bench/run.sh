@@ -97,6 +97,7 @@ echo "machine: $CPU, $CORES cores, $MEM; AVX-512 $AVX512, AMX $AMX; $OPENBLAS_PK
 
 RC=0
 run_one() { # impl group threads
+    printf 'LOAD\t%s\n' "$(cut -d' ' -f1 /proc/loadavg 2>/dev/null)" >> "$RAW"
     if [ "$1" = attend ]; then
         "$BIN" --only "$2" --threads "$3" $QUICK --tmp "$TMPD" >> "$RAW" || {
             echo "bench/run.sh: attend_bench --only $2 --threads $3 failed" >&2
@@ -156,29 +157,37 @@ TORCH_CFG=$(awk -F'\t' '$1 == "MACHINE" && $2 == "pytorch" { print $3; exit }' "
         return sprintf("%.3f ms", ms)
     }
     function gf(g) { return (g == "" || g == "-") ? "—" : g }
+    function num(x) { return x != "" && x != "-" && x + 0 > 0 }
+    function ratio(p, a) { return (num(p) && num(a)) ? sprintf("%.2fx", p / a) : "—" }
     function kv(extra, key,    n, parts, i) {
         n = split(extra, parts, " ")
         for (i = 1; i <= n; i++)
             if (index(parts[i], key "=") == 1) return substr(parts[i], length(key) + 2)
         return ""
     }
-    function note(w, k,    a, p, s, av, pv) {
-        a = X["attend", k]; p = X["pytorch", k]; s = ""
-        if (a ~ /^(skipped|failed)/) s = s "attend " a "; "
-        if (p ~ /^(skipped|failed)/) s = s "PyTorch " p "; "
-        av = kv(a, "peak_mib"); pv = kv(p, "peak_mib")
-        if (av != "" || pv != "") s = s "peak MiB: attend " (av == "" ? "—" : av) ", PyTorch " (pv == "" ? "—" : pv) "; "
-        av = kv(a, "texts_per_s"); pv = kv(p, "texts_per_s")
-        if (av != "" || pv != "") s = s "texts/s: attend " (av == "" ? "—" : av) ", PyTorch " (pv == "" ? "—" : pv) "; "
-        if (w == "wordnet_epoch") {
-            av = kv(a, "train_loss"); pv = kv(p, "train_loss")
-            s = s "examples " kv(a, "examples") ", loss: attend " (av == "" ? "—" : av) ", PyTorch " (pv == "" ? "—" : pv) "; "
-        }
-        if (w ~ /^(train_step|infer)/) s = s "B " kv(a, "B") ", T " kv(a, "T") "; "
-        if (w ~ /^latency/) s = s kv(a, "tokens") " tokens; "
-        sub(/; $/, "", s)
-        return s == "" ? "" : s
+    function pair(key, k, a, p,    av, pv) {
+        av = kv(X[a, k], key); pv = kv(X[p, k], key)
+        if (av == "" && pv == "") return ""
+        return (av == "" ? "—" : av) " / " (pv == "" ? "—" : pv)
     }
+    function why(k, impl, label,    x) {
+        x = X[impl, k]
+        return x ~ /^(skipped|failed)/ ? label " " x "; " : ""
+    }
+    function note(w, k,    s, v) {
+        s = why(k, "attend", "attend") why(k, "pytorch", "PyTorch")
+        v = pair("texts_per_s", k, "attend", "pytorch"); if (v != "") s = s "texts/s " v "; "
+        if (w == "wordnet_epoch") {
+            s = s kv(X["attend", k], "examples") " texts, vocab " kv(X["attend", k], "vocab") "; train loss " pair("train_loss", k, "attend", "pytorch") "; "
+        }
+        if (w ~ /^(train_step|infer)/) s = s "B " kv(X["attend", k], "B") ", T " kv(X["attend", k], "T") "; "
+        if (w ~ /^train_step/) s = s "attention " kv(X["attend", k], "attention") "; "
+        if (w ~ /^latency/) s = s kv(X["attend", k], "tokens") " tokens; "
+        v = pair("cpu", k, "attend", "pytorch"); if (v != "") s = s "CPU share " v
+        sub(/; $/, "", s)
+        return s
+    }
+    $1 == "LOAD" { load = $2 }
     $1 == "BENCH" {
         w = $2; k = w SUBSEP $4
         if (!(w in wseen)) { wseen[w] = 1; word[++nw] = w }
@@ -186,28 +195,44 @@ TORCH_CFG=$(awk -F'\t' '$1 == "MACHINE" && $2 == "pytorch" { print $3; exit }' "
     }
     END {
         nt = split(threads, th, " ")
-        print "| workload | threads | attend | attend GFLOP/s | PyTorch | PyTorch GFLOP/s | PyTorch / attend | notes |"
+        print "| workload | threads | attend | attend GFLOP/s | PyTorch | PyTorch GFLOP/s | PyTorch / attend | notes (attend / PyTorch) |"
         print "|---|---|---|---|---|---|---|---|"
         for (i = 1; i <= nw; i++) for (j = 1; j <= nt; j++) {
             w = word[i]; k = w SUBSEP th[j]
-            if (!(k in have)) continue
-            a = T["attend", k]; p = T["pytorch", k]
-            r = (a != "" && a != "-" && p != "" && p != "-" && a + 0 > 0) ? sprintf("%.2fx", p / a) : "—"
-            printf "| %s | %s | %s | %s | %s | %s | %s | %s |\n", w, th[j], fmt(a), gf(G["attend", k]), fmt(p), gf(G["pytorch", k]), r, note(w, k)
+            if (!(k in have) || w ~ /^attn_/) continue
+            printf "| %s | %s | %s | %s | %s | %s | %s | %s |\n", w, th[j], fmt(T["attend", k]), gf(G["attend", k]), fmt(T["pytorch", k]), gf(G["pytorch", k]), ratio(T["pytorch", k], T["attend", k]), note(w, k)
+        }
+        na = 0
+        for (i = 1; i <= nw; i++) if (word[i] ~ /^attn_/) na++
+        if (na) {
+            print ""
+            print "The attention op alone (batch 1, 8 heads, head dim 64): attend fused, attend unfused, PyTorch."
+            print ""
+            print "| op | threads | fused | fused GFLOP/s | unfused | unfused / fused | PyTorch | PyTorch / fused | peak MiB fused / unfused / PyTorch | notes |"
+            print "|---|---|---|---|---|---|---|---|---|---|"
+            for (i = 1; i <= nw; i++) for (j = 1; j <= nt; j++) {
+                w = word[i]; k = w SUBSEP th[j]
+                if (!(k in have) || w !~ /^attn_/) continue
+                pf = kv(X["attend", k], "peak_mib"); pu = kv(X["attend_unfused", k], "peak_mib"); pp = kv(X["pytorch", k], "peak_mib")
+                n = why(k, "attend", "fused") why(k, "attend_unfused", "unfused") why(k, "pytorch", "PyTorch")
+                c = kv(X["attend", k], "cpu") " / " kv(X["attend_unfused", k], "cpu") " / " kv(X["pytorch", k], "cpu")
+                if (c != " /  / ") n = n "CPU share " c
+                sub(/; $/, "", n)
+                printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s / %s / %s | %s |\n", substr(w, 6), th[j], fmt(T["attend", k]), gf(G["attend", k]), fmt(T["attend_unfused", k]), ratio(T["attend_unfused", k], T["attend", k]), fmt(T["pytorch", k]), ratio(T["pytorch", k], T["attend", k]), (pf == "" ? "—" : pf), (pu == "" ? "—" : pu), (pp == "" ? "—" : pp), n
+            }
         }
         if (nt >= 2) {
             t1 = th[1]; tn = th[nt]
             print ""
-            printf "Thread scaling (time with %s thread(s) / time with %s):\n\n", t1, tn
+            printf "Thread scaling: time with %s thread(s) / time with %s.\n\n", t1, tn
             print "| workload | attend | PyTorch |"
             print "|---|---|---|"
+            split("attend pytorch", im, " ")
             for (i = 1; i <= nw; i++) {
-                w = word[i]; line = "| " w
-                any = 0
-                split("attend pytorch", im, " ")
+                w = word[i]; line = "| " w; any = 0
                 for (m = 1; m <= 2; m++) {
                     a = T[im[m], w SUBSEP t1]; b = T[im[m], w SUBSEP tn]
-                    if (a != "" && a != "-" && b != "" && b != "-" && b + 0 > 0) { line = line sprintf(" | %.2fx", a / b); any = 1 }
+                    if (num(a) && num(b)) { line = line sprintf(" | %.2fx", a / b); any = 1 }
                     else line = line " | —"
                 }
                 if (any) print line " |"
@@ -217,7 +242,9 @@ TORCH_CFG=$(awk -F'\t' '$1 == "MACHINE" && $2 == "pytorch" { print $3; exit }' "
     echo
     echo "Times are medians over repetitions (latency rows: the p50 / p99 of single calls);"
     echo "GFLOP/s counts matrix-product FLOPs only (a training step = 3x the forward)."
-    echo "Raw lines: $RAW."
+    echo "CPU share: process CPU time / (wall time x threads) while timing; well below 1 means"
+    echo "other jobs took the cores (spinning OpenMP threads count as busy, so 1 does not prove"
+    echo "the opposite). Raw lines: $RAW."
 } > "$MD"
 cat "$MD"
 if ! grep -q '^BENCH' "$RAW"; then

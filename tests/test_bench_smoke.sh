@@ -25,7 +25,8 @@ fail=0
 bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
 [ $rc -eq 0 ] || bad "bench/run.sh --quick exited $rc"
 grep -q '^| workload | threads | attend |' "$T/out.txt" || bad "no table header"
-for w in sgemm_4096x64x192 train_step_ff256 train_step_ff2048 infer_batch latency_p50 latency_p99 wordnet_epoch attn_fwd_T32 attn_fwdbwd_T64; do
+grep -q '^| op | threads | fused |' "$T/out.txt" || bad "no attention table header"
+for w in sgemm_4096x64x192 train_step_ff256 train_step_ff2048 infer_batch latency_p50 latency_p99 wordnet_epoch fwd_T32 fwdbwd_T64; do
     grep -q "^| $w" "$T/out.txt" || bad "no row for $w"
 done
 grep -q 'PyTorch not run' "$T/out.txt" || bad "the missing peer is not reported"
