@@ -30,6 +30,8 @@
 #include "model.h"
 #include "test.h"
 
+#define PE_A (0.02 * 1.4142135623730951) /* amplitude of the sin/cos table */
+
 #include <errno.h>
 #include <stdint.h>
 #include <sys/resource.h>
@@ -499,13 +501,14 @@ static void test_variants(void) {
                                   m->layout.items[ho].shape[1] == (hidden ? c.hidden[c.n_hidden - 1] : 8),
                               "%s: head.out.weight shape", name);
                     if (pos == ATTEND_POS_SINUSOIDAL) {
-                        // pe[t, 2i] = sin(t / 10000^(2i/E)), pe[t, 2i+1] = cos(...)
+                        // pe[t, 2i] = a sin(t / 10000^(2i/E)), pe[t, 2i+1] = a cos(...),
+                        // a = 0.02 sqrt 2 (the learned table's initial RMS)
                         CHECK(m->sinusoid != NULL, "%s: no sinusoid table", name);
                         if (m->sinusoid) {
-                            CHECK_NEAR(m->sinusoid[3 * 8 + 0], sin(3.0), 1e-6, "pe[3,0]");
-                            CHECK_NEAR(m->sinusoid[3 * 8 + 1], cos(3.0), 1e-6, "pe[3,1]");
-                            CHECK_NEAR(m->sinusoid[5 * 8 + 4], sin(5.0 / pow(10000.0, 4.0 / 8.0)), 1e-6, "pe[5,4]");
-                            CHECK_NEAR(m->sinusoid[5 * 8 + 7], cos(5.0 / pow(10000.0, 6.0 / 8.0)), 1e-6, "pe[5,7]");
+                            CHECK_NEAR(m->sinusoid[3 * 8 + 0], PE_A * sin(3.0), 1e-6, "pe[3,0]");
+                            CHECK_NEAR(m->sinusoid[3 * 8 + 1], PE_A * cos(3.0), 1e-6, "pe[3,1]");
+                            CHECK_NEAR(m->sinusoid[5 * 8 + 4], PE_A * sin(5.0 / pow(10000.0, 4.0 / 8.0)), 1e-6, "pe[5,4]");
+                            CHECK_NEAR(m->sinusoid[5 * 8 + 7], PE_A * cos(5.0 / pow(10000.0, 6.0 / 8.0)), 1e-6, "pe[5,7]");
                         }
                     }
                     size_t bad = 0;
@@ -549,7 +552,8 @@ static void test_variants(void) {
                         if (pos == ATTEND_POS_NONE && pool != ATTEND_POOL_CLS)
                             CHECK(d < 1e-5, "%s: word order changes the output by %g", name, d);
                         else if (pos != ATTEND_POS_NONE && c.num_layers > 0)
-                            CHECK(d > 1e-6, "%s: word order makes no difference", name);
+                            /* small at initialisation (0.02-scale position tables) but present */
+                            CHECK(d > 1e-8, "%s: word order makes no difference (%g)", name, d);
                         attend_model_free(m2);
                     }
                     attend_model_free(m);
