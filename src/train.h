@@ -42,7 +42,7 @@ typedef struct {
 } attend_epoch_report;
 
 /* Everything `attend train` takes. Zero, then attend_train_options_default. */
-typedef struct {
+typedef struct attend_train_options_s {
     const char *data_path;
     const char *val_path;       /* NULL: split val_split off data */
     attend_data_options data;

@@ -42,6 +42,18 @@ int cli_data_flag(const char *cmd, int argc, char **argv, int *i, attend_data_op
  * stopping after the first 20 (the total is printed by the caller). */
 void cli_print_warning(void *ctx, const char *msg);
 
+struct attend_train_options_s;
+
+/* Consumes a model or training flag shared by train and compare (sizes,
+ * optimiser, pooling, head, seed, threads; not --heads, --pos or
+ * --val-split, whose forms differ): 1 consumed, 0 not such a flag, -1 usage
+ * error (printed). */
+int cli_training_flag(const char *cmd, int argc, char **argv, int *i,
+                      struct attend_train_options_s *o, size_t *threads);
+
+/* Checks between training flags; -1 after printing a usage error. */
+int cli_training_check(const char *cmd, const struct attend_train_options_s *o);
+
 /* Applies --threads (0 = all cores). */
 void cli_set_threads(size_t n);
 

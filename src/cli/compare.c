@@ -122,6 +122,7 @@ int cli_compare(int argc, char **argv) {
     int keep = 0;
     for (int i = 1; i < argc; i++) {
         int r = cli_data_flag("compare", argc, argv, &i, &o.data);
+        if (r == 0) r = cli_training_flag("compare", argc, argv, &i, &o, &threads);
         if (r < 0) return CLI_USAGE;
         if (r > 0) continue;
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
@@ -131,10 +132,6 @@ int cli_compare(int argc, char **argv) {
 #define SIZE_FLAG(name, field, lo, hi)                                               \
     else if (cli_flag(argc, argv, &i, name, &v)) {                                   \
         if (cli_parse_size("compare", name, v, lo, hi, &(field))) return CLI_USAGE;  \
-    }
-#define FLOAT_FLAG(name, field, lo, hi)                                               \
-    else if (cli_flag(argc, argv, &i, name, &v)) {                                    \
-        if (cli_parse_float("compare", name, v, lo, hi, &(field))) return CLI_USAGE;  \
     }
         if (cli_flag(argc, argv, &i, "--data", &v)) {
             if (!(o.data_path = v)) return cli_usage_error("compare", "--data needs a file");
@@ -153,47 +150,15 @@ int cli_compare(int argc, char **argv) {
             float f;
             if (cli_parse_float("compare", "--val-split", v, 0.01, 0.9, &f)) return CLI_USAGE;
             o.val_split = f;
-        } else if (cli_flag(argc, argv, &i, "--seed", &v)) {
-            size_t s;
-            if (cli_parse_size("compare", "--seed", v, 0, SIZE_MAX / 2, &s)) return CLI_USAGE;
-            o.seed = s;
         } else if (strcmp(argv[i], "--keep-models") == 0) {
             keep = 1;
-        } else if (strcmp(argv[i], "--norm-first") == 0) {
-            m->norm_first = 1;
-        } else if (cli_flag(argc, argv, &i, "--pool", &v)) {
-            if (v && !strcmp(v, "mean")) m->pool = ATTEND_POOL_MEAN;
-            else if (v && !strcmp(v, "cls")) m->pool = ATTEND_POOL_CLS;
-            else if (v && !strcmp(v, "max")) m->pool = ATTEND_POOL_MAX;
-            else return cli_usage_error("compare", "--pool expects mean, cls or max");
-        } else if (cli_flag(argc, argv, &i, "--activation", &v)) {
-            if (v && !strcmp(v, "relu")) m->activation = ATTEND_ACT_RELU;
-            else if (v && !strcmp(v, "gelu")) m->activation = ATTEND_ACT_GELU;
-            else return cli_usage_error("compare", "--activation expects relu or gelu");
         }
         SIZE_FLAG("--seeds", n_seeds, 1, 100)
         SIZE_FLAG("--stats-examples", stats, 0, 100000000)
-        SIZE_FLAG("--min-freq", o.min_freq, 1, 1000000000)
-        SIZE_FLAG("--max-vocab", o.max_vocab, 0, 16777216)
-        SIZE_FLAG("--d-model", m->d_model, 1, 16384)
-        SIZE_FLAG("--layers", m->num_layers, 0, ATTEND_MAX_LAYERS)
-        SIZE_FLAG("--d-ff", m->dim_feedforward, 1, 16384)
-        SIZE_FLAG("--max-len", m->max_len, 1, 16384)
-        FLOAT_FLAG("--dropout", m->dropout, 0.0, 0.95)
-        SIZE_FLAG("--epochs", o.epochs, 1, 100000)
-        SIZE_FLAG("--batch", o.batch, 1, 4096)
-        FLOAT_FLAG("--lr", o.lr, 1e-9, 10.0)
-        FLOAT_FLAG("--warmup", o.warmup, 0.0, 1.0)
-        FLOAT_FLAG("--weight-decay", o.weight_decay, 0.0, 10.0)
-        FLOAT_FLAG("--clip", o.clip, 0.0, 1e6)
-        FLOAT_FLAG("--label-smoothing", o.label_smoothing, 0.0, 0.99)
-        SIZE_FLAG("--patience", o.patience, 0, 100000)
-        SIZE_FLAG("--threads", threads, 0, 1024)
         else {
             return cli_usage_error("compare", "unknown option '%s'", argv[i]);
         }
 #undef SIZE_FLAG
-#undef FLOAT_FLAG
     }
     if (!o.data_path || !n_heads || !dir)
         return cli_usage_error("compare", "compare needs --data FILE, --heads LIST and --out DIR");
@@ -201,10 +166,7 @@ int cli_compare(int argc, char **argv) {
         if (m->d_model % heads[k])
             return cli_usage_error("compare", "--d-model %zu is not divisible by %zu heads; pick a d_model that "
                                    "every head count divides (e.g. 64 for 1,2,4,8)", m->d_model, heads[k]);
-    if (o.max_vocab >= 1 && o.max_vocab <= 3)
-        return cli_usage_error("compare", "--max-vocab %zu leaves no room beside <pad> <unk> <cls>", o.max_vocab);
-    if (m->pool == ATTEND_POOL_CLS && m->max_len < 2)
-        return cli_usage_error("compare", "--pool cls needs --max-len of at least 2");
+    if (cli_training_check("compare", &o)) return CLI_USAGE;
     cli_set_threads(threads);
 
     attend_error err = {0};

@@ -182,24 +182,6 @@ static int probe_writable(const char *path) {
     return 0;
 }
 
-/* "256,128" -> hidden sizes. */
-static int parse_hidden(const char *v, attend_model_config *m) {
-    m->n_hidden = 0;
-    if (!v || !*v) return -1;
-    if (strcmp(v, "none") == 0 || strcmp(v, "0") == 0) return 0;
-    const char *p = v;
-    while (*p) {
-        char *end;
-        unsigned long long x = strtoull(p, &end, 10);
-        if (end == p || x < 1 || x > 16384 || m->n_hidden == ATTEND_MAX_HEAD_HIDDEN) return -1;
-        m->hidden[m->n_hidden++] = (size_t)x;
-        if (*end == ',') end++;
-        else if (*end) return -1;
-        p = end;
-    }
-    return 0;
-}
-
 int cli_train(int argc, char **argv) {
     attend_train_options o;
     attend_train_options_default(&o);
@@ -209,20 +191,13 @@ int cli_train(int argc, char **argv) {
     attend_model_config *m = &o.model;
     for (int i = 1; i < argc; i++) {
         int r = cli_data_flag("train", argc, argv, &i, &o.data);
+        if (r == 0) r = cli_training_flag("train", argc, argv, &i, &o, &threads);
         if (r < 0) return CLI_USAGE;
         if (r > 0) continue;
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             train_usage(stdout, &o);
             return CLI_OK;
         }
-#define SIZE_FLAG(name, field, lo, hi)                                             \
-    else if (cli_flag(argc, argv, &i, name, &v)) {                                 \
-        if (cli_parse_size("train", name, v, lo, hi, &(field))) return CLI_USAGE;  \
-    }
-#define FLOAT_FLAG(name, field, lo, hi)                                             \
-    else if (cli_flag(argc, argv, &i, name, &v)) {                                  \
-        if (cli_parse_float("train", name, v, lo, hi, &(field))) return CLI_USAGE;  \
-    }
         if (cli_flag(argc, argv, &i, "--data", &v)) {
             if (!(o.data_path = v)) return cli_usage_error("train", "--data needs a file");
         } else if (cli_flag(argc, argv, &i, "--val", &v)) {
@@ -244,69 +219,26 @@ int cli_train(int argc, char **argv) {
             float f;
             if (cli_parse_float("train", "--val-split", v, 0.0, 0.9, &f)) return CLI_USAGE;
             o.val_split = f;
-        }
-        SIZE_FLAG("--min-freq", o.min_freq, 1, 1000000000)
-        SIZE_FLAG("--max-vocab", o.max_vocab, 0, 16777216)
-        SIZE_FLAG("--d-model", m->d_model, 1, 16384)
-        SIZE_FLAG("--heads", m->nhead, 1, 16384)
-        SIZE_FLAG("--layers", m->num_layers, 0, ATTEND_MAX_LAYERS)
-        SIZE_FLAG("--d-ff", m->dim_feedforward, 1, 16384)
-        SIZE_FLAG("--max-len", m->max_len, 1, 16384)
-        FLOAT_FLAG("--dropout", m->dropout, 0.0, 0.95)
-        SIZE_FLAG("--epochs", o.epochs, 1, 100000)
-        SIZE_FLAG("--batch", o.batch, 1, 4096)
-        FLOAT_FLAG("--lr", o.lr, 1e-9, 10.0)
-        FLOAT_FLAG("--warmup", o.warmup, 0.0, 1.0)
-        FLOAT_FLAG("--weight-decay", o.weight_decay, 0.0, 10.0)
-        FLOAT_FLAG("--clip", o.clip, 0.0, 1e6)
-        FLOAT_FLAG("--label-smoothing", o.label_smoothing, 0.0, 0.99)
-        SIZE_FLAG("--patience", o.patience, 0, 100000)
-        SIZE_FLAG("--checkpoint-every", o.checkpoint_every, 0, SIZE_MAX)
-        SIZE_FLAG("--threads", threads, 0, 1024)
-        else if (cli_flag(argc, argv, &i, "--seed", &v)) {
-            size_t s;
-            if (cli_parse_size("train", "--seed", v, 0, SIZE_MAX, &s)) return CLI_USAGE;
-            o.seed = s;
+        } else if (cli_flag(argc, argv, &i, "--heads", &v)) {
+            if (cli_parse_size("train", "--heads", v, 1, 16384, &m->nhead)) return CLI_USAGE;
+        } else if (cli_flag(argc, argv, &i, "--checkpoint-every", &v)) {
+            if (cli_parse_size("train", "--checkpoint-every", v, 0, SIZE_MAX, &o.checkpoint_every))
+                return CLI_USAGE;
         } else if (cli_flag(argc, argv, &i, "--pos", &v)) {
             if (v && !strcmp(v, "learned")) m->pos = ATTEND_POS_LEARNED;
             else if (v && !strcmp(v, "sinusoidal")) m->pos = ATTEND_POS_SINUSOIDAL;
             else if (v && !strcmp(v, "none")) m->pos = ATTEND_POS_NONE;
             else return cli_usage_error("train", "--pos expects learned, sinusoidal or none");
-        } else if (cli_flag(argc, argv, &i, "--pool", &v)) {
-            if (v && !strcmp(v, "mean")) m->pool = ATTEND_POOL_MEAN;
-            else if (v && !strcmp(v, "cls")) m->pool = ATTEND_POOL_CLS;
-            else if (v && !strcmp(v, "max")) m->pool = ATTEND_POOL_MAX;
-            else return cli_usage_error("train", "--pool expects mean, cls or max");
-        } else if (cli_flag(argc, argv, &i, "--activation", &v)) {
-            if (v && !strcmp(v, "relu")) m->activation = ATTEND_ACT_RELU;
-            else if (v && !strcmp(v, "gelu")) m->activation = ATTEND_ACT_GELU;
-            else return cli_usage_error("train", "--activation expects relu or gelu");
-        } else if (cli_flag(argc, argv, &i, "--head-hidden", &v)) {
-            if (parse_hidden(v, m))
-                return cli_usage_error("train", "--head-hidden expects up to %d sizes like 256,128",
-                                       ATTEND_MAX_HEAD_HIDDEN);
-        } else if (cli_flag(argc, argv, &i, "--class-weights", &v)) {
-            if (v && !strcmp(v, "auto")) o.class_weights_auto = 1;
-            else if (v && !strcmp(v, "none")) o.class_weights_auto = 0;
-            else return cli_usage_error("train", "--class-weights expects auto or none");
-        } else if (strcmp(argv[i], "--norm-first") == 0) {
-            m->norm_first = 1;
         } else {
             return cli_usage_error("train", "unknown option '%s'", argv[i]);
         }
-#undef SIZE_FLAG
-#undef FLOAT_FLAG
     }
     if (!o.data_path || !o.out_path)
         return cli_usage_error("train", "train needs --data FILE and --out MODEL");
     if (m->d_model % m->nhead != 0)
         return cli_usage_error("train", "--d-model %zu is not divisible by --heads %zu", m->d_model,
                                m->nhead);
-    if (o.max_vocab >= 1 && o.max_vocab <= 3)
-        return cli_usage_error("train", "--max-vocab %zu leaves no room beside <pad> <unk> <cls>; use 0 (no limit) or more than 3",
-                               o.max_vocab);
-    if (m->pool == ATTEND_POOL_CLS && m->max_len < 2)
-        return cli_usage_error("train", "--pool cls needs --max-len of at least 2");
+    if (cli_training_check("train", &o)) return CLI_USAGE;
 
     char ckpt_buf[4096];
     if (!o.checkpoint_path) {
