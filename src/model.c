@@ -554,6 +554,11 @@ attend_status attend_classify(attend_model *m, const char *text, size_t len, flo
     attend_model_acts a;
     attend_model_acts_bind(&a, c, 1, n, ATTEND_ACTS_FUSED, m->infer_mem);
     attend_model_forward(m, &a, m->infer_ids, m->infer_pad, 1, n, 0, 0);
+    for (size_t k = 0; k < c->num_classes; k++)
+        if (!isfinite(a.logits[k]))
+            return attend_errorf(err, ATTEND_ERR_NUMERIC,
+                                 "the model produced a non-finite score for class '%s' (weights too large?)",
+                                 m->labels.names[k]);
     attend_softmax_forward(probs, a.logits, 1, c->num_classes);
     return ATTEND_OK;
 }

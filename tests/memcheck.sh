@@ -20,8 +20,8 @@ fi
 echo "memcheck: building in $BUILD"
 cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo > "$BUILD.configure.log" 2>&1 ||
     { cat "$BUILD.configure.log"; exit 1; }
-cmake --build "$BUILD" -j "$(nproc 2>/dev/null || echo 2)" > "$BUILD.build.log" 2>&1 ||
-    { tail -40 "$BUILD.build.log"; exit 1; }
+cmake --build "$BUILD" -j "$(nproc 2>/dev/null || echo 2)" > "$BUILD/memcheck-build.log" 2>&1 ||
+    { tail -40 "$BUILD/memcheck-build.log"; exit 1; }
 BUILD=$(cd "$BUILD" && pwd)
 LOGS=$BUILD/valgrind
 rm -rf "$LOGS" "$BUILD/vg-bin"
