@@ -901,30 +901,13 @@ attend_status attend_labels_map(const attend_labels *lt, const attend_dataset *d
     return ATTEND_OK;
 }
 
+static const char *label_at(const void *ctx, size_t i) {
+    return ((const attend_labels *)ctx)->names[i];
+}
+
 attend_status attend_labels_to_json(const attend_labels *lt, char **out, attend_error *err) {
     if (!lt || !out) return attend_errorf(err, ATTEND_ERR_ARG, "labels: NULL argument");
-    *out = NULL;
-    cJSON *arr = cJSON_CreateArray();
-    if (!arr) goto nomem;
-    for (size_t i = 0; i < lt->count; i++) {
-        cJSON *s = cJSON_CreateString(lt->names[i]);
-        if (!s) goto nomem;
-        if (!cJSON_AddItemToArray(arr, s)) {
-            cJSON_Delete(s);
-            goto nomem;
-        }
-    }
-    char *txt = cJSON_PrintUnformatted(arr);
-    cJSON_Delete(arr);
-    arr = NULL;
-    if (!txt) goto nomem;
-    *out = dup_str(txt);
-    cJSON_free(txt);
-    if (!*out) goto nomem;
-    return ATTEND_OK;
-nomem:
-    cJSON_Delete(arr);
-    return attend_errorf(err, ATTEND_ERR_NOMEM, "labels: out of memory");
+    return attend_json_string_array(lt->count, label_at, lt, "labels", out, err);
 }
 
 attend_status attend_labels_from_json(attend_labels *lt, const char *json, attend_error *err) {

@@ -492,13 +492,14 @@ attend_status attend_vocab_encode(const attend_vocab *v, attend_tokenizer *tok,
     return ATTEND_OK;
 }
 
-attend_status attend_vocab_to_json(const attend_vocab *v, char **out, attend_error *err) {
-    if (!v || !out) return attend_errorf(err, ATTEND_ERR_ARG, "vocabulary: NULL argument");
+attend_status attend_json_string_array(size_t n, const char *(*get)(const void *ctx, size_t i),
+                                       const void *ctx, const char *what, char **out,
+                                       attend_error *err) {
     *out = NULL;
     cJSON *arr = cJSON_CreateArray();
     if (!arr) goto nomem;
-    for (size_t i = 0; i < v->tab.n; i++) {
-        cJSON *s = cJSON_CreateString(v->tab.bytes + v->tab.off[i]);
+    for (size_t i = 0; i < n; i++) {
+        cJSON *s = cJSON_CreateString(get(ctx, i));
         if (!s) goto nomem;
         if (!cJSON_AddItemToArray(arr, s)) {
             cJSON_Delete(s);
@@ -519,7 +520,17 @@ attend_status attend_vocab_to_json(const attend_vocab *v, char **out, attend_err
     return ATTEND_OK;
 nomem:
     cJSON_Delete(arr);
-    return attend_errorf(err, ATTEND_ERR_NOMEM, "vocabulary: out of memory");
+    return attend_errorf(err, ATTEND_ERR_NOMEM, "%s: out of memory", what);
+}
+
+static const char *vocab_token_at(const void *ctx, size_t i) {
+    const attend_vocab *v = ctx;
+    return v->tab.bytes + v->tab.off[i];
+}
+
+attend_status attend_vocab_to_json(const attend_vocab *v, char **out, attend_error *err) {
+    if (!v || !out) return attend_errorf(err, ATTEND_ERR_ARG, "vocabulary: NULL argument");
+    return attend_json_string_array(v->tab.n, vocab_token_at, v, "vocabulary", out, err);
 }
 
 attend_status attend_vocab_from_json(attend_vocab *v, const char *json, attend_error *err) {

@@ -167,6 +167,12 @@ attend_status attend_vocab_encode(const attend_vocab *v, attend_tokenizer *tok,
                                   const char *text, size_t len, int add_cls, int32_t *ids,
                                   size_t max_len, size_t *n, attend_error *err);
 
+/* The strings get(ctx, 0..n-1) as one compact JSON array, malloc'ed into
+ * *out (free() it); what names the data in an out-of-memory message. */
+attend_status attend_json_string_array(size_t n, const char *(*get)(const void *ctx, size_t i),
+                                       const void *ctx, const char *what, char **out,
+                                       attend_error *err);
+
 /* The vocabulary as a JSON array of its tokens in id order (compact, UTF-8).
  * *out is malloc'ed; the caller frees it with free(). */
 attend_status attend_vocab_to_json(const attend_vocab *v, char **out, attend_error *err);
