@@ -190,12 +190,17 @@ struct attend_arena_block {
     char data[];
 };
 
-#define ARENA_BLOCK ((size_t)1 << 20)
+/* Blocks start small (a dataset of a few lines costs a few KiB, not 1 MiB)
+ * and double up to ARENA_BLOCK_MAX, so a big file needs few blocks. */
+#define ARENA_BLOCK_MIN ((size_t)4 << 10)
+#define ARENA_BLOCK_MAX ((size_t)1 << 20)
 
 static char *arena_strndup(attend_dataset *ds, const char *s, size_t len) {
     attend_arena_block *b = ds->arena;
     if (!b || b->cap - b->used < len + 1) {
-        size_t cap = len + 1 > ARENA_BLOCK ? len + 1 : ARENA_BLOCK;
+        size_t cap = b ? b->cap * 2 : ARENA_BLOCK_MIN;
+        if (cap > ARENA_BLOCK_MAX) cap = ARENA_BLOCK_MAX;
+        if (cap < len + 1) cap = len + 1;
         attend_arena_block *nb = malloc(sizeof *nb + cap);
         if (!nb) return NULL;
         nb->next = ds->arena;
