@@ -58,19 +58,6 @@ static inline float dot(const float *a, const float *b, size_t n) {
     return s;
 }
 
-/* Dot product with 16 partial sums in a fixed order: vectorisable without
- * reassociating, so every dispatch path gives the same bits. */
-static inline float dot16(const float *a, const float *b, size_t n) {
-    float acc[16] = {0};
-    size_t i = 0;
-    for (; i + 16 <= n; i += 16)
-        for (size_t j = 0; j < 16; j++) acc[j] += a[i + j] * b[i + j];
-    float s = 0.0f;
-    for (size_t j = 0; j < 16; j++) s += acc[j];
-    for (; i < n; i++) s += a[i] * b[i];
-    return s;
-}
-
 static inline void axpy(float *y, float a, const float *x, size_t n) {
     for (size_t i = 0; i < n; i++) y[i] += a * x[i];
 }
@@ -176,170 +163,298 @@ static void sdpa_head_backward_simple(float *dq, float *dk, float *dv, const flo
     }
 }
 
-/* Packs head h of batch b transposed: kt[d*S + s] = k[b, s, h*D + d] (and
- * the same for v), so that loops over keys run over contiguous memory.
- * Returns 1 when every packed value is finite. */
-static int pack_head(float *kt, float *vt, const sdpa_args *a, size_t b, size_t h) {
-    const size_t S = a->S, D = a->D, E = a->H * D;
-    int finite = 1;
-    for (size_t s = 0; s < S; s++) {
-        const float *ks = a->k + (b * S + s) * E + h * D, *vs = a->v + (b * S + s) * E + h * D;
-        for (size_t d = 0; d < D; d++) {
-            kt[d * S + s] = ks[d];
-            vt[d * S + s] = vs[d];
-            finite &= isfinite(ks[d]) && isfinite(vs[d]);
-        }
+/* ---- the blocked path ----
+ * One (batch, head) pair is processed QB query rows at a time. Every product
+ * in the forward and backward is a small matrix product on packed copies of
+ * the head's keys and values, done by the register-tiled kernel mm() below;
+ * softmax, masks and dropout are elementwise passes over a QB x S block of
+ * scores that stays in cache. Nothing T x T exists in fused mode: memory is
+ * O((QB + D) * S) per thread. */
+
+#define QB 32 /* query rows per block */
+
+#if defined(__GNUC__)
+#define ATTEND_INLINE inline __attribute__((always_inline))
+#else
+#define ATTEND_INLINE inline
+#endif
+
+/* Register tile: C[R][W] (=|+=) sum_k A[r*ars + k*aks] * B[k*ldb + w].
+ * Fixed R and W let the compiler keep the tile in vector registers (one
+ * AVX-512 register per row of 16, two AVX2 ones) and broadcast A. */
+#define ATTEND_TILE(R, W)                                                                    \
+    static ATTEND_INLINE void tile_##R##x##W(float *C, size_t ldc, const float *A, size_t ars, \
+                                             size_t aks, const float *B, size_t ldb, size_t K, \
+                                             int acc) {                                     \
+        float c[R][W];                                                                       \
+        for (int r = 0; r < R; r++)                                                          \
+            for (int w = 0; w < W; w++) c[r][w] = acc ? C[r * ldc + w] : 0.0f;               \
+        for (size_t k = 0; k < K; k++) {                                                     \
+            const float *b = B + k * ldb;                                                    \
+            for (int r = 0; r < R; r++) {                                                    \
+                const float a = A[r * ars + k * aks];                                        \
+                for (int w = 0; w < W; w++) c[r][w] += a * b[w];                             \
+            }                                                                                \
+        }                                                                                    \
+        for (int r = 0; r < R; r++)                                                          \
+            for (int w = 0; w < W; w++) C[r * ldc + w] = c[r][w];                            \
     }
-    return finite;
+ATTEND_TILE(4, 16)
+ATTEND_TILE(1, 16)
+ATTEND_TILE(8, 8)
+ATTEND_TILE(1, 8)
+
+/* C (M,N) (=|+=) A (M,K) @ B (K,N): A(i,k) = A[i*ars + k*aks] (so a
+ * transposed operand is just other strides), B and C row-major. */
+static ATTEND_INLINE void mm(float *C, size_t ldc, const float *A, size_t ars, size_t aks,
+                             const float *B, size_t ldb, size_t M, size_t N, size_t K,
+                             int acc) {
+    size_t j = 0;
+    for (; j + 16 <= N; j += 16) {
+        size_t i = 0;
+        for (; i + 4 <= M; i += 4)
+            tile_4x16(C + i * ldc + j, ldc, A + i * ars, ars, aks, B + j, ldb, K, acc);
+        for (; i < M; i++)
+            tile_1x16(C + i * ldc + j, ldc, A + i * ars, ars, aks, B + j, ldb, K, acc);
+    }
+    for (; j + 8 <= N; j += 8) {
+        size_t i = 0;
+        for (; i + 8 <= M; i += 8)
+            tile_8x8(C + i * ldc + j, ldc, A + i * ars, ars, aks, B + j, ldb, K, acc);
+        for (; i < M; i++)
+            tile_1x8(C + i * ldc + j, ldc, A + i * ars, ars, aks, B + j, ldb, K, acc);
+    }
+    for (; j < N; j++)
+        for (size_t i = 0; i < M; i++) {
+            float s = acc ? C[i * ldc + j] : 0.0f;
+            for (size_t k = 0; k < K; k++) s += A[i * ars + k * aks] * B[k * ldb + j];
+            C[i * ldc + j] = s;
+        }
 }
 
-/* Scores of row l for keys [0, n): p_s = (q_l / sqrt D) . k_s (+ float mask),
- * -inf for masked keys (overwriting whatever a NaN key produced). Returns
- * the row maximum. Vectorised over s through the packed kt. */
-static inline float row_scores(float *p, const float *ql, const float *kt, const mask_row *r,
-                               size_t n, size_t S, size_t D, float scale) {
-    for (size_t s = 0; s < n; s++) p[s] = 0.0f;
-    for (size_t d = 0; d < D; d++) {
-        const float qd = ql[d] * scale, *row = kt + d * S;
-        for (size_t s = 0; s < n; s++) p[s] += qd * row[s];
+/* exp(x) for the softmax, branch-free so loops over it vectorise: Cody-Waite
+ * reduction x = n ln2 + r, |r| <= ln2/2, and Cephes' degree-6 polynomial for
+ * exp(r) (about 1 ulp from expf). Results below 2^-126 flush to 0, so a
+ * masked score (-inf) gives exactly 0; NaN stays NaN. No float-to-int
+ * conversion: n comes from the round-to-nearest magic constant 1.5 * 2^23. */
+static ATTEND_INLINE float softmax_exp(float x) {
+    const float magic = 12582912.0f;
+    float xc = x > 88.0f ? 88.0f : x;
+    xc = xc < -87.0f ? -87.0f : xc; /* NaN passes both */
+    float t = xc * 1.44269504088896341f + magic;
+    float n = t - magic;
+    float r = xc - n * 0.693359375f;
+    r = r + n * 2.12194440e-4f;
+    float p = 1.9875691500e-4f;
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    p = p * r * r + r + 1.0f;
+    uint32_t tb, mb;
+    memcpy(&tb, &t, 4);
+    memcpy(&mb, &magic, 4);
+    const uint32_t e = (tb - mb + 127u) << 23; /* the bits of 2^n, n in [-126, 127] */
+    float scale;
+    memcpy(&scale, &e, 4);
+    const float y = p * scale;
+    return x < -87.0f ? 0.0f : y;
+}
+
+/* Packs head h of batch b: kt (D,S) = K^T and, when wanted, kr (S,D) = K,
+ * vt (D,S) = V^T, vr (S,D) = V (any may be NULL). A padded key (key_padding
+ * set) is packed as zeros: it is masked for every query, so its stored
+ * values must not matter, and zeros keep a NaN there out of the products
+ * (a masked weight is 0, and 0 * NaN would be NaN). Returns 0 when a key
+ * that some query may see holds NaN or Inf: the caller then takes the
+ * per-key path. */
+static int pack_head(float *kt, float *kr, float *vt, float *vr, const sdpa_args *a, size_t b,
+                     size_t h) {
+    const size_t S = a->S, D = a->D, E = a->H * D;
+    const uint8_t *pad = a->mask && a->mask->key_padding ? a->mask->key_padding + b * S : NULL;
+    for (size_t s = 0; s < S; s++) {
+        const float *ks = a->k + (b * S + s) * E + h * D, *vs = a->v + (b * S + s) * E + h * D;
+        int finite = 1;
+        for (size_t d = 0; d < D; d++) finite &= isfinite(ks[d]) && isfinite(vs[d]);
+        const int zero = pad && pad[s];
+        if (!finite && !zero) return 0;
+        for (size_t d = 0; d < D; d++) {
+            if (kt) kt[d * S + s] = zero ? 0.0f : ks[d];
+            if (vt) vt[d * S + s] = zero ? 0.0f : vs[d];
+            if (kr) kr[s * D + d] = zero ? 0.0f : ks[d];
+            if (vr) vr[s * D + d] = zero ? 0.0f : vs[d];
+        }
     }
+    return 1;
+}
+
+/* Keys a block of rows [l0, l0+nr) can reach: S, or fewer under causal. */
+static inline size_t block_keys(const sdpa_args *a, size_t l0, size_t nr) {
+    if (a->mask && a->mask->causal && l0 + nr < a->S) return l0 + nr;
+    return a->S;
+}
+
+/* Turns row l's raw dot products p[0..n) into scores: times scale, plus the
+ * float mask, -inf where masked (overwriting whatever was computed there);
+ * zero for [n, S). Returns the row maximum (-inf: no allowed key). */
+static ATTEND_INLINE float row_mask(float *p, const sdpa_args *a, size_t b, size_t h, size_t l,
+                                    size_t n) {
+    mask_row r = mask_row_at(a->mask, b, h, l, a->H, a->L, a->S);
+    const float scale = a->scale;
+    size_t end = r.s_end < n ? r.s_end : n;
+    if (!r.pad && !r.bmask && !r.fmask) {
+        for (size_t s = 0; s < end; s++) p[s] *= scale;
+    } else {
+        for (size_t s = 0; s < end; s++) {
+            float sc = p[s] * scale + (r.fmask ? r.fmask[s] : 0.0f);
+            p[s] = key_allowed(&r, s) ? sc : -INFINITY;
+        }
+    }
+    for (size_t s = end; s < n; s++) p[s] = -INFINITY;
     float mx = -INFINITY;
-    for (size_t s = 0; s < n; s++) {
-        float sc = key_allowed(r, s) ? p[s] + (r->fmask ? r->fmask[s] : 0.0f) : -INFINITY;
-        p[s] = sc;
-        mx = sc > mx ? sc : mx;
-    }
+    for (size_t s = 0; s < end; s++) mx = p[s] > mx ? p[s] : mx;
+    for (size_t s = n; s < a->S; s++) p[s] = 0.0f;
     return mx;
 }
 
-/* Forward of one (b,h). Scratch: kt, vt (D,S) and row (S). */
+/* Dropout of a row: w[s] = p[s] * keep factor of (b,h,l,s). */
+static ATTEND_INLINE void row_dropout(float *w, const float *p, const sdpa_args *a, size_t b,
+                                      size_t h, size_t l, size_t n) {
+    const size_t base = prob_index(b, h, l, 0, a->H, a->L, a->S);
+    const float keep = a->keep_scale, drop = a->dropout_p;
+    for (size_t s = 0; s < n; s++)
+        w[s] = attend_hash_uniform(a->seed, base + s) < drop ? 0.0f : p[s] * keep;
+}
+
+/* Forward of one (b,h). Scratch: kt (D,S), vr (S,D), sc and w (QB,S). */
 ATTEND_DISPATCH static void sdpa_head_forward(float *out, const sdpa_args *a, size_t b,
-                                              size_t h, float *kt, float *vt, float *row) {
+                                              size_t h, float *scratch) {
     const size_t L = a->L, S = a->S, D = a->D, H = a->H, E = H * D;
-    const int finite = pack_head(kt, vt, a, b, h);
-    for (size_t l = 0; l < L; l++) {
-        const float *ql = a->q + (b * L + l) * E + h * D;
-        float *ol = out + (b * L + l) * E + h * D;
-        float *p = a->probs ? a->probs + prob_index(b, h, l, 0, H, L, S) : row;
-        mask_row r = mask_row_at(a->mask, b, h, l, H, L, S);
-        const size_t n = r.s_end;
-
-        const float mx = row_scores(p, ql, kt, &r, n, S, D, a->scale);
-        for (size_t s = n; s < S; s++) p[s] = 0.0f;
-        for (size_t d = 0; d < D; d++) ol[d] = 0.0f;
-        if (mx == -INFINITY) {
-            for (size_t s = 0; s < n; s++) p[s] = 0.0f; /* no allowed key: weights 0, output 0 */
-            if (a->lse) a->lse[(b * H + h) * L + l] = INFINITY;
-            continue;
-        }
-        // softmax over the allowed keys (exp(-inf) = 0 for the masked ones)
-        float sum = 0.0f;
-        for (size_t s = 0; s < n; s++) {
-            p[s] = expf(p[s] - mx);
-            sum += p[s];
-        }
-        if (a->lse) a->lse[(b * H + h) * L + l] = mx + logf(sum);
-        const float inv = 1.0f / sum;
-        for (size_t s = 0; s < n; s++) p[s] *= inv;
-
-        // out_l = sum_s dropout(p_s) v_s
-        if (a->dropout_p > 0.0f || !finite) {
-            /* per key, skipping zero (masked or dropped) weights: a NaN in a
-             * masked value is never multiplied */
-            for (size_t s = 0; s < n; s++) {
-                float w = p[s] == 0.0f ? 0.0f : p[s] * keep_factor(a, prob_index(b, h, l, s, H, L, S));
-                if (w != 0.0f) axpy(ol, w, a->v + (b * S + s) * E + h * D, D);
+    float *kt = scratch, *vr = kt + D * S, *sc = vr + S * D, *wbuf = sc + QB * S;
+    if (!pack_head(kt, NULL, NULL, vr, a, b, h)) {
+        /* A NaN or Inf among this head's keys/values: take the per-key path,
+         * which never touches a masked key. */
+        sdpa_head_forward_simple(out, a, b, h);
+        return;
+    }
+    for (size_t l0 = 0; l0 < L; l0 += QB) {
+        const size_t nr = L - l0 < QB ? L - l0 : QB, n = block_keys(a, l0, nr);
+        const float *qb = a->q + (b * L + l0) * E + h * D;
+        // probs rows of this block (unfused) or the scratch block (fused)
+        float *p = a->probs ? a->probs + prob_index(b, h, l0, 0, H, L, S) : sc;
+        // raw scores (nr,n) = Q (nr,D) @ K^T (D,n)
+        mm(p, S, qb, E, 1, kt, S, nr, n, D, 0);
+        for (size_t i = 0; i < nr; i++) {
+            const size_t l = l0 + i;
+            float *pr = p + i * S;
+            const float mx = row_mask(pr, a, b, h, l, n);
+            if (mx == -INFINITY) {
+                /* no allowed key: weights 0, output 0 */
+                for (size_t s = 0; s < n; s++) pr[s] = 0.0f;
+                if (a->dropout_p > 0.0f) memset(wbuf + i * S, 0, n * sizeof(float));
+                if (a->lse) a->lse[(b * H + h) * L + l] = INFINITY;
+                continue;
             }
-        } else {
-            for (size_t d = 0; d < D; d++) ol[d] = dot16(p, vt + d * S, n);
+            float sum = 0.0f;
+            for (size_t s = 0; s < n; s++) {
+                pr[s] = softmax_exp(pr[s] - mx);
+                sum += pr[s];
+            }
+            if (a->lse) a->lse[(b * H + h) * L + l] = mx + logf(sum);
+            const float inv = 1.0f / sum;
+            for (size_t s = 0; s < n; s++) pr[s] *= inv;
+            if (a->dropout_p > 0.0f) row_dropout(wbuf + i * S, pr, a, b, h, l, n);
         }
+        // out (nr,D) = dropout(P) (nr,n) @ V (n,D)
+        const float *w = a->dropout_p > 0.0f ? wbuf : p;
+        mm(out + (b * L + l0) * E + h * D, E, w, S, 1, vr, D, nr, D, n, 0);
     }
 }
 
-/* Backward of one (b,h). Scratch: kt, vt, dkt, dvt (D,S each) and three
- * rows of S: p (recomputed weights in fused mode), dp, w. */
+/* Backward of one (b,h). Scratch: kt, vt (D,S), kr, dkr, dvr (S,D), and three
+ * blocks (QB,S): p (recomputed weights in fused mode), dp, w. */
 ATTEND_DISPATCH static void sdpa_head_backward(float *dq, float *dk, float *dv,
                                                const float *dout, const sdpa_args *a,
                                                size_t b, size_t h, float *scratch) {
     const size_t L = a->L, S = a->S, D = a->D, H = a->H, E = H * D;
-    float *kt = scratch, *vt = kt + D * S, *dkt = vt + D * S, *dvt = dkt + D * S;
-    float *prow = dvt + D * S, *dprow = prow + S, *w = dprow + S;
-    if (!pack_head(kt, vt, a, b, h)) {
-        /* A NaN or Inf among this head's keys/values: take the per-key path,
-         * which never touches a masked key. */
+    float *kt = scratch, *vt = kt + D * S, *kr = vt + D * S, *dkr = kr + S * D,
+          *dvr = dkr + S * D, *pbuf = dvr + S * D, *dpb = pbuf + QB * S, *wbuf = dpb + QB * S;
+    if (!pack_head(kt, kr, vt, NULL, a, b, h)) {
         sdpa_head_backward_simple(dq, dk, dv, dout, a, b, h);
         return;
     }
-    for (size_t i = 0; i < D * S; i++) dkt[i] = dvt[i] = 0.0f;
-    for (size_t l = 0; l < L; l++) {
-        const float *ql = a->q + (b * L + l) * E + h * D;
-        const float *dol = dout + (b * L + l) * E + h * D;
-        mask_row r = mask_row_at(a->mask, b, h, l, H, L, S);
-        const size_t n = r.s_end;
+    memset(dkr, 0, 2 * S * D * sizeof(float));
+    const int drop = a->dropout_p > 0.0f;
+    for (size_t l0 = 0; l0 < L; l0 += QB) {
+        const size_t nr = L - l0 < QB ? L - l0 : QB, n = block_keys(a, l0, nr);
+        const float *qb = a->q + (b * L + l0) * E + h * D;
+        const float *dob = dout + (b * L + l0) * E + h * D;
         const float *p;
         if (a->probs) {
-            p = a->probs + prob_index(b, h, l, 0, H, L, S);
+            p = a->probs + prob_index(b, h, l0, 0, H, L, S);
         } else {
             // fused: the weights again, from the scores and the saved log-sum-exp
-            const float lse = a->lse[(b * H + h) * L + l];
-            row_scores(prow, ql, kt, &r, n, S, D, a->scale);
-            for (size_t s = 0; s < n; s++) prow[s] = expf(prow[s] - lse);
-            p = prow;
+            mm(pbuf, S, qb, E, 1, kt, S, nr, n, D, 0);
+            for (size_t i = 0; i < nr; i++) {
+                float *pr = pbuf + i * S;
+                const float lse = a->lse[(b * H + h) * L + l0 + i];
+                row_mask(pr, a, b, h, l0 + i, n);
+                for (size_t s = 0; s < n; s++) pr[s] = softmax_exp(pr[s] - lse);
+            }
+            p = pbuf;
         }
-        float *dp = a->dprobs ? a->dprobs + prob_index(b, h, l, 0, H, L, S) : dprow;
-
-        // forward: out_l = sum_s m_s p_s v_s  (m_s: dropout keep * scale, else 1)
-        //   dp_s = m_s (dout_l . v_s);   dv_s += m_s p_s dout_l
-        for (size_t s = 0; s < n; s++) dp[s] = 0.0f;
-        for (size_t d = 0; d < D; d++) {
-            const float g = dol[d], *row = vt + d * S;
-            for (size_t s = 0; s < n; s++) dp[s] += g * row[s];
+        // forward: out = W V with W = dropout(P) (W = P without dropout)
+        //   dW (nr,n) = dout (nr,D) @ V^T (D,n);   dV (n,D) += W^T (n,nr) @ dout (nr,D)
+        mm(dpb, S, dob, E, 1, vt, S, nr, n, D, 0);
+        const float *w = p;
+        if (drop) {
+            for (size_t i = 0; i < nr; i++) row_dropout(wbuf + i * S, p + i * S, a, b, h, l0 + i, n);
+            w = wbuf;
         }
-        float rowdot = 0.0f;
-        for (size_t s = 0; s < n; s++) {
-            float m = p[s] != 0.0f ? keep_factor(a, prob_index(b, h, l, s, H, L, S)) : 0.0f;
-            dp[s] *= m;
-            w[s] = m * p[s];
-            rowdot += p[s] * dp[s];
+        mm(dvr, D, w, 1, S, dob, E, n, D, nr, 1);
+        // forward: W = P * m (m: keep / (1-p) or 0)  ->  dP = dW * m
+        // forward: P = softmax(scores): dscore = P (dP - sum_j P_j dP_j)
+        // forward: score = scale q.k  ->  dq += scale dscore K, dk += scale dscore^T q
+        for (size_t i = 0; i < nr; i++) {
+            const float *pr = p + i * S;
+            float *dp = dpb + i * S;
+            if (drop) {
+                const float *wr = wbuf + i * S;
+                /* m = w / p where p != 0; dropped (w = 0) or masked (p = 0) give 0 */
+                for (size_t s = 0; s < n; s++)
+                    dp[s] = wr[s] == 0.0f ? 0.0f : dp[s] * a->keep_scale;
+            }
+            float rowdot = 0.0f;
+            for (size_t s = 0; s < n; s++) rowdot += pr[s] * dp[s];
+            for (size_t s = 0; s < n; s++) dp[s] = pr[s] * (dp[s] - rowdot) * a->scale;
         }
-        for (size_t d = 0; d < D; d++) {
-            const float g = dol[d];
-            float *row = dvt + d * S;
-            for (size_t s = 0; s < n; s++) row[s] += w[s] * g;
-        }
-        // forward: p = softmax(scores): dscore_s = p_s (dp_s - sum_j p_j dp_j)
-        // forward: score_s = q_l . k_s * scale:
-        //   dq_l += scale sum_s dscore_s k_s;  dk_s += scale dscore_s q_l
-        for (size_t s = 0; s < n; s++) dp[s] = p[s] * (dp[s] - rowdot) * a->scale;
-        float *dql = dq ? dq + (b * L + l) * E + h * D : NULL;
-        for (size_t d = 0; d < D; d++) {
-            if (dql) dql[d] += dot16(dp, kt + d * S, n);
-            const float qd = ql[d];
-            float *row = dkt + d * S;
-            for (size_t s = 0; s < n; s++) row[s] += dp[s] * qd;
-        }
+        if (dq) mm(dq + (b * L + l0) * E + h * D, E, dpb, S, 1, kr, D, nr, D, n, 1);
+        mm(dkr, D, dpb, 1, S, qb, E, n, D, nr, 1);
     }
-    // scatter the packed key/value gradients back to (B,S,E)
+    // add the packed key/value gradients into (B,S,E)
     for (size_t s = 0; s < S; s++)
         for (size_t d = 0; d < D; d++) {
-            if (dk) dk[(b * S + s) * E + h * D + d] += dkt[d * S + s];
-            if (dv) dv[(b * S + s) * E + h * D + d] += dvt[d * S + s];
+            if (dk) dk[(b * S + s) * E + h * D + d] += dkr[s * D + d];
+            if (dv) dv[(b * S + s) * E + h * D + d] += dvr[s * D + d];
         }
 }
+
+/* Per-thread scratch, in floats. */
+static size_t fwd_scratch(size_t S, size_t D) { return 2 * D * S + 2 * (size_t)QB * S; }
+static size_t bwd_scratch(size_t S, size_t D) { return 5 * D * S + 3 * (size_t)QB * S; }
 
 static void sdpa_forward_all(float *out, const sdpa_args *a) {
     const size_t B = a->B, H = a->H, S = a->S, D = a->D;
     ATTEND_OMP(parallel) {
-        /* One scratch per thread: the packed keys and values of a head and a
-         * row of scores, O(S D) whatever the mode. */
-        float *kt = malloc((2 * D + 1) * S * sizeof(float) + 1);
+        float *scratch = malloc(fwd_scratch(S, D) * sizeof(float) + 1);
         ATTEND_OMP(for collapse(2) schedule(static))
         for (size_t b = 0; b < B; b++)
             for (size_t h = 0; h < H; h++) {
-                if (kt) sdpa_head_forward(out, a, b, h, kt, kt + D * S, kt + 2 * D * S);
+                if (scratch) sdpa_head_forward(out, a, b, h, scratch);
                 else sdpa_head_forward_simple(out, a, b, h);
             }
-        free(kt);
+        free(scratch);
     }
 }
 
@@ -348,7 +463,7 @@ static void sdpa_backward_all(float *dq, float *dk, float *dv, const float *dout
     const size_t B = a->B, H = a->H, S = a->S, D = a->D;
     /* Parallel over (b,h): each pair owns disjoint column blocks of dq, dk, dv. */
     ATTEND_OMP(parallel) {
-        float *scratch = malloc((4 * D + 3) * S * sizeof(float) + 1);
+        float *scratch = malloc(bwd_scratch(S, D) * sizeof(float) + 1);
         ATTEND_OMP(for collapse(2) schedule(static))
         for (size_t b = 0; b < B; b++)
             for (size_t h = 0; h < H; h++) {

@@ -21,12 +21,21 @@ void attend_linear_backward(float *dinp, float *dweight, float *dbias,
     // dweight (OUT,IN) += dout^T @ inp
     if (dweight) attend_gemm(1, 0, OUT, IN, N, 1.0f, dout, OUT, inp, IN, 1.0f, dweight, IN);
     // dbias (OUT) += column sums of dout
+    // Columns are summed in blocks of 64 that walk the rows in order, so the
+    // reads are contiguous and each sum still adds its rows in the order
+    // n = 0, 1, ... (the same bits as a plain column loop).
     if (dbias) {
-        ATTEND_OMP(parallel for if (N * OUT > 65536))
-        for (size_t o = 0; o < OUT; o++) {
-            float s = 0.0f;
-            for (size_t n = 0; n < N; n++) s += dout[n * OUT + o];
-            dbias[o] += s;
+        enum { CB = 64 };
+        const size_t nblk = (OUT + CB - 1) / CB;
+        ATTEND_OMP(parallel for if (N * OUT > 65536 && nblk > 1))
+        for (size_t blk = 0; blk < nblk; blk++) {
+            const size_t o0 = blk * CB, w = OUT - o0 < CB ? OUT - o0 : CB;
+            float acc[CB] = {0};
+            for (size_t n = 0; n < N; n++) {
+                const float *row = dout + n * OUT + o0;
+                for (size_t j = 0; j < w; j++) acc[j] += row[j];
+            }
+            for (size_t j = 0; j < w; j++) dbias[o0 + j] += acc[j];
         }
     }
 }
