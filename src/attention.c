@@ -179,25 +179,29 @@ static void sdpa_head_backward_simple(float *dq, float *dk, float *dv, const flo
 #define ATTEND_INLINE inline
 #endif
 
-/* Register tile: C[R][W] (=|+=) sum_k A[r*ars + k*aks] * B[k*ldb + w].
- * Fixed R and W let the compiler keep the tile in vector registers (one
- * AVX-512 register per row of 16, two AVX2 ones) and broadcast A. */
+/* Register tile: C[R][W] (=|+=) sum_k A[r*ars + k*aks] * B[k*ldb + w], W = 16
+ * or 8 floats held in GCC vector types (one AVX-512 register for 16, two
+ * AVX2 ones; the portable clone splits them into SSE registers), A's entries
+ * broadcast. Unaligned loads and stores go through memcpy. */
+typedef float v16f __attribute__((vector_size(64)));
+typedef float v8f __attribute__((vector_size(32)));
+
 #define ATTEND_TILE(R, W)                                                                    \
     static ATTEND_INLINE void tile_##R##x##W(float *C, size_t ldc, const float *A, size_t ars, \
                                              size_t aks, const float *B, size_t ldb, size_t K, \
                                              int acc) {                                     \
-        float c[R][W];                                                                       \
-        for (int r = 0; r < R; r++)                                                          \
-            for (int w = 0; w < W; w++) c[r][w] = acc ? C[r * ldc + w] : 0.0f;               \
-        for (size_t k = 0; k < K; k++) {                                                     \
-            const float *b = B + k * ldb;                                                    \
-            for (int r = 0; r < R; r++) {                                                    \
-                const float a = A[r * ars + k * aks];                                        \
-                for (int w = 0; w < W; w++) c[r][w] += a * b[w];                             \
-            }                                                                                \
+        v##W##f c[R];                                                                        \
+        for (int r = 0; r < R; r++) {                                                        \
+            if (acc) memcpy(&c[r], C + r * ldc, sizeof c[r]);                                \
+            else c[r] = (v##W##f){0};                                                        \
         }                                                                                    \
-        for (int r = 0; r < R; r++)                                                          \
-            for (int w = 0; w < W; w++) C[r * ldc + w] = c[r][w];                            \
+        for (size_t k = 0; k < K; k++) {                                                     \
+            v##W##f b;                                                                       \
+            memcpy(&b, B + k * ldb, sizeof b);                                               \
+            const float *ak = A + k * aks;                                                   \
+            for (int r = 0; r < R; r++) c[r] += ak[r * ars] * b;                             \
+        }                                                                                    \
+        for (int r = 0; r < R; r++) memcpy(C + r * ldc, &c[r], sizeof c[r]);                 \
     }
 ATTEND_TILE(4, 16)
 ATTEND_TILE(1, 16)
@@ -297,25 +301,66 @@ static inline size_t block_keys(const sdpa_args *a, size_t l0, size_t nr) {
 
 /* Turns row l's raw dot products p[0..n) into scores: times scale, plus the
  * float mask, -inf where masked (overwriting whatever was computed there);
- * zero for [n, S). Returns the row maximum (-inf: no allowed key). */
+ * zero for [n, S). Returns the row maximum (-inf: no allowed key). Each
+ * mask is one select pass, so the loops vectorise. */
 static ATTEND_INLINE float row_mask(float *p, const sdpa_args *a, size_t b, size_t h, size_t l,
                                     size_t n) {
     mask_row r = mask_row_at(a->mask, b, h, l, a->H, a->L, a->S);
     const float scale = a->scale;
-    size_t end = r.s_end < n ? r.s_end : n;
-    if (!r.pad && !r.bmask && !r.fmask) {
+    const size_t end = r.s_end < n ? r.s_end : n;
+    if (r.fmask)
+        for (size_t s = 0; s < end; s++)
+            p[s] = r.fmask[s] == -INFINITY ? -INFINITY : p[s] * scale + r.fmask[s];
+    else
         for (size_t s = 0; s < end; s++) p[s] *= scale;
-    } else {
-        for (size_t s = 0; s < end; s++) {
-            float sc = p[s] * scale + (r.fmask ? r.fmask[s] : 0.0f);
-            p[s] = key_allowed(&r, s) ? sc : -INFINITY;
-        }
-    }
+    if (r.pad)
+        for (size_t s = 0; s < end; s++) p[s] = r.pad[s] ? -INFINITY : p[s];
+    if (r.bmask)
+        for (size_t s = 0; s < end; s++) p[s] = r.bmask[s] ? -INFINITY : p[s];
     for (size_t s = end; s < n; s++) p[s] = -INFINITY;
-    float mx = -INFINITY;
-    for (size_t s = 0; s < end; s++) mx = p[s] > mx ? p[s] : mx;
     for (size_t s = n; s < a->S; s++) p[s] = 0.0f;
+    /* 16 running maxima: vectorisable without fast-math (NaN is skipped,
+     * as a plain loop with this comparison would) */
+    float m16[16];
+    for (int j = 0; j < 16; j++) m16[j] = -INFINITY;
+    size_t s = 0;
+    for (; s + 16 <= end; s += 16)
+        for (int j = 0; j < 16; j++) m16[j] = p[s + j] > m16[j] ? p[s + j] : m16[j];
+    float mx = -INFINITY;
+    for (int j = 0; j < 16; j++) mx = m16[j] > mx ? m16[j] : mx;
+    for (; s < end; s++) mx = p[s] > mx ? p[s] : mx;
     return mx;
+}
+
+/* p[s] = exp(p[s] - shift) for s < n; returns the sum (16 partial sums in a
+ * fixed order, so it vectorises and gives the same bits every run). */
+static ATTEND_INLINE float row_exp(float *p, float shift, size_t n) {
+    float acc[16] = {0};
+    size_t s = 0;
+    for (; s + 16 <= n; s += 16)
+        for (int j = 0; j < 16; j++) {
+            p[s + j] = softmax_exp(p[s + j] - shift);
+            acc[j] += p[s + j];
+        }
+    float sum = 0.0f;
+    for (; s < n; s++) {
+        p[s] = softmax_exp(p[s] - shift);
+        sum += p[s];
+    }
+    for (int j = 0; j < 16; j++) sum += acc[j];
+    return sum;
+}
+
+/* sum_s x[s] y[s] with 16 partial sums. */
+static ATTEND_INLINE float dot16(const float *x, const float *y, size_t n) {
+    float acc[16] = {0};
+    size_t s = 0;
+    for (; s + 16 <= n; s += 16)
+        for (int j = 0; j < 16; j++) acc[j] += x[s + j] * y[s + j];
+    float sum = 0.0f;
+    for (; s < n; s++) sum += x[s] * y[s];
+    for (int j = 0; j < 16; j++) sum += acc[j];
+    return sum;
 }
 
 /* Dropout of a row: w[s] = p[s] * keep factor of (b,h,l,s). */
@@ -356,11 +401,7 @@ ATTEND_DISPATCH static void sdpa_head_forward(float *out, const sdpa_args *a, si
                 if (a->lse) a->lse[(b * H + h) * L + l] = INFINITY;
                 continue;
             }
-            float sum = 0.0f;
-            for (size_t s = 0; s < n; s++) {
-                pr[s] = softmax_exp(pr[s] - mx);
-                sum += pr[s];
-            }
+            const float sum = row_exp(pr, mx, n);
             if (a->lse) a->lse[(b * H + h) * L + l] = mx + logf(sum);
             const float inv = 1.0f / sum;
             for (size_t s = 0; s < n; s++) pr[s] *= inv;
@@ -400,7 +441,7 @@ ATTEND_DISPATCH static void sdpa_head_backward(float *dq, float *dk, float *dv,
                 float *pr = pbuf + i * S;
                 const float lse = a->lse[(b * H + h) * L + l0 + i];
                 row_mask(pr, a, b, h, l0 + i, n);
-                for (size_t s = 0; s < n; s++) pr[s] = softmax_exp(pr[s] - lse);
+                row_exp(pr, lse, n);
             }
             p = pbuf;
         }
@@ -425,8 +466,7 @@ ATTEND_DISPATCH static void sdpa_head_backward(float *dq, float *dk, float *dv,
                 for (size_t s = 0; s < n; s++)
                     dp[s] = wr[s] == 0.0f ? 0.0f : dp[s] * a->keep_scale;
             }
-            float rowdot = 0.0f;
-            for (size_t s = 0; s < n; s++) rowdot += pr[s] * dp[s];
+            const float rowdot = dot16(pr, dp, n);
             for (size_t s = 0; s < n; s++) dp[s] = pr[s] * (dp[s] - rowdot) * a->scale;
         }
         if (dq) mm(dq + (b * L + l0) * E + h * D, E, dpb, S, 1, kr, D, nr, D, n, 1);
