@@ -1,6 +1,7 @@
 /* Dataset readers, label table and stratified split (see data.h). */
 #include "data.h"
 #include "internal.h"
+#include "json.h"
 #include "tokenizer.h"
 
 #include <cjson/cJSON.h>
@@ -350,8 +351,13 @@ static attend_status parse_fasttext(reader *rx, const char *s, size_t len, size_
 
 static attend_status parse_jsonl(reader *rx, const char *s, size_t len, size_t line) {
     const char *end = NULL;
-    cJSON *obj = cJSON_ParseWithOpts(s, &end, 1);
+    int oom = 0;
+    cJSON *obj = attend_json_parse(s, &end, &oom);
     if (!obj) {
+        /* Fatal, not a skipped record: the line is fine, the memory is not. */
+        if (oom)
+            return attend_errorf(rx->err, ATTEND_ERR_NOMEM, "%s:%zu: out of memory parsing the line",
+                                 rx->ds->name, line);
         size_t at = end && end >= s ? (size_t)(end - s) : 0;
         return report(rx, line, "invalid JSON near byte %zu", at);
     }
@@ -919,7 +925,9 @@ attend_status attend_labels_from_json(attend_labels *lt, const char *json, atten
     if (!lt || !json) return attend_errorf(err, ATTEND_ERR_ARG, "labels: NULL argument");
     memset(lt, 0, sizeof *lt);
     const char *end = NULL;
-    cJSON *arr = cJSON_ParseWithOpts(json, &end, 1);
+    int oom = 0;
+    cJSON *arr = attend_json_parse(json, &end, &oom);
+    if (!arr && oom) return attend_errorf(err, ATTEND_ERR_NOMEM, "labels: out of memory parsing the JSON");
     if (!arr)
         return attend_errorf(err, ATTEND_ERR_FORMAT,
                              "labels: invalid JSON near byte %zu (expected an array of strings)",

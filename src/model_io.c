@@ -2,6 +2,7 @@
  * in __metadata__, the configuration, vocabulary, labels and provenance as
  * JSON strings. Loading trusts nothing: every tensor must be present with
  * exactly the shape the configuration implies, and nothing else may be. */
+#include "json.h"
 #include "model.h"
 
 #include <cjson/cJSON.h>
@@ -75,7 +76,9 @@ static attend_status json_float(const cJSON *o, const char *key, float *out, att
 attend_status attend_model_config_from_json(attend_model_config *c, const char *json,
                                             attend_error *err) {
     memset(c, 0, sizeof *c);
-    cJSON *o = cJSON_Parse(json);
+    int oom = 0;
+    cJSON *o = attend_json_parse(json, NULL, &oom);
+    if (!o && oom) return attend_errorf(err, ATTEND_ERR_NOMEM, "config: out of memory parsing the JSON");
     if (!cJSON_IsObject(o)) {
         cJSON_Delete(o);
         return attend_errorf(err, ATTEND_ERR_FORMAT, "config is not a JSON object");

@@ -18,6 +18,7 @@
 
 #include "attend.h"
 #include "internal.h"
+#include "json.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -122,7 +123,7 @@ static char *st_strdup(const char *s) {
 }
 
 /* ------------------------------------------------------------------------ */
-/* UTF-8 and strict JSON syntax                                             */
+/* UTF-8                                                                    */
 /* ------------------------------------------------------------------------ */
 
 /* Offset of the first byte that starts an invalid UTF-8 sequence (overlong
@@ -149,162 +150,6 @@ static size_t st_utf8_bad(const unsigned char *s, size_t n) {
         i += len;
     }
     return ST_NONE;
-}
-
-/* RFC 8259 syntax check run before cJSON, which accepts things serde_json
- * rejects (leading zeros, "1.", raw control characters in strings, any byte
- * <= 0x20 as whitespace). Also notes what cJSON would silently change: a
- * number that is not a plain integer (every number in a valid header is an
- * unsigned integer) and a \u0000 escape (cannot live in a C string). */
-typedef struct {
-    const unsigned char *s;
-    size_t n, i;
-    const char *why; /* first syntax error */
-    size_t err_at;
-    size_t nonint_at; /* first number with a fraction or exponent */
-    size_t nul_at;    /* first \u0000 escape */
-} st_json;
-
-static int js_fail(st_json *j, const char *why) {
-    if (!j->why) {
-        j->why = why;
-        j->err_at = j->i;
-    }
-    return 0;
-}
-
-static void js_ws(st_json *j) {
-    while (j->i < j->n && (j->s[j->i] == ' ' || j->s[j->i] == '\t' || j->s[j->i] == '\n' ||
-                           j->s[j->i] == '\r'))
-        j->i++;
-}
-
-static int js_hex4(st_json *j, unsigned *cp) {
-    if (j->n - j->i < 4) return js_fail(j, "truncated \\u escape");
-    unsigned v = 0;
-    for (int k = 0; k < 4; k++) {
-        unsigned char c = j->s[j->i + (size_t)k];
-        unsigned d;
-        if (c >= '0' && c <= '9') d = c - '0';
-        else if (c >= 'a' && c <= 'f') d = c - 'a' + 10;
-        else if (c >= 'A' && c <= 'F') d = c - 'A' + 10;
-        else return js_fail(j, "invalid \\u escape");
-        v = v * 16 + d;
-    }
-    j->i += 4;
-    *cp = v;
-    return 1;
-}
-
-static int js_string(st_json *j) {
-    j->i++; /* opening quote */
-    while (j->i < j->n) {
-        unsigned char c = j->s[j->i];
-        if (c == '"') { j->i++; return 1; }
-        if (c < 0x20) return js_fail(j, "control character in string");
-        if (c != '\\') { j->i++; continue; }
-        size_t esc = j->i;
-        if (++j->i >= j->n) break;
-        c = j->s[j->i++];
-        if (c && strchr("\"\\/bfnrt", c)) continue;
-        if (c != 'u') { j->i = esc; return js_fail(j, "invalid escape in string"); }
-        unsigned cp;
-        if (!js_hex4(j, &cp)) return 0;
-        if (cp == 0 && j->nul_at == ST_NONE) j->nul_at = esc;
-        if (cp >= 0xDC00 && cp <= 0xDFFF) { j->i = esc; return js_fail(j, "lone surrogate escape"); }
-        if (cp >= 0xD800 && cp <= 0xDBFF) {
-            unsigned lo;
-            if (j->n - j->i < 2 || j->s[j->i] != '\\' || j->s[j->i + 1] != 'u') {
-                j->i = esc;
-                return js_fail(j, "lone surrogate escape");
-            }
-            j->i += 2;
-            if (!js_hex4(j, &lo)) return 0;
-            if (lo < 0xDC00 || lo > 0xDFFF) { j->i = esc; return js_fail(j, "lone surrogate escape"); }
-        }
-    }
-    return js_fail(j, "unterminated string");
-}
-
-static int js_digits(st_json *j) {
-    size_t start = j->i;
-    while (j->i < j->n && j->s[j->i] >= '0' && j->s[j->i] <= '9') j->i++;
-    return j->i > start;
-}
-
-static int js_number(st_json *j) {
-    size_t start = j->i;
-    int integer = 1;
-    if (j->s[j->i] == '-') j->i++;
-    if (j->i < j->n && j->s[j->i] == '0') j->i++;
-    else if (!js_digits(j)) return js_fail(j, "invalid number");
-    if (j->i < j->n && j->s[j->i] == '.') {
-        j->i++;
-        integer = 0;
-        if (!js_digits(j)) return js_fail(j, "invalid number");
-    }
-    if (j->i < j->n && (j->s[j->i] == 'e' || j->s[j->i] == 'E')) {
-        j->i++;
-        integer = 0;
-        if (j->i < j->n && (j->s[j->i] == '+' || j->s[j->i] == '-')) j->i++;
-        if (!js_digits(j)) return js_fail(j, "invalid number");
-    }
-    if (j->i < j->n && j->s[j->i] >= '0' && j->s[j->i] <= '9')
-        return js_fail(j, "invalid number (leading zero)");
-    if (!integer && j->nonint_at == ST_NONE) j->nonint_at = start;
-    /* A u64 has at most 20 digits; cJSON cannot read number tokens over 63
-     * characters, so reject long ones here with a clear message. */
-    if (j->i - start > 24) { j->i = start; return js_fail(j, "number too long"); }
-    return 1;
-}
-
-static int js_literal(st_json *j, const char *word) {
-    size_t len = strlen(word);
-    if (j->n - j->i < len || memcmp(j->s + j->i, word, len) != 0)
-        return js_fail(j, "unexpected character");
-    j->i += len;
-    return 1;
-}
-
-static int js_value(st_json *j, int depth) {
-    js_ws(j);
-    if (j->i >= j->n) return js_fail(j, "unexpected end of header");
-    unsigned char c = j->s[j->i];
-    if (c == '"') return js_string(j);
-    if (c == '-' || (c >= '0' && c <= '9')) return js_number(j);
-    if (c == 't') return js_literal(j, "true");
-    if (c == 'f') return js_literal(j, "false");
-    if (c == 'n') return js_literal(j, "null");
-    if (c != '{' && c != '[') return js_fail(j, "unexpected character");
-    if (depth >= ST_JSON_MAX_DEPTH) return js_fail(j, "nested too deeply");
-    unsigned char close = c == '{' ? '}' : ']';
-    j->i++;
-    js_ws(j);
-    if (j->i < j->n && j->s[j->i] == close) { j->i++; return 1; }
-    for (;;) {
-        if (c == '{') {
-            js_ws(j);
-            if (j->i >= j->n || j->s[j->i] != '"') return js_fail(j, "expected a string key");
-            if (!js_string(j)) return 0;
-            js_ws(j);
-            if (j->i >= j->n || j->s[j->i] != ':') return js_fail(j, "expected ':'");
-            j->i++;
-        }
-        if (!js_value(j, depth + 1)) return 0;
-        js_ws(j);
-        if (j->i >= j->n) return js_fail(j, "unexpected end of header");
-        if (j->s[j->i] == close) { j->i++; return 1; }
-        if (j->s[j->i] != ',') return js_fail(j, c == '{' ? "expected ',' or '}'" : "expected ',' or ']'");
-        j->i++;
-    }
-}
-
-/* One value, then only JSON whitespace (the writer's space padding). */
-static int js_document(st_json *j) {
-    if (!js_value(j, 0)) return 0;
-    js_ws(j);
-    if (j->i != j->n) return js_fail(j, "trailing characters after the JSON value");
-    return 1;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -724,15 +569,15 @@ static attend_status st_parse(attend_st_file *f, attend_error *err) {
     if (n == 0 || h[0] != '{')
         return attend_errorf(err, ATTEND_ERR_FORMAT,
                              "%s: header must be a JSON object starting with '{' at byte 8", fn);
-    st_json j = {.s = h, .n = n, .nonint_at = ST_NONE, .nul_at = ST_NONE};
-    if (!js_document(&j))
+    attend_json_syntax j;
+    if (!attend_json_check((const char *)h, n, ST_JSON_MAX_DEPTH, &j))
         return attend_errorf(err, ATTEND_ERR_FORMAT, "%s: invalid JSON in header at byte %zu: %s",
                              fn, 8 + j.err_at, j.why);
-    if (j.nonint_at != ST_NONE)
+    if (j.nonint_at != ATTEND_JSON_NONE)
         return attend_errorf(err, ATTEND_ERR_FORMAT,
                              "%s: header number at byte %zu is not an integer (shapes and "
                              "offsets must be non-negative integers)", fn, 8 + j.nonint_at);
-    if (j.nul_at != ST_NONE)
+    if (j.nul_at != ATTEND_JSON_NONE)
         return attend_errorf(err, ATTEND_ERR_FORMAT,
                              "%s: header string at byte %zu contains \\u0000, which is not "
                              "supported in names", fn, 8 + j.nul_at);

@@ -1,6 +1,7 @@
 /* Tokenizer and vocabulary (see tokenizer.h for the rules). */
 #include "tokenizer.h"
 #include "internal.h"
+#include "json.h"
 
 #include <cjson/cJSON.h>
 #include <stdlib.h>
@@ -537,7 +538,9 @@ attend_status attend_vocab_from_json(attend_vocab *v, const char *json, attend_e
     if (!v || !json) return attend_errorf(err, ATTEND_ERR_ARG, "vocabulary: NULL argument");
     memset(v, 0, sizeof *v);
     const char *end = NULL;
-    cJSON *arr = cJSON_ParseWithOpts(json, &end, 1);
+    int oom = 0;
+    cJSON *arr = attend_json_parse(json, &end, &oom);
+    if (!arr && oom) return attend_errorf(err, ATTEND_ERR_NOMEM, "vocabulary: out of memory parsing the JSON");
     if (!arr) {
         size_t at = end && end >= json ? (size_t)(end - json) : 0;
         return attend_errorf(err, ATTEND_ERR_FORMAT,
