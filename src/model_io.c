@@ -17,26 +17,35 @@ static const char *pool_names[] = {"mean", "cls", "max"};
 static const char *act_names[] = {"relu", "gelu"};
 
 char *attend_model_config_to_json(const attend_model_config *c) {
-    cJSON *o = cJSON_CreateObject();
-    if (!o) return NULL;
-    cJSON_AddNumberToObject(o, "vocab_size", (double)c->vocab_size);
-    cJSON_AddNumberToObject(o, "num_classes", (double)c->num_classes);
-    cJSON_AddNumberToObject(o, "d_model", (double)c->d_model);
-    cJSON_AddNumberToObject(o, "nhead", (double)c->nhead);
-    cJSON_AddNumberToObject(o, "num_layers", (double)c->num_layers);
-    cJSON_AddNumberToObject(o, "dim_feedforward", (double)c->dim_feedforward);
-    cJSON_AddNumberToObject(o, "max_len", (double)c->max_len);
-    cJSON_AddStringToObject(o, "pos", pos_names[c->pos]);
-    cJSON_AddStringToObject(o, "pool", pool_names[c->pool]);
-    cJSON *h = cJSON_AddArrayToObject(o, "head_hidden");
-    for (size_t j = 0; h && j < c->n_hidden; j++)
-        cJSON_AddItemToArray(h, cJSON_CreateNumber((double)c->hidden[j]));
-    cJSON_AddStringToObject(o, "activation", act_names[c->activation]);
-    cJSON_AddBoolToObject(o, "norm_first", c->norm_first);
-    cJSON_AddNumberToObject(o, "layer_norm_eps", (double)c->layer_norm_eps);
-    cJSON_AddNumberToObject(o, "dropout", (double)c->dropout);
-    char *s = cJSON_PrintUnformatted(o);
+    /* Any cJSON_Add* can fail for memory. A config missing a field would be
+     * saved as a model file that does not load, so one failure is NULL. */
+    cJSON *o = cJSON_CreateObject(), *h = NULL;
+    int ok = o && cJSON_AddNumberToObject(o, "vocab_size", (double)c->vocab_size) &&
+             cJSON_AddNumberToObject(o, "num_classes", (double)c->num_classes) &&
+             cJSON_AddNumberToObject(o, "d_model", (double)c->d_model) &&
+             cJSON_AddNumberToObject(o, "nhead", (double)c->nhead) &&
+             cJSON_AddNumberToObject(o, "num_layers", (double)c->num_layers) &&
+             cJSON_AddNumberToObject(o, "dim_feedforward", (double)c->dim_feedforward) &&
+             cJSON_AddNumberToObject(o, "max_len", (double)c->max_len) &&
+             cJSON_AddStringToObject(o, "pos", pos_names[c->pos]) &&
+             cJSON_AddStringToObject(o, "pool", pool_names[c->pool]) &&
+             (h = cJSON_AddArrayToObject(o, "head_hidden"));
+    for (size_t j = 0; ok && j < c->n_hidden; j++) {
+        cJSON *x = cJSON_CreateNumber((double)c->hidden[j]);
+        if (!x || !cJSON_AddItemToArray(h, x)) {
+            cJSON_Delete(x);
+            ok = 0;
+        }
+    }
+    ok = ok && cJSON_AddStringToObject(o, "activation", act_names[c->activation]) &&
+         cJSON_AddBoolToObject(o, "norm_first", c->norm_first) &&
+         cJSON_AddNumberToObject(o, "layer_norm_eps", (double)c->layer_norm_eps) &&
+         cJSON_AddNumberToObject(o, "dropout", (double)c->dropout);
+    char *txt = ok ? cJSON_PrintUnformatted(o) : NULL;
     cJSON_Delete(o);
+    /* Plain malloc memory, as model.h promises, whatever hooks cJSON has. */
+    char *s = txt ? attend_strdup(txt) : NULL;
+    cJSON_free(txt);
     return s;
 }
 
@@ -157,7 +166,7 @@ attend_status attend_model_save(const attend_model *m, const char *path, attend_
     st = attend_st_writer_save(w, path, err);
 done:
     attend_st_writer_free(w);
-    cJSON_free(config);
+    free(config);
     free(labels);
     free(vocab);
     return st;
