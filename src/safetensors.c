@@ -957,18 +957,23 @@ static int st_write_all(int fd, const void *buf, size_t len) {
     return 1;
 }
 
-/* fsyncs the directory holding path so that the rename itself is durable. */
-static int st_sync_dir(const char *path) {
+/* The directory holding path ("." for a bare name), malloc'ed; NULL when
+ * out of memory. */
+static char *st_dir_of(const char *path) {
     const char *slash = strrchr(path, '/');
-    char *dir = slash ? malloc((size_t)(slash - path) + 2) : st_strdup(".");
-    if (!dir) { errno = ENOMEM; return 0; }
-    if (slash) {
-        size_t dl = slash == path ? 1 : (size_t)(slash - path); /* "/x" -> "/" */
+    if (!slash) return st_strdup(".");
+    size_t dl = slash == path ? 1 : (size_t)(slash - path); /* "/x" -> "/" */
+    char *dir = malloc(dl + 1);
+    if (dir) {
         memcpy(dir, path, dl);
         dir[dl] = '\0';
     }
+    return dir;
+}
+
+/* fsyncs directory dir so that a rename in it is durable. */
+static int st_sync_dir(const char *dir) {
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    free(dir);
     /* Unreadable directories and filesystems that cannot sync one are not
      * errors: the file itself was synced before the rename. */
     if (fd < 0) return errno == EACCES ? 1 : 0;
@@ -1034,10 +1039,15 @@ attend_status attend_st_writer_save(attend_st_writer *w, const char *path, atten
     for (int i = 0; i < 8; i++) lenb[i] = (unsigned char)((uint64_t)b.n >> (8 * i));
 
     /* Temp file next to the target so rename stays within one filesystem;
-     * O_EXCL with a retry suffix keeps concurrent savers apart. */
+     * O_EXCL with a retry suffix keeps concurrent savers apart. Everything
+     * the save allocates is allocated here, before the first write: running
+     * out of memory after the rename would report a failed save that in
+     * fact replaced the file. */
     size_t tcap = strlen(path) + 64;
-    char *tmp = malloc(tcap);
-    if (!tmp) {
+    char *tmp = malloc(tcap), *dir = st_dir_of(path);
+    if (!tmp || !dir) {
+        free(tmp);
+        free(dir);
         free(b.p);
         return attend_errorf(err, ATTEND_ERR_NOMEM, "%s: out of memory", path);
     }
@@ -1053,6 +1063,7 @@ attend_status attend_st_writer_save(attend_st_writer *w, const char *path, atten
         attend_errorf(err, ATTEND_ERR_IO, "%s: cannot create temporary file '%s': %s", path, tmp,
                       strerror(e));
         free(tmp);
+        free(dir);
         free(b.p);
         return ATTEND_ERR_IO;
     }
@@ -1070,13 +1081,17 @@ attend_status attend_st_writer_save(attend_st_writer *w, const char *path, atten
         attend_errorf(err, ATTEND_ERR_IO, "%s: cannot %s temporary file '%s': %s", path, step, tmp,
                       strerror(e));
         free(tmp);
+        free(dir);
         free(b.p);
         return ATTEND_ERR_IO;
     }
     free(tmp);
     free(b.p);
-    if (!st_sync_dir(path))
+    int synced = st_sync_dir(dir);
+    int e2 = errno;
+    free(dir);
+    if (!synced)
         return attend_errorf(err, ATTEND_ERR_IO, "%s: saved, but syncing its directory failed: %s",
-                             path, strerror(errno));
+                             path, strerror(e2));
     return ATTEND_OK;
 }
