@@ -84,8 +84,12 @@ attend_status attend_encode_dataset(attend_encoded *e, const attend_model *m,
         size_t len = 0;
         st = attend_model_encode(m, &tok, text, strlen(text), e->ids + used, &len, err);
         if (st != ATTEND_OK) {
-            /* The data reader validated UTF-8 already; anything else is real. */
-            attend_errorf(err, st, "%s:%zu: %s", ds->name, ds->records[i].line, err ? err->msg : "");
+            /* The data reader validated UTF-8 already; anything else is real.
+             * The message is copied first: formatting err->msg into itself
+             * is undefined (it came out as the prefix twice and no reason). */
+            char why[sizeof err->msg];
+            snprintf(why, sizeof why, "%s", err ? err->msg : "");
+            attend_errorf(err, st, "%s:%zu: %s", ds->name, ds->records[i].line, why);
             goto fail;
         }
         size_t real = m->cfg.pool == ATTEND_POOL_CLS && len ? len - 1 : len;
