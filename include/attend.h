@@ -508,17 +508,18 @@ attend_status attend_model_load(attend_model **out, const char *path, attend_err
 /* Frees a model. NULL is fine. */
 void attend_model_free(attend_model *m);
 
-/* The model's configuration. */
+/* The model's configuration (NULL for a NULL model). */
 const attend_model_config *attend_model_get_config(const attend_model *m);
 
-/* Number of classes and the name of class i. */
+/* Number of classes and the name of class i (0 and NULL for a NULL model). */
 size_t attend_model_num_labels(const attend_model *m);
 const char *attend_model_label(const attend_model *m, size_t i);
 
 /* Classifies one UTF-8 text: probs (K) receives the class probabilities and
  * *n_tokens (may be NULL) the tokens used. A text with no tokens is not an
  * error: *n_tokens = 0 and every probability is 0. Invalid UTF-8 is
- * ATTEND_ERR_FORMAT. Not thread-safe on one model: one model per thread. */
+ * ATTEND_ERR_FORMAT; a NULL model (as a failed load leaves it) is ATTEND_ERR_ARG.
+ * Not thread-safe on one model: one model per thread. */
 attend_status attend_classify(attend_model *m, const char *text, size_t len, float *probs,
                               size_t *n_tokens, attend_error *err);
 

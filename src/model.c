@@ -270,10 +270,12 @@ void attend_model_free(attend_model *m) {
     free(m);
 }
 
-const attend_model_config *attend_model_get_config(const attend_model *m) { return &m->cfg; }
-size_t attend_model_num_labels(const attend_model *m) { return m->cfg.num_classes; }
+const attend_model_config *attend_model_get_config(const attend_model *m) {
+    return m ? &m->cfg : NULL;
+}
+size_t attend_model_num_labels(const attend_model *m) { return m ? m->cfg.num_classes : 0; }
 const char *attend_model_label(const attend_model *m, size_t i) {
-    return i < m->cfg.num_classes ? m->labels.names[i] : NULL;
+    return m && i < m->cfg.num_classes ? m->labels.names[i] : NULL;
 }
 
 /* Normal deviate from the counter-based hash (Box-Muller). */
@@ -522,6 +524,11 @@ attend_status attend_model_encode(const attend_model *m, attend_tokenizer *tok,
 
 attend_status attend_classify(attend_model *m, const char *text, size_t len, float *probs,
                               size_t *n_tokens, attend_error *err) {
+    /* A failed attend_model_load leaves the handle NULL: refuse it here
+     * rather than crash in the caller's error path. */
+    if (!m || !probs || (!text && len))
+        return attend_errorf(err, ATTEND_ERR_ARG, "attend_classify: %s is NULL",
+                             !m ? "the model" : !probs ? "probs" : "text");
     const attend_model_config *c = &m->cfg;
     attend_status st;
     if (!m->tok_ready) {
@@ -529,10 +536,16 @@ attend_status attend_classify(attend_model *m, const char *text, size_t len, flo
         m->tok_ready = 1;
     }
     if (!m->infer_ids) {
-        m->infer_ids = malloc(c->max_len * sizeof(int32_t));
-        m->infer_pad = calloc(c->max_len, 1);
-        if (!m->infer_ids || !m->infer_pad)
+        /* Both or neither: the next call tests infer_ids alone. */
+        int32_t *ids = malloc(c->max_len * sizeof(int32_t));
+        uint8_t *pad = calloc(c->max_len, 1);
+        if (!ids || !pad) {
+            free(ids);
+            free(pad);
             return attend_errorf(err, ATTEND_ERR_NOMEM, "out of memory for inference");
+        }
+        m->infer_ids = ids;
+        m->infer_pad = pad;
     }
     size_t n = 0;
     if ((st = attend_model_encode(m, &m->tok, text, len, m->infer_ids, &n, err)) != ATTEND_OK)
