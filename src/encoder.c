@@ -92,23 +92,6 @@ void attend_encoder_scratch_bind(attend_encoder_scratch *s, const attend_encoder
 }
 
 /* y = drop(act(h)) in place into a (BT*F values). */
-static void ff_activation_forward(float *a, const float *h, size_t n, attend_activation act,
-                                  float p, uint64_t seed) {
-    if (act == ATTEND_ACT_GELU) attend_gelu_forward(a, h, n);
-    else attend_relu_forward(a, h, n);
-    attend_dropout_forward(a, a, n, p, seed);
-}
-
-/* dh (overwritten) = act'(h) * drop_backward(da). The dropout backward is
- * the same masked scaling as its forward, so it is applied to da in place. */
-static void ff_activation_backward(float *dh, float *da, const float *h, size_t n,
-                                   attend_activation act, float p, uint64_t seed) {
-    attend_dropout_forward(da, da, n, p, seed);
-    memset(dh, 0, n * sizeof(float));
-    if (act == ATTEND_ACT_GELU) attend_gelu_backward(dh, da, h, n);
-    else attend_relu_backward(dh, da, h, n);
-}
-
 void attend_encoder_layer_forward(float *out, attend_encoder_acts *a,
                                   const attend_encoder_config *cfg,
                                   const attend_encoder_layer_params *p, const float *x,
@@ -135,7 +118,7 @@ void attend_encoder_layer_forward(float *out, attend_encoder_acts *a,
                                  p->norm1_bias, BT, E, eps);
         // r2 = ln1 + drop2(FF(ln1)); out = norm2(r2)
         attend_linear_forward(a->h, a->ln1, p->linear1_weight, p->linear1_bias, BT, E, F);
-        ff_activation_forward(a->a, a->h, BT * F, cfg->activation, p_drop, s_ff);
+        attend_act_dropout_forward(a->a, a->h, BT * F, cfg->activation, p_drop, s_ff);
         attend_linear_forward(a->r2, a->a, p->linear2_weight, p->linear2_bias, BT, F, E);
         attend_dropout_forward(a->r2, a->r2, n, p_drop, s_d2);
         attend_residual_forward(a->r2, a->r2, a->ln1, n);
@@ -153,7 +136,7 @@ void attend_encoder_layer_forward(float *out, attend_encoder_acts *a,
         attend_layernorm_forward(a->ln2, a->mean2, a->rstd2, a->r1, p->norm2_weight,
                                  p->norm2_bias, BT, E, eps);
         attend_linear_forward(a->h, a->ln2, p->linear1_weight, p->linear1_bias, BT, E, F);
-        ff_activation_forward(a->a, a->h, BT * F, cfg->activation, p_drop, s_ff);
+        attend_act_dropout_forward(a->a, a->h, BT * F, cfg->activation, p_drop, s_ff);
         attend_linear_forward(out, a->a, p->linear2_weight, p->linear2_bias, BT, F, E);
         attend_dropout_forward(out, out, n, p_drop, s_d2);
         attend_residual_forward(out, out, a->r1, n);
@@ -188,11 +171,10 @@ void attend_encoder_layer_backward(float *dx, attend_encoder_layer_params *g,
         memset(s->d2, 0, n * sizeof(float));
         attend_dropout_backward(s->d2, s->d1, n, p_drop, s_d2);
         // ff = linear2(a): dh = da
-        memset(s->dh, 0, nf * sizeof(float));
-        attend_linear_backward(s->dh, G(linear2_weight), G(linear2_bias), s->d2, a->a,
+        attend_linear_backward_ex(s->dh, 0, G(linear2_weight), G(linear2_bias), s->d2, a->a,
                                p->linear2_weight, BT, F, E);
         // a = drop(act(h)): dh2 = dh_pre
-        ff_activation_backward(s->dh2, s->dh, a->h, nf, cfg->activation, p_drop, s_ff);
+        attend_act_dropout_backward(s->dh2, s->dh, a->h, nf, cfg->activation, p_drop, s_ff);
         // h = linear1(ln1): d3 += dln1
         attend_linear_backward(s->d3, G(linear1_weight), G(linear1_bias), s->dh2, a->ln1,
                                p->linear1_weight, BT, E, F);
@@ -212,13 +194,11 @@ void attend_encoder_layer_backward(float *dx, attend_encoder_layer_params *g,
         memset(s->d2, 0, n * sizeof(float));
         attend_dropout_backward(s->d2, dout, n, p_drop, s_d2);
         // ff = linear2(a)
-        memset(s->dh, 0, nf * sizeof(float));
-        attend_linear_backward(s->dh, G(linear2_weight), G(linear2_bias), s->d2, a->a,
+        attend_linear_backward_ex(s->dh, 0, G(linear2_weight), G(linear2_bias), s->d2, a->a,
                                p->linear2_weight, BT, F, E);
-        ff_activation_backward(s->dh2, s->dh, a->h, nf, cfg->activation, p_drop, s_ff);
+        attend_act_dropout_backward(s->dh2, s->dh, a->h, nf, cfg->activation, p_drop, s_ff);
         // h = linear1(ln2): d3 = dln2
-        memset(s->d3, 0, n * sizeof(float));
-        attend_linear_backward(s->d3, G(linear1_weight), G(linear1_bias), s->dh2, a->ln2,
+        attend_linear_backward_ex(s->d3, 0, G(linear1_weight), G(linear1_bias), s->dh2, a->ln2,
                                p->linear1_weight, BT, E, F);
         // ln2 = norm2(r1): d1 += dr1
         attend_layernorm_backward(s->d1, G(norm2_weight), G(norm2_bias), s->d3, a->r1,

@@ -52,6 +52,19 @@ void attend_gemm(int trans_a, int trans_b, size_t M, size_t N, size_t K, float a
                  const float *A, size_t lda, const float *B, size_t ldb, float beta,
                  float *C, size_t ldc);
 
+/* ---- fused layer pieces (linear.c, activation.c) ----
+ * attend_linear_backward, except that dinp is overwritten (not added to)
+ * when dinp_add is 0, which saves zeroing it first. */
+void attend_linear_backward_ex(float *dinp, int dinp_add, float *dweight, float *dbias,
+                               const float *dout, const float *inp, const float *weight,
+                               size_t N, size_t IN, size_t OUT);
+/* a = dropout(act(h)) in one pass; the same bits as the two layers. */
+void attend_act_dropout_forward(float *a, const float *h, size_t n, attend_activation act,
+                                float p, uint64_t seed);
+/* dh (overwritten) = act'(h) * the dropout backward of da, in one pass. */
+void attend_act_dropout_backward(float *dh, const float *da, const float *h, size_t n,
+                                 attend_activation act, float p, uint64_t seed);
+
 /* ---- reproducible randomness (dropout.c) ----
  * A uniform float in [0,1) that is a pure function of (seed, i). */
 static inline uint64_t attend_mix64(uint64_t x) {

@@ -16,8 +16,16 @@ void attend_linear_forward(float *out, const float *inp, const float *weight,
 void attend_linear_backward(float *dinp, float *dweight, float *dbias,
                             const float *dout, const float *inp, const float *weight,
                             size_t N, size_t IN, size_t OUT) {
-    // dout (N,OUT); dinp (N,IN) += dout @ weight
-    if (dinp) attend_gemm(0, 0, N, IN, OUT, 1.0f, dout, OUT, weight, IN, 1.0f, dinp, IN);
+    attend_linear_backward_ex(dinp, 1, dweight, dbias, dout, inp, weight, N, IN, OUT);
+}
+
+void attend_linear_backward_ex(float *dinp, int dinp_add, float *dweight, float *dbias,
+                               const float *dout, const float *inp, const float *weight,
+                               size_t N, size_t IN, size_t OUT) {
+    // dout (N,OUT); dinp (N,IN) (+)= dout @ weight
+    if (dinp)
+        attend_gemm(0, 0, N, IN, OUT, 1.0f, dout, OUT, weight, IN, dinp_add ? 1.0f : 0.0f, dinp,
+                    IN);
     // dweight (OUT,IN) += dout^T @ inp
     if (dweight) attend_gemm(1, 0, OUT, IN, N, 1.0f, dout, OUT, inp, IN, 1.0f, dweight, IN);
     // dbias (OUT) += column sums of dout

@@ -131,8 +131,7 @@ void attend_mha_backward(float *dquery, float *dkey, float *dvalue, attend_mha_p
     const size_t E = cfg->embed_dim, H = cfg->num_heads, D = E / H;
     float *gb = g ? g->in_proj_bias : NULL;
     // forward: out = ctx Wo^T + bo
-    memset(a->dctx, 0, B * L * E * sizeof(float));
-    attend_linear_backward(a->dctx, g ? g->out_proj_weight : NULL, g ? g->out_proj_bias : NULL,
+    attend_linear_backward_ex(a->dctx, 0, g ? g->out_proj_weight : NULL, g ? g->out_proj_bias : NULL,
                            dout, a->ctx, p->out_proj_weight, B * L, E, E);
     // forward: ctx = sdpa(q, k, v)
     memset(a->dq, 0, B * L * E * sizeof(float));
