@@ -448,7 +448,9 @@ attend_status attend_st_writer_add(attend_st_writer *w, const char *name, attend
 attend_status attend_st_writer_meta(attend_st_writer *w, const char *key, const char *value,
                                     attend_error *err);
 /* Writes path atomically: temp file in the same directory, fsync, rename,
- * fsync the directory. On failure the previous file at path is untouched. */
+ * fsync the directory. On failure the previous file at path is untouched.
+ * Temp files of earlier saves to path whose process is gone (killed before
+ * the rename) are removed first; see docs/reliability.md. */
 attend_status attend_st_writer_save(attend_st_writer *w, const char *path, attend_error *err);
 
 /* ------------------------------------------------------------------------ */

@@ -21,8 +21,11 @@
 #include "json.h"
 
 #include <cjson/cJSON.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -984,6 +987,59 @@ static int st_sync_dir(const char *dir) {
     return ok;
 }
 
+/* Reads 1 to max_digits decimal digits without a leading zero from *p into
+ * *v; 0 (and *p unmoved) when there are none, too many, or a leading zero. */
+static int st_read_number(const char **p, size_t max_digits, long long *v) {
+    const char *s = *p;
+    size_t n = 0;
+    long long x = 0;
+    while (s[n] >= '0' && s[n] <= '9') {
+        if (n == max_digits) return 0;
+        x = x * 10 + (s[n] - '0');
+        n++;
+    }
+    if (n == 0 || (n > 1 && s[0] == '0')) return 0;
+    *p = s + n;
+    *v = x;
+    return 1;
+}
+
+/* A save killed between creating its temporary file and the rename (SIGKILL,
+ * a crash, the OOM killer) leaves "<file>.tmp.<pid>" (or ".tmp.<pid>.<k>",
+ * the retry names below) behind, and nothing else would ever remove it.
+ * Removes those of path whose process no longer exists: exactly that name
+ * (no leading zeros, nothing after), a regular file, and kill(pid, 0)
+ * failing with ESRCH. A live process's file is never touched (EPERM, another
+ * user's live process, counts as alive), nor this process's own. Best
+ * effort: any failure just leaves the file. */
+static void st_remove_stale_temps(const char *path, const char *dir) {
+    const char *slash = strrchr(path, '/');
+    const char *base = slash ? slash + 1 : path;
+    const size_t bl = strlen(base);
+    if (bl == 0) return;
+    DIR *d = opendir(dir);
+    if (!d) return;
+    const long long self = (long long)getpid();
+    const struct dirent *e;
+    while ((e = readdir(d))) {
+        const char *name = e->d_name, *p;
+        long long pid, k;
+        if (strncmp(name, base, bl) != 0 || strncmp(name + bl, ".tmp.", 5) != 0) continue;
+        p = name + bl + 5;
+        if (!st_read_number(&p, 10, &pid) || pid <= 0 || pid > INT_MAX || pid == self) continue;
+        if (*p == '.') {
+            p++;
+            if (!st_read_number(&p, 2, &k)) continue;
+        }
+        if (*p != '\0') continue;
+        if (kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue;
+        struct stat sb;
+        if (fstatat(dirfd(d), name, &sb, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(sb.st_mode)) continue;
+        unlinkat(dirfd(d), name, 0);
+    }
+    closedir(d);
+}
+
 attend_status attend_st_writer_save(attend_st_writer *w, const char *path, attend_error *err) {
     if (!w || !path)
         return attend_errorf(err, ATTEND_ERR_ARG, "attend_st_writer_save: NULL argument");
@@ -1051,6 +1107,7 @@ attend_status attend_st_writer_save(attend_st_writer *w, const char *path, atten
         free(b.p);
         return attend_errorf(err, ATTEND_ERR_NOMEM, "%s: out of memory", path);
     }
+    st_remove_stale_temps(path, dir);
     int fd = -1;
     for (unsigned k = 0; k < 100 && fd < 0; k++) {
         if (k == 0) snprintf(tmp, tcap, "%s.tmp.%ld", path, (long)getpid());

@@ -2,7 +2,8 @@
 # Interruption and exact resume: SIGINT / SIGTERM stop training with a
 # checkpoint and exit 130 / 143; --resume then gives a model byte-identical to
 # a run that was never stopped; SIGKILL at random moments (many of them during
-# a save) never leaves a model or checkpoint file that does not load.
+# a save) never leaves a model or checkpoint file that does not load; the
+# temporary file such a kill leaves is removed by the next save to that file.
 # Usage: sh tests/test_resume.sh path/to/attend   (KILL_TRIALS=200 for the long run)
 set -u
 A=$1
@@ -57,8 +58,42 @@ rc=$?
 "$A" train $FLAGS --out "$T/x.safetensors" --resume "$T/full.safetensors" > "$T/x.out" 2>&1
 [ $? -eq 1 ] && grep -q "not an attend training checkpoint" "$T/x.out" && ok || bad "a model given as checkpoint was not refused"
 
-# SIGKILL at random moments: the model and checkpoint files always load.
+# Temporary files of killed saves: the next save to the same file removes
+# "<file>.tmp.<pid>[.<k>]" when process <pid> is gone, and nothing else: not
+# a live process's (this shell's), not other names, not a directory or link.
+sh -c 'exit 0' &
+dead=$!
+wait $dead
+S=$T/stale
+mkdir -p "$S"
+M=$S/m.safetensors
+if kill -0 $dead 2>/dev/null; then
+  echo "note: pid $dead was reused at once; stale-file check skipped"
+else
+  for f in "$M.tmp.$dead" "$M.tmp.$dead.7" "$M.ckpt.tmp.$dead" \
+           "$M.tmp.$$" "$M.tmp.$$.1" "$M.tmp.0$dead" "$M.tmp.${dead}x" "$M.tmp.$dead.123" \
+           "$M.tmp." "$M.tmp.$dead.x" "$S/other.safetensors.tmp.$dead" "$S/m.tmp.$dead"; do
+    echo partial > "$f"
+  done
+  mkdir "$M.tmp.$dead.8"
+  ln -s "$S/other.safetensors.tmp.$dead" "$M.tmp.$dead.9"
+  "$A" train $FLAGS --epochs 1 --out "$M" > "$T/stale.out" 2>&1
+  [ $? -eq 0 ] && ok || bad "run over stale temporary files failed: $(tail -1 "$T/stale.out")"
+  for f in "$M.tmp.$dead" "$M.tmp.$dead.7" "$M.ckpt.tmp.$dead"; do
+    [ ! -e "$f" ] && ok || bad "stale $(basename "$f") (process gone) was not removed"
+  done
+  for f in "$M.tmp.$$" "$M.tmp.$$.1" "$M.tmp.0$dead" "$M.tmp.${dead}x" "$M.tmp.$dead.123" \
+           "$M.tmp." "$M.tmp.$dead.x" "$S/other.safetensors.tmp.$dead" "$S/m.tmp.$dead" \
+           "$M.tmp.$dead.8" "$M.tmp.$dead.9"; do
+    [ -e "$f" ] || [ -L "$f" ] && ok || bad "$(basename "$f") was removed but is not a stale temporary file"
+  done
+fi
+
+# SIGKILL at random moments: the model and checkpoint files always load, and
+# the temporary file a kill during a save leaves is removed by the next save.
 trials=${KILL_TRIALS:-12}
+in_save=0
+t0=$(date +%s)
 i=0
 while [ $i -lt $trials ]; do
   i=$((i + 1))
@@ -68,6 +103,8 @@ while [ $i -lt $trials ]; do
   sleep "$(awk -v s=$i 'BEGIN { srand(s); printf "%.2f", 0.05 + rand() * 1.45 }')"
   kill -KILL $pid 2>/dev/null
   wait $pid 2>/dev/null
+  # a temporary file of this process: the kill came between creating it and the rename
+  ls "$T" | grep -Eq "^k\.safetensors(\.ckpt)?\.tmp\.$pid(\.[0-9]+)?\$" && in_save=$((in_save + 1))
   if [ -e "$T/k.safetensors" ]; then
     "$A" info --model "$T/k.safetensors" > /dev/null 2>&1 && ok || bad "trial $i: model file does not load"
   fi
@@ -80,8 +117,12 @@ while [ $i -lt $trials ]; do
     rc=$?
     [ $rc -eq 0 ] || [ $rc -eq 130 ] && ok || bad "trial $i: checkpoint does not resume (exit $rc): $(tail -1 "$T/k.out")"
   fi
-  ls "$T" | grep -q '\.tmp\.' && [ $i -eq $trials ] && echo "note: temp files from killed saves remain (expected after SIGKILL)"
 done
+"$A" train $FLAGS --epochs 1 --out "$T/k.safetensors" > "$T/k.out" 2>&1
+[ $? -eq 0 ] && ok || bad "run after the SIGKILL trials failed: $(tail -1 "$T/k.out")"
+left=$(ls "$T" | grep -c '^k\.safetensors.*\.tmp\.')
+[ "$left" -eq 0 ] && ok || bad "$left temporary files of killed saves remain after a save"
+echo "SIGKILL: $trials trials, $in_save killed during a save, $(( $(date +%s) - t0 )) s"
 
 # An output directory that cannot be written is refused before training.
 "$A" train $FLAGS --out "$T/nodir/m.safetensors" > "$T/w.out" 2>&1
