@@ -318,6 +318,7 @@ typedef struct {
     long clean_calls; /* allocation calls of a run where nothing fails */
     long recovered;   /* failures the library did without, same result */
     long inexact;     /* of those, results equal but for rounding (see same_model) */
+    double worst;     /* their largest weight difference */
 } scenario_stats;
 
 /* ------------------------------------------------------------------------ */
@@ -463,7 +464,10 @@ static int is_result(scenario_stats *s, const char *path, const blob *ref) {
     if (file_is(path, ref)) return 1;
     double d = same_model(path, ref);
     if (!(d >= 0.0 && d <= 1e-4)) return 0;
-    if (s) s->inexact++;
+    if (s) {
+        s->inexact++;
+        if (d > s->worst) s->worst = d;
+    }
     return 1;
 }
 
@@ -528,7 +532,8 @@ static void run_scenario(scenario_stats *s, trial_fn trial) {
     }
     printf("  %-10s %6ld trials (%ld allocations in a clean run), %ld failures absorbed", s->name,
            s->trials, s->clean_calls, s->recovered);
-    if (s->inexact) printf(", %ld of them with weights equal but for rounding", s->inexact);
+    if (s->inexact)
+        printf(", %ld of them with results equal but for rounding (up to %.1e)", s->inexact, s->worst);
     printf("\n");
 }
 
@@ -868,9 +873,14 @@ static void trial_classify(scenario_stats *s, long n, int *inj) {
     } else if (*inj) {
         s->recovered++;
     }
-    if (st == ATTEND_OK)
-        CHECK(memcmp(probs, ref_probs, sizeof probs) == 0,
-              "classify, allocation %ld fails: probabilities differ from the reference", n);
+    if (st == ATTEND_OK && memcmp(probs, ref_probs, sizeof probs) != 0) {
+        // attention's per-key path (its scratch failed) rounds differently
+        double d = 0.0;
+        for (size_t k = 0; k < 4; k++) d = fmax(d, fabs((double)probs[k] - (double)ref_probs[k]));
+        CHECK(*inj && d <= 1e-5, "classify, allocation %ld fails: probabilities differ from the reference by %g", n, d);
+        s->inexact++;
+        s->worst = fmax(s->worst, d);
+    }
     attend_model_free(m);
     track_end(s->name, n);
 }
