@@ -30,6 +30,7 @@
  * not meaningful), extra key=value notes. --quick shrinks every size so the
  * whole run takes a second or two (the CI smoke test). */
 #define _POSIX_C_SOURCE 200809L
+#include "internal.h"
 #include "model.h"
 #include "optimizer.h"
 #include "train.h"
@@ -637,9 +638,11 @@ static void bench_wordnet(const bench_opts *o) {
 enum { ATT_H = 8, ATT_D = 64 };
 
 /* Two implementations of the op:
- *   fused    attend_sdpa_forward_fused / _backward_fused (what attend runs
- *            for inference and long inputs): no (H,T,T) array; the forward
- *            saves the row log-sum-exp (H,T) for the backward
+ *   fused    attend_sdpa_forward_fused / attend_sdpa_backward_fused_out (what
+ *            multi-head attention runs for inference and long inputs): no
+ *            (H,T,T) array; the forward saves the row log-sum-exp (H,T), the
+ *            backward reads it and the output; past 512 keys both go
+ *            through the keys in blocks (online softmax)
  *   unfused  attend_sdpa_forward / _backward: the (H,T,T) weights and their
  *            gradient scratch
  * Bytes each needs: q, k, v, out (+ dout, dq, dk, dv) plus the above. */
@@ -674,8 +677,8 @@ static void attn_run(void *p) {
     memset(a->dk, 0, T * E * sizeof(float));
     memset(a->dv, 0, T * E * sizeof(float));
     if (a->fused)
-        attend_sdpa_backward_fused(a->dq, a->dk, a->dv, a->dout, a->q, a->k, a->v, a->lse, NULL, 1,
-                                   ATT_H, T, T, ATT_D, 0.0f, 0);
+        attend_sdpa_backward_fused_out(a->dq, a->dk, a->dv, a->dout, a->out, a->q, a->k, a->v,
+                                       a->lse, NULL, 1, ATT_H, T, T, ATT_D, 0.0f, 0);
     else
         attend_sdpa_backward(a->dq, a->dk, a->dv, a->dprobs, a->dout, a->q, a->k, a->v, a->probs,
                              NULL, 1, ATT_H, T, T, ATT_D, 0.0f, 0);

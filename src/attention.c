@@ -78,6 +78,8 @@ typedef struct {
     float *probs;               /* (B,H,L,S) or NULL (fused) */
     float *lse;                 /* (B,H,L) row log-sum-exp, or NULL */
     float *dprobs;              /* (B,H,L,S) backward scratch, or NULL */
+    const float *out;           /* backward of the fused path: the forward's output, or NULL */
+    int online;                 /* fused, S > KB (and out known in the backward): key blocks */
 } sdpa_args;
 
 /* Dropout factor of weight (b,h,l,s): 0 when dropped, else 1/(1-p). */
@@ -266,8 +268,13 @@ static ATTEND_INLINE float softmax_exp(float x) {
     return x < -87.0f ? 0.0f : y;
 }
 
-/* Packs head h of batch b: kt (D,S) = K^T and, when wanted, kr (S,D) = K,
- * vt (D,S) = V^T, vr (S,D) = V (any may be NULL). A padded key (key_padding
+/* Row stride of the transposed packs K^T, V^T (D rows of S keys): S rounded
+ * up to 16 plus 16, never a multiple of 4 KiB, so walking down a column (as
+ * the tiles do) does not map every row to the same cache set. */
+static inline size_t pack_ld(size_t S) { return (S + 15) / 16 * 16 + 16; }
+
+/* Packs head h of batch b: kt (D,ld) = K^T and, when wanted, kr (S,D) = K,
+ * vt (D,ld) = V^T, vr (S,D) = V (any may be NULL), ld = pack_ld(S). A padded key (key_padding
  * set) is packed as zeros: it is masked for every query, so its stored
  * values must not matter, and zeros keep a NaN there out of the products
  * (a masked weight is 0, and 0 * NaN would be NaN). Returns 0 when a key
@@ -275,7 +282,7 @@ static ATTEND_INLINE float softmax_exp(float x) {
  * per-key path. */
 static int pack_head(float *kt, float *kr, float *vt, float *vr, const sdpa_args *a, size_t b,
                      size_t h) {
-    const size_t S = a->S, D = a->D, E = a->H * D;
+    const size_t S = a->S, D = a->D, E = a->H * D, ld = pack_ld(S);
     const uint8_t *pad = a->mask && a->mask->key_padding ? a->mask->key_padding + b * S : NULL;
     for (size_t s = 0; s < S; s++) {
         const float *ks = a->k + (b * S + s) * E + h * D, *vs = a->v + (b * S + s) * E + h * D;
@@ -284,8 +291,8 @@ static int pack_head(float *kt, float *kr, float *vt, float *vr, const sdpa_args
         const int zero = pad && pad[s];
         if (!finite && !zero) return 0;
         for (size_t d = 0; d < D; d++) {
-            if (kt) kt[d * S + s] = zero ? 0.0f : ks[d];
-            if (vt) vt[d * S + s] = zero ? 0.0f : vs[d];
+            if (kt) kt[d * ld + s] = zero ? 0.0f : ks[d];
+            if (vt) vt[d * ld + s] = zero ? 0.0f : vs[d];
             if (kr) kr[s * D + d] = zero ? 0.0f : ks[d];
             if (vr) vr[s * D + d] = zero ? 0.0f : vs[d];
         }
@@ -299,26 +306,28 @@ static inline size_t block_keys(const sdpa_args *a, size_t l0, size_t nr) {
     return a->S;
 }
 
-/* Turns row l's raw dot products p[0..n) into scores: times scale, plus the
- * float mask, -inf where masked (overwriting whatever was computed there);
- * zero for [n, S). Returns the row maximum (-inf: no allowed key). Each
- * mask is one select pass, so the loops vectorise. */
-static ATTEND_INLINE float row_mask(float *p, const sdpa_args *a, size_t b, size_t h, size_t l,
-                                    size_t n) {
+/* Turns the raw dot products p[0..kn) of row l with keys [k0, k0+kn) into
+ * scores: times scale, plus the float mask, -inf where masked (overwriting
+ * whatever was computed there). Returns their maximum (-inf: no allowed
+ * key). Each mask is one select pass, so the loops vectorise. */
+static ATTEND_INLINE float row_mask_range(float *p, const sdpa_args *a, size_t b, size_t h,
+                                          size_t l, size_t k0, size_t kn) {
     mask_row r = mask_row_at(a->mask, b, h, l, a->H, a->L, a->S);
     const float scale = a->scale;
-    const size_t end = r.s_end < n ? r.s_end : n;
-    if (r.fmask)
+    const size_t stop = r.s_end < k0 + kn ? r.s_end : k0 + kn;
+    const size_t end = stop > k0 ? stop - k0 : 0;
+    const float *fm = r.fmask ? r.fmask + k0 : NULL;
+    const uint8_t *pad = r.pad ? r.pad + k0 : NULL, *bm = r.bmask ? r.bmask + k0 : NULL;
+    if (fm)
         for (size_t s = 0; s < end; s++)
-            p[s] = r.fmask[s] == -INFINITY ? -INFINITY : p[s] * scale + r.fmask[s];
+            p[s] = fm[s] == -INFINITY ? -INFINITY : p[s] * scale + fm[s];
     else
         for (size_t s = 0; s < end; s++) p[s] *= scale;
-    if (r.pad)
-        for (size_t s = 0; s < end; s++) p[s] = r.pad[s] ? -INFINITY : p[s];
-    if (r.bmask)
-        for (size_t s = 0; s < end; s++) p[s] = r.bmask[s] ? -INFINITY : p[s];
-    for (size_t s = end; s < n; s++) p[s] = -INFINITY;
-    for (size_t s = n; s < a->S; s++) p[s] = 0.0f;
+    if (pad)
+        for (size_t s = 0; s < end; s++) p[s] = pad[s] ? -INFINITY : p[s];
+    if (bm)
+        for (size_t s = 0; s < end; s++) p[s] = bm[s] ? -INFINITY : p[s];
+    for (size_t s = end; s < kn; s++) p[s] = -INFINITY;
     /* 16 running maxima: vectorisable without fast-math (NaN is skipped,
      * as a plain loop with this comparison would) */
     float m16[16];
@@ -329,6 +338,14 @@ static ATTEND_INLINE float row_mask(float *p, const sdpa_args *a, size_t b, size
     float mx = -INFINITY;
     for (int j = 0; j < 16; j++) mx = m16[j] > mx ? m16[j] : mx;
     for (; s < end; s++) mx = p[s] > mx ? p[s] : mx;
+    return mx;
+}
+
+/* The whole row: keys [0, n), and zeros for [n, S) (probs rows are S long). */
+static ATTEND_INLINE float row_mask(float *p, const sdpa_args *a, size_t b, size_t h, size_t l,
+                                    size_t n) {
+    const float mx = row_mask_range(p, a, b, h, l, 0, n);
+    for (size_t s = n; s < a->S; s++) p[s] = 0.0f;
     return mx;
 }
 
@@ -363,20 +380,120 @@ static ATTEND_INLINE float dot16(const float *x, const float *y, size_t n) {
     return sum;
 }
 
-/* Dropout of a row: w[s] = p[s] * keep factor of (b,h,l,s). */
+/* Dropout of row l over keys [k0, k0+kn): w[s] = p[s] * keep factor. */
 static ATTEND_INLINE void row_dropout(float *w, const float *p, const sdpa_args *a, size_t b,
-                                      size_t h, size_t l, size_t n) {
-    const size_t base = prob_index(b, h, l, 0, a->H, a->L, a->S);
+                                      size_t h, size_t l, size_t k0, size_t kn) {
+    const size_t base = prob_index(b, h, l, k0, a->H, a->L, a->S);
     const float keep = a->keep_scale, drop = a->dropout_p;
-    for (size_t s = 0; s < n; s++)
+    for (size_t s = 0; s < kn; s++)
         w[s] = attend_hash_uniform(a->seed, base + s) < drop ? 0.0f : p[s] * keep;
 }
 
-/* Forward of one (b,h). Scratch: kt (D,S), vr (S,D), sc and w (QB,S). */
+/* Long sequences in the fused path go through the keys KB at a time (online
+ * softmax), so a block of scores is QB x KB whatever S is and stays in
+ * cache. Up to KB keys there is one block and both paths are the same code. */
+#define KB 512
+
+static inline int online_path(const sdpa_args *a) { return a->online; }
+
+/* Row stride of the score blocks. */
+static inline size_t block_ld(const sdpa_args *a) {
+    return online_path(a) ? pack_ld(KB) : pack_ld(a->S);
+}
+
+/* Forward of query rows [l0, l0+nr), all keys at once: the rows' weights are
+ * complete before they multiply V, and go to probs when asked. */
+static ATTEND_INLINE void forward_rows(float *out, const sdpa_args *a, size_t b, size_t h,
+                                       size_t l0, size_t nr, const float *kt, size_t ld,
+                                       const float *vr, float *sc, float *wbuf, size_t bs) {
+    const size_t L = a->L, S = a->S, D = a->D, H = a->H, E = H * D, n = block_keys(a, l0, nr);
+    const float *qb = a->q + (b * L + l0) * E + h * D;
+    // probs rows of this block (unfused, stride S) or the scratch block (fused)
+    float *p = a->probs ? a->probs + prob_index(b, h, l0, 0, H, L, S) : sc;
+    const size_t ps = a->probs ? S : bs;
+    // raw scores (nr,n) = Q (nr,D) @ K^T (D,n)
+    mm(p, ps, qb, E, 1, kt, ld, nr, n, D, 0);
+    for (size_t i = 0; i < nr; i++) {
+        const size_t l = l0 + i;
+        float *pr = p + i * ps;
+        const float mx = a->probs ? row_mask(pr, a, b, h, l, n) : row_mask_range(pr, a, b, h, l, 0, n);
+        if (mx == -INFINITY) {
+            /* no allowed key: weights 0, output 0 */
+            for (size_t s = 0; s < n; s++) pr[s] = 0.0f;
+            if (a->dropout_p > 0.0f) memset(wbuf + i * bs, 0, n * sizeof(float));
+            if (a->lse) a->lse[(b * H + h) * L + l] = INFINITY;
+            continue;
+        }
+        const float sum = row_exp(pr, mx, n);
+        if (a->lse) a->lse[(b * H + h) * L + l] = mx + logf(sum);
+        const float inv = 1.0f / sum;
+        for (size_t s = 0; s < n; s++) pr[s] *= inv;
+        if (a->dropout_p > 0.0f) row_dropout(wbuf + i * bs, pr, a, b, h, l, 0, n);
+    }
+    // out (nr,D) = dropout(P) (nr,n) @ V (n,D)
+    const int drop = a->dropout_p > 0.0f;
+    mm(out + (b * L + l0) * E + h * D, E, drop ? wbuf : p, drop ? bs : ps, 1, vr, D, nr, D, n, 0);
+}
+
+/* Forward of query rows [l0, l0+nr) with the keys in blocks of KB (online
+ * softmax): per row a running maximum m and sum z; when a block raises m,
+ * the sum and the output row so far are scaled by exp(m_old - m_new). The
+ * output accumulates unnormalised and is divided by z at the end. */
+static ATTEND_INLINE void forward_rows_online(float *out, const sdpa_args *a, size_t b,
+                                              size_t h, size_t l0, size_t nr, const float *kt,
+                                              size_t ld, const float *vr, float *sc,
+                                              float *wbuf, size_t bs, float *mrow,
+                                              float *zrow) {
+    const size_t L = a->L, D = a->D, H = a->H, E = H * D, n = block_keys(a, l0, nr);
+    const float *qb = a->q + (b * L + l0) * E + h * D;
+    float *ob = out + (b * L + l0) * E + h * D;
+    const int drop = a->dropout_p > 0.0f;
+    for (size_t i = 0; i < nr; i++) {
+        mrow[i] = -INFINITY;
+        zrow[i] = 0.0f;
+        memset(ob + i * E, 0, D * sizeof(float));
+    }
+    for (size_t k0 = 0; k0 < n; k0 += KB) {
+        const size_t kn = n - k0 < KB ? n - k0 : KB;
+        mm(sc, bs, qb, E, 1, kt + k0, ld, nr, kn, D, 0);
+        for (size_t i = 0; i < nr; i++) {
+            float *pr = sc + i * bs;
+            const float bmax = row_mask_range(pr, a, b, h, l0 + i, k0, kn);
+            const float mnew = bmax > mrow[i] ? bmax : mrow[i];
+            if (mnew == -INFINITY) { /* nothing allowed so far */
+                memset(pr, 0, kn * sizeof(float));
+                if (drop) memset(wbuf + i * bs, 0, kn * sizeof(float));
+                continue;
+            }
+            const float corr = softmax_exp(mrow[i] - mnew); /* 0 when m was -inf */
+            zrow[i] = zrow[i] * corr + row_exp(pr, mnew, kn);
+            if (corr != 1.0f)
+                for (size_t d = 0; d < D; d++) ob[i * E + d] *= corr;
+            mrow[i] = mnew;
+            if (drop) row_dropout(wbuf + i * bs, pr, a, b, h, l0 + i, k0, kn);
+        }
+        // out (nr,D) += dropout(exp(S - m)) (nr,kn) @ V[k0..k0+kn) (kn,D)
+        mm(ob, E, drop ? wbuf : sc, bs, 1, vr + k0 * D, D, nr, D, kn, 1);
+    }
+    for (size_t i = 0; i < nr; i++) {
+        float *lse = a->lse ? &a->lse[(b * H + h) * L + l0 + i] : NULL;
+        if (mrow[i] == -INFINITY) { /* no allowed key: output 0 */
+            if (lse) *lse = INFINITY;
+            continue;
+        }
+        const float inv = 1.0f / zrow[i];
+        for (size_t d = 0; d < D; d++) ob[i * E + d] *= inv;
+        if (lse) *lse = mrow[i] + logf(zrow[i]);
+    }
+}
+
+/* Forward of one (b,h). Scratch: kt (D,ld), vr (S,D), sc and w (QB,bs),
+ * row maxima and sums (QB each). */
 ATTEND_DISPATCH static void sdpa_head_forward(float *out, const sdpa_args *a, size_t b,
                                               size_t h, float *scratch) {
-    const size_t L = a->L, S = a->S, D = a->D, H = a->H, E = H * D;
-    float *kt = scratch, *vr = kt + D * S, *sc = vr + S * D, *wbuf = sc + QB * S;
+    const size_t L = a->L, S = a->S, D = a->D, ld = pack_ld(S), bs = block_ld(a);
+    float *kt = scratch, *vr = kt + D * ld, *sc = vr + S * D, *wbuf = sc + QB * bs;
+    float *mrow = wbuf + QB * bs, *zrow = mrow + QB;
     if (!pack_head(kt, NULL, NULL, vr, a, b, h)) {
         /* A NaN or Inf among this head's keys/values: take the per-key path,
          * which never touches a masked key. */
@@ -384,93 +501,96 @@ ATTEND_DISPATCH static void sdpa_head_forward(float *out, const sdpa_args *a, si
         return;
     }
     for (size_t l0 = 0; l0 < L; l0 += QB) {
-        const size_t nr = L - l0 < QB ? L - l0 : QB, n = block_keys(a, l0, nr);
-        const float *qb = a->q + (b * L + l0) * E + h * D;
-        // probs rows of this block (unfused) or the scratch block (fused)
-        float *p = a->probs ? a->probs + prob_index(b, h, l0, 0, H, L, S) : sc;
-        // raw scores (nr,n) = Q (nr,D) @ K^T (D,n)
-        mm(p, S, qb, E, 1, kt, S, nr, n, D, 0);
-        for (size_t i = 0; i < nr; i++) {
-            const size_t l = l0 + i;
-            float *pr = p + i * S;
-            const float mx = row_mask(pr, a, b, h, l, n);
-            if (mx == -INFINITY) {
-                /* no allowed key: weights 0, output 0 */
-                for (size_t s = 0; s < n; s++) pr[s] = 0.0f;
-                if (a->dropout_p > 0.0f) memset(wbuf + i * S, 0, n * sizeof(float));
-                if (a->lse) a->lse[(b * H + h) * L + l] = INFINITY;
-                continue;
-            }
-            const float sum = row_exp(pr, mx, n);
-            if (a->lse) a->lse[(b * H + h) * L + l] = mx + logf(sum);
-            const float inv = 1.0f / sum;
-            for (size_t s = 0; s < n; s++) pr[s] *= inv;
-            if (a->dropout_p > 0.0f) row_dropout(wbuf + i * S, pr, a, b, h, l, n);
-        }
-        // out (nr,D) = dropout(P) (nr,n) @ V (n,D)
-        const float *w = a->dropout_p > 0.0f ? wbuf : p;
-        mm(out + (b * L + l0) * E + h * D, E, w, S, 1, vr, D, nr, D, n, 0);
+        const size_t nr = L - l0 < QB ? L - l0 : QB;
+        if (online_path(a))
+            forward_rows_online(out, a, b, h, l0, nr, kt, ld, vr, sc, wbuf, bs, mrow, zrow);
+        else
+            forward_rows(out, a, b, h, l0, nr, kt, ld, vr, sc, wbuf, bs);
     }
 }
 
-/* Backward of one (b,h). Scratch: kt, vt (D,S), kr, dkr, dvr (S,D), and three
- * blocks (QB,S): p (recomputed weights in fused mode), dp, w. */
+/* Backward of query rows [l0, l0+nr) against keys [k0, k0+kn). rowdot[i]
+ * is sum_s P_s dP_s over all of row i's keys (computed here when the block
+ * holds them all, rowdot == NULL). p: the weights (probs rows, stride ps) or
+ * NULL to recompute them from lse into pbuf. */
+static ATTEND_INLINE void backward_block(float *dq, float *dkr, float *dvr, const float *dout,
+                                         const sdpa_args *a, size_t b, size_t h, size_t l0,
+                                         size_t nr, size_t k0, size_t kn, const float *p,
+                                         size_t ps, const float *rowdot, const float *kt,
+                                         const float *vt, size_t ld, const float *kr,
+                                         float *pbuf, float *dpb, float *wbuf, size_t bs) {
+    const size_t L = a->L, D = a->D, H = a->H, E = H * D;
+    const float *qb = a->q + (b * L + l0) * E + h * D;
+    const float *dob = dout + (b * L + l0) * E + h * D;
+    const int drop = a->dropout_p > 0.0f;
+    if (!p) {
+        // fused: the weights again, from the scores and the saved log-sum-exp
+        mm(pbuf, bs, qb, E, 1, kt + k0, ld, nr, kn, D, 0);
+        for (size_t i = 0; i < nr; i++) {
+            float *pr = pbuf + i * bs;
+            row_mask_range(pr, a, b, h, l0 + i, k0, kn);
+            row_exp(pr, a->lse[(b * H + h) * L + l0 + i], kn);
+        }
+        p = pbuf;
+        ps = bs;
+    }
+    // forward: out = W V with W = dropout(P) (W = P without dropout)
+    //   dW (nr,kn) = dout (nr,D) @ V^T (D,kn);   dV (kn,D) += W^T (kn,nr) @ dout (nr,D)
+    mm(dpb, bs, dob, E, 1, vt + k0, ld, nr, kn, D, 0);
+    if (drop)
+        for (size_t i = 0; i < nr; i++) row_dropout(wbuf + i * bs, p + i * ps, a, b, h, l0 + i, k0, kn);
+    mm(dvr + k0 * D, D, drop ? wbuf : p, 1, drop ? bs : ps, dob, E, kn, D, nr, 1);
+    // forward: W = P * m (m: keep / (1-p) or 0)  ->  dP = dW * m
+    // forward: P = softmax(scores): dscore = P (dP - sum_j P_j dP_j)
+    // forward: score = scale q.k  ->  dq += scale dscore K, dk += scale dscore^T q
+    for (size_t i = 0; i < nr; i++) {
+        const float *pr = p + i * ps;
+        float *dp = dpb + i * bs;
+        if (drop) {
+            const float *wr = wbuf + i * bs;
+            /* m = w / p where p != 0; dropped (w = 0) or masked (p = 0) give 0 */
+            for (size_t s = 0; s < kn; s++) dp[s] = wr[s] == 0.0f ? 0.0f : dp[s] * a->keep_scale;
+        }
+        const float rd = rowdot ? rowdot[i] : dot16(pr, dp, kn);
+        for (size_t s = 0; s < kn; s++) dp[s] = pr[s] * (dp[s] - rd) * a->scale;
+    }
+    if (dq) mm(dq + (b * L + l0) * E + h * D, E, dpb, bs, 1, kr + k0 * D, D, nr, D, kn, 1);
+    mm(dkr + k0 * D, D, dpb, 1, bs, qb, E, kn, D, nr, 1);
+}
+
+/* Backward of one (b,h). Scratch: kt, vt (D,ld), kr, dkr, dvr (S,D), three
+ * blocks (QB,bs): p (recomputed weights in fused mode), dp, w; and QB row
+ * dot products. */
 ATTEND_DISPATCH static void sdpa_head_backward(float *dq, float *dk, float *dv,
                                                const float *dout, const sdpa_args *a,
                                                size_t b, size_t h, float *scratch) {
     const size_t L = a->L, S = a->S, D = a->D, H = a->H, E = H * D;
-    float *kt = scratch, *vt = kt + D * S, *kr = vt + D * S, *dkr = kr + S * D,
-          *dvr = dkr + S * D, *pbuf = dvr + S * D, *dpb = pbuf + QB * S, *wbuf = dpb + QB * S;
+    const size_t ld = pack_ld(S), bs = block_ld(a);
+    float *kt = scratch, *vt = kt + D * ld, *kr = vt + D * ld, *dkr = kr + S * D,
+          *dvr = dkr + S * D, *pbuf = dvr + S * D, *dpb = pbuf + QB * bs, *wbuf = dpb + QB * bs,
+          *rowdot = wbuf + QB * bs;
     if (!pack_head(kt, kr, vt, NULL, a, b, h)) {
         sdpa_head_backward_simple(dq, dk, dv, dout, a, b, h);
         return;
     }
     memset(dkr, 0, 2 * S * D * sizeof(float));
-    const int drop = a->dropout_p > 0.0f;
     for (size_t l0 = 0; l0 < L; l0 += QB) {
         const size_t nr = L - l0 < QB ? L - l0 : QB, n = block_keys(a, l0, nr);
-        const float *qb = a->q + (b * L + l0) * E + h * D;
-        const float *dob = dout + (b * L + l0) * E + h * D;
-        const float *p;
-        if (a->probs) {
-            p = a->probs + prob_index(b, h, l0, 0, H, L, S);
-        } else {
-            // fused: the weights again, from the scores and the saved log-sum-exp
-            mm(pbuf, S, qb, E, 1, kt, S, nr, n, D, 0);
-            for (size_t i = 0; i < nr; i++) {
-                float *pr = pbuf + i * S;
-                const float lse = a->lse[(b * H + h) * L + l0 + i];
-                row_mask(pr, a, b, h, l0 + i, n);
-                row_exp(pr, lse, n);
-            }
-            p = pbuf;
+        if (!online_path(a)) {
+            const float *p = a->probs ? a->probs + prob_index(b, h, l0, 0, H, L, S) : NULL;
+            backward_block(dq, dkr, dvr, dout, a, b, h, l0, nr, 0, n, p, S, NULL, kt, vt, ld, kr,
+                           pbuf, dpb, wbuf, bs);
+            continue;
         }
-        // forward: out = W V with W = dropout(P) (W = P without dropout)
-        //   dW (nr,n) = dout (nr,D) @ V^T (D,n);   dV (n,D) += W^T (n,nr) @ dout (nr,D)
-        mm(dpb, S, dob, E, 1, vt, S, nr, n, D, 0);
-        const float *w = p;
-        if (drop) {
-            for (size_t i = 0; i < nr; i++) row_dropout(wbuf + i * S, p + i * S, a, b, h, l0 + i, n);
-            w = wbuf;
-        }
-        mm(dvr, D, w, 1, S, dob, E, n, D, nr, 1);
-        // forward: W = P * m (m: keep / (1-p) or 0)  ->  dP = dW * m
-        // forward: P = softmax(scores): dscore = P (dP - sum_j P_j dP_j)
-        // forward: score = scale q.k  ->  dq += scale dscore K, dk += scale dscore^T q
+        // sum_s P_s dP_s = dout_l . out_l (out = sum_s W_s v_s, dP_s = m_s dout_l . v_s)
         for (size_t i = 0; i < nr; i++) {
-            const float *pr = p + i * S;
-            float *dp = dpb + i * S;
-            if (drop) {
-                const float *wr = wbuf + i * S;
-                /* m = w / p where p != 0; dropped (w = 0) or masked (p = 0) give 0 */
-                for (size_t s = 0; s < n; s++)
-                    dp[s] = wr[s] == 0.0f ? 0.0f : dp[s] * a->keep_scale;
-            }
-            const float rowdot = dot16(pr, dp, n);
-            for (size_t s = 0; s < n; s++) dp[s] = pr[s] * (dp[s] - rowdot) * a->scale;
+            const float *o = a->out + (b * L + l0 + i) * E + h * D;
+            const float *g = dout + (b * L + l0 + i) * E + h * D;
+            rowdot[i] = dot16(o, g, D);
         }
-        if (dq) mm(dq + (b * L + l0) * E + h * D, E, dpb, S, 1, kr, D, nr, D, n, 1);
-        mm(dkr, D, dpb, 1, S, qb, E, n, D, nr, 1);
+        for (size_t k0 = 0; k0 < n; k0 += KB)
+            backward_block(dq, dkr, dvr, dout, a, b, h, l0, nr, k0, n - k0 < KB ? n - k0 : KB,
+                           NULL, 0, rowdot, kt, vt, ld, kr, pbuf, dpb, wbuf, bs);
     }
     // add the packed key/value gradients into (B,S,E)
     for (size_t s = 0; s < S; s++)
@@ -481,13 +601,17 @@ ATTEND_DISPATCH static void sdpa_head_backward(float *dq, float *dk, float *dv,
 }
 
 /* Per-thread scratch, in floats. */
-static size_t fwd_scratch(size_t S, size_t D) { return 2 * D * S + 2 * (size_t)QB * S; }
-static size_t bwd_scratch(size_t S, size_t D) { return 5 * D * S + 3 * (size_t)QB * S; }
+static size_t fwd_scratch(const sdpa_args *a) {
+    return a->D * pack_ld(a->S) + a->D * a->S + 2 * (size_t)QB * block_ld(a) + 2 * (size_t)QB;
+}
+static size_t bwd_scratch(const sdpa_args *a) {
+    return 2 * a->D * pack_ld(a->S) + 3 * a->D * a->S + 3 * (size_t)QB * block_ld(a) + QB;
+}
 
 static void sdpa_forward_all(float *out, const sdpa_args *a) {
-    const size_t B = a->B, H = a->H, S = a->S, D = a->D;
+    const size_t B = a->B, H = a->H;
     ATTEND_OMP(parallel) {
-        float *scratch = malloc(fwd_scratch(S, D) * sizeof(float) + 1);
+        float *scratch = malloc(fwd_scratch(a) * sizeof(float) + 1);
         ATTEND_OMP(for collapse(2) schedule(static))
         for (size_t b = 0; b < B; b++)
             for (size_t h = 0; h < H; h++) {
@@ -500,10 +624,10 @@ static void sdpa_forward_all(float *out, const sdpa_args *a) {
 
 static void sdpa_backward_all(float *dq, float *dk, float *dv, const float *dout,
                               const sdpa_args *a) {
-    const size_t B = a->B, H = a->H, S = a->S, D = a->D;
+    const size_t B = a->B, H = a->H;
     /* Parallel over (b,h): each pair owns disjoint column blocks of dq, dk, dv. */
     ATTEND_OMP(parallel) {
-        float *scratch = malloc(bwd_scratch(S, D) * sizeof(float) + 1);
+        float *scratch = malloc(bwd_scratch(a) * sizeof(float) + 1);
         ATTEND_OMP(for collapse(2) schedule(static))
         for (size_t b = 0; b < B; b++)
             for (size_t h = 0; h < H; h++) {
@@ -518,7 +642,7 @@ static sdpa_args make_args(const float *q, const float *k, const float *v,
                            const attend_mask *mask, size_t B, size_t H, size_t L, size_t S,
                            size_t D, float dropout_p, uint64_t seed) {
     sdpa_args a = {q, k, v, mask, B, H, L, S, D, 1.0f / sqrtf((float)D), dropout_p,
-                   dropout_p > 0.0f ? 1.0f / (1.0f - dropout_p) : 1.0f, seed, NULL, NULL, NULL};
+                   dropout_p > 0.0f ? 1.0f / (1.0f - dropout_p) : 1.0f, seed, NULL, NULL, NULL, NULL, 0};
     return a;
 }
 
@@ -546,6 +670,7 @@ void attend_sdpa_forward_fused(float *out, float *lse, const float *q, const flo
                                size_t L, size_t S, size_t D, float dropout_p, uint64_t seed) {
     sdpa_args a = make_args(q, k, v, mask, B, H, L, S, D, dropout_p, seed);
     a.lse = lse;
+    a.online = S > KB;
     sdpa_forward_all(out, &a);
 }
 
@@ -553,7 +678,18 @@ void attend_sdpa_backward_fused(float *dq, float *dk, float *dv, const float *do
                                 const float *q, const float *k, const float *v,
                                 const float *lse, const attend_mask *mask, size_t B, size_t H,
                                 size_t L, size_t S, size_t D, float dropout_p, uint64_t seed) {
+    attend_sdpa_backward_fused_out(dq, dk, dv, dout, NULL, q, k, v, lse, mask, B, H, L, S, D,
+                                   dropout_p, seed);
+}
+
+void attend_sdpa_backward_fused_out(float *dq, float *dk, float *dv, const float *dout,
+                                    const float *out, const float *q, const float *k,
+                                    const float *v, const float *lse, const attend_mask *mask,
+                                    size_t B, size_t H, size_t L, size_t S, size_t D,
+                                    float dropout_p, uint64_t seed) {
     sdpa_args a = make_args(q, k, v, mask, B, H, L, S, D, dropout_p, seed);
     a.lse = (float *)lse; /* read only in the backward */
+    a.out = out;
+    a.online = out && S > KB;
     sdpa_backward_all(dq, dk, dv, dout, &a);
 }

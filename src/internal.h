@@ -65,6 +65,17 @@ void attend_act_dropout_forward(float *a, const float *h, size_t n, attend_activ
 void attend_act_dropout_backward(float *dh, const float *da, const float *h, size_t n,
                                  attend_activation act, float p, uint64_t seed);
 
+/* ---- attention (attention.c) ----
+ * attend_sdpa_backward_fused given also the forward's output out (B,L,H*D):
+ * then sum_s P_s dP_s = dout . out, and long rows are done in key blocks
+ * (O(QB * KB) scratch) instead of whole (O(QB * S)). out NULL: as
+ * attend_sdpa_backward_fused. */
+void attend_sdpa_backward_fused_out(float *dq, float *dk, float *dv, const float *dout,
+                                    const float *out, const float *q, const float *k,
+                                    const float *v, const float *lse, const attend_mask *mask,
+                                    size_t B, size_t H, size_t L, size_t S, size_t D,
+                                    float dropout_p, uint64_t seed);
+
 /* ---- reproducible randomness (dropout.c) ----
  * A uniform float in [0,1) that is a pure function of (seed, i). */
 static inline uint64_t attend_mix64(uint64_t x) {

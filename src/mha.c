@@ -142,7 +142,7 @@ void attend_mha_backward(float *dquery, float *dkey, float *dvalue, attend_mha_p
         attend_sdpa_backward(a->dq, a->dk, a->dv, a->dprobs, a->dctx, a->q, a->k, a->v, a->probs,
                              mask, B, H, L, S, D, drop, seed);
     else
-        attend_sdpa_backward_fused(a->dq, a->dk, a->dv, a->dctx, a->q, a->k, a->v, a->lse, mask,
+        attend_sdpa_backward_fused_out(a->dq, a->dk, a->dv, a->dctx, a->ctx, a->q, a->k, a->v, a->lse, mask,
                                    B, H, L, S, D, drop, seed);
     // forward: q, k, v = input projections (dquery/dkey/dvalue may alias: they add)
     attend_linear_backward(dquery, g ? g->q_proj_weight : NULL, gb, a->dq, query,
