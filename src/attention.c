@@ -286,8 +286,11 @@ static int pack_head(float *kt, float *kr, float *vt, float *vr, const sdpa_args
     const uint8_t *pad = a->mask && a->mask->key_padding ? a->mask->key_padding + b * S : NULL;
     for (size_t s = 0; s < S; s++) {
         const float *ks = a->k + (b * S + s) * E + h * D, *vs = a->v + (b * S + s) * E + h * D;
-        int finite = 1;
-        for (size_t d = 0; d < D; d++) finite &= isfinite(ks[d]) && isfinite(vs[d]);
+        /* x * 0 is 0 for finite x and NaN for NaN or Inf: one branch-free,
+         * vectorisable sum tells whether the key's row is finite */
+        float z = 0.0f;
+        for (size_t d = 0; d < D; d++) z += ks[d] * 0.0f + vs[d] * 0.0f;
+        const int finite = z == 0.0f;
         const int zero = pad && pad[s];
         if (!finite && !zero) return 0;
         for (size_t d = 0; d < D; d++) {
@@ -345,7 +348,8 @@ static ATTEND_INLINE float row_mask_range(float *p, const sdpa_args *a, size_t b
 static ATTEND_INLINE float row_mask(float *p, const sdpa_args *a, size_t b, size_t h, size_t l,
                                     size_t n) {
     const float mx = row_mask_range(p, a, b, h, l, 0, n);
-    for (size_t s = n; s < a->S; s++) p[s] = 0.0f;
+    const size_t S = a->S;
+    for (size_t s = n; s < S; s++) p[s] = 0.0f;
     return mx;
 }
 
@@ -540,6 +544,8 @@ static ATTEND_INLINE void backward_block(float *dq, float *dkr, float *dvr, cons
     if (drop)
         for (size_t i = 0; i < nr; i++) row_dropout(wbuf + i * bs, p + i * ps, a, b, h, l0 + i, k0, kn);
     mm(dvr + k0 * D, D, drop ? wbuf : p, 1, drop ? bs : ps, dob, E, kn, D, nr, 1);
+    // (scale and keep in locals: the stores below could alias *a for the compiler)
+    const float scale = a->scale, keep = a->keep_scale;
     // forward: W = P * m (m: keep / (1-p) or 0)  ->  dP = dW * m
     // forward: P = softmax(scores): dscore = P (dP - sum_j P_j dP_j)
     // forward: score = scale q.k  ->  dq += scale dscore K, dk += scale dscore^T q
@@ -549,10 +555,10 @@ static ATTEND_INLINE void backward_block(float *dq, float *dkr, float *dvr, cons
         if (drop) {
             const float *wr = wbuf + i * bs;
             /* m = w / p where p != 0; dropped (w = 0) or masked (p = 0) give 0 */
-            for (size_t s = 0; s < kn; s++) dp[s] = wr[s] == 0.0f ? 0.0f : dp[s] * a->keep_scale;
+            for (size_t s = 0; s < kn; s++) dp[s] = wr[s] == 0.0f ? 0.0f : dp[s] * keep;
         }
         const float rd = rowdot ? rowdot[i] : dot16(pr, dp, kn);
-        for (size_t s = 0; s < kn; s++) dp[s] = pr[s] * (dp[s] - rd) * a->scale;
+        for (size_t s = 0; s < kn; s++) dp[s] = pr[s] * (dp[s] - rd) * scale;
     }
     if (dq) mm(dq + (b * L + l0) * E + h * D, E, dpb, bs, 1, kr + k0 * D, D, nr, D, kn, 1);
     mm(dkr + k0 * D, D, dpb, 1, bs, qb, E, kn, D, nr, 1);
