@@ -55,8 +55,12 @@ def parse_args(argv):
 ARGS = parse_args(sys.argv[1:])
 # Before torch loads: OpenBLAS (pthread build) would otherwise start one thread
 # per core whatever torch.set_num_threads says.
+# ATTEND_BENCH_TORCH_BLAS_THREADS overrides the BLAS's count (1 keeps OpenBLAS
+# from adding its threads to torch's own).
 for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[var] = str(max(1, ARGS.threads))
+if os.environ.get("ATTEND_BENCH_TORCH_BLAS_THREADS"):
+    os.environ["OPENBLAS_NUM_THREADS"] = os.environ["ATTEND_BENCH_TORCH_BLAS_THREADS"]
 
 import warnings  # noqa: E402
 
