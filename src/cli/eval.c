@@ -59,30 +59,34 @@ static void print_text(const attend_model *m, const attend_metrics *mt, const ch
     }
 }
 
+/* Adds item to array a (key NULL) or object a; deletes item on failure. */
+static int add_item(cJSON *a, const char *key, cJSON *item) {
+    if (item && (key ? cJSON_AddItemToObject(a, key, item) : cJSON_AddItemToArray(a, item))) return 1;
+    cJSON_Delete(item);
+    return 0;
+}
+
+/* -1 when out of memory: every cJSON_Create* / Add* is checked, so a
+ * document missing something is never printed. */
 static int print_json(const attend_model *m, const attend_metrics *mt) {
     const size_t K = mt->K;
-    cJSON *o = cJSON_CreateObject();
-    if (!o) return -1;
-    cJSON_AddNumberToObject(o, "n", (double)mt->n);
-    cJSON_AddNumberToObject(o, "loss", mt->loss);
-    cJSON_AddNumberToObject(o, "accuracy", mt->accuracy);
-    cJSON_AddNumberToObject(o, "macro_f1", mt->macro_f1);
-    cJSON *labels = cJSON_AddArrayToObject(o, "labels");
-    cJSON *per = cJSON_AddObjectToObject(o, "per_class");
-    cJSON *conf = cJSON_AddArrayToObject(o, "confusion");
-    for (size_t k = 0; k < K; k++) {
-        cJSON_AddItemToArray(labels, cJSON_CreateString(attend_model_label(m, k)));
-        cJSON *c = cJSON_AddObjectToObject(per, attend_model_label(m, k));
-        cJSON_AddNumberToObject(c, "precision", mt->precision[k]);
-        cJSON_AddNumberToObject(c, "recall", mt->recall[k]);
-        cJSON_AddNumberToObject(c, "f1", mt->f1[k]);
-        cJSON_AddNumberToObject(c, "support", (double)mt->support[k]);
-        cJSON *row = cJSON_CreateArray();
-        for (size_t p = 0; p < K; p++)
-            cJSON_AddItemToArray(row, cJSON_CreateNumber((double)mt->confusion[k * K + p]));
-        cJSON_AddItemToArray(conf, row);
+    cJSON *o = cJSON_CreateObject(), *labels = NULL, *per = NULL, *conf = NULL;
+    int ok = o && cJSON_AddNumberToObject(o, "n", (double)mt->n) && cJSON_AddNumberToObject(o, "loss", mt->loss) &&
+             cJSON_AddNumberToObject(o, "accuracy", mt->accuracy) &&
+             cJSON_AddNumberToObject(o, "macro_f1", mt->macro_f1) && (labels = cJSON_AddArrayToObject(o, "labels")) &&
+             (per = cJSON_AddObjectToObject(o, "per_class")) && (conf = cJSON_AddArrayToObject(o, "confusion"));
+    for (size_t k = 0; ok && k < K; k++) {
+        cJSON *c = NULL, *row = NULL;
+        ok = add_item(labels, NULL, cJSON_CreateString(attend_model_label(m, k))) &&
+             (c = cJSON_AddObjectToObject(per, attend_model_label(m, k))) &&
+             cJSON_AddNumberToObject(c, "precision", mt->precision[k]) &&
+             cJSON_AddNumberToObject(c, "recall", mt->recall[k]) && cJSON_AddNumberToObject(c, "f1", mt->f1[k]) &&
+             cJSON_AddNumberToObject(c, "support", (double)mt->support[k]) && (row = cJSON_CreateArray());
+        for (size_t p = 0; ok && p < K; p++)
+            ok = add_item(row, NULL, cJSON_CreateNumber((double)mt->confusion[k * K + p]));
+        if (row && !add_item(conf, NULL, row)) ok = 0; /* add_item deleted row */
     }
-    char *s = cJSON_PrintUnformatted(o);
+    char *s = ok ? cJSON_PrintUnformatted(o) : NULL;
     cJSON_Delete(o);
     if (!s) return -1;
     printf("%s\n", s);

@@ -231,42 +231,58 @@ static cJSON *num6(double v) {
     return cJSON_CreateNumber(strtod(buf, NULL));
 }
 
-static int print_json(const attend_model *m, const attend_explanation *ex, const char *text) {
-    cJSON *o = cJSON_CreateObject();
-    if (!o) return -1;
-    cJSON_AddStringToObject(o, "text", text);
-    cJSON *tok = cJSON_AddArrayToObject(o, "tokens");
-    cJSON *unk = cJSON_AddArrayToObject(o, "unknown");
-    for (size_t t = 0; t < ex->T; t++) {
-        cJSON_AddItemToArray(tok, cJSON_CreateString(ex->tokens[t]));
-        cJSON_AddItemToArray(unk, cJSON_CreateBool(ex->unknown[t]));
-    }
-    cJSON_AddStringToObject(o, "predicted", attend_model_label(m, ex->predicted));
-    cJSON *labels = cJSON_AddArrayToObject(o, "labels");
-    cJSON *probs = cJSON_AddArrayToObject(o, "probs");
-    for (size_t k = 0; k < ex->K; k++) {
-        cJSON_AddItemToArray(labels, cJSON_CreateString(attend_model_label(m, k)));
-        cJSON_AddItemToArray(probs, num6(ex->probs[k]));
-    }
-    cJSON_AddNumberToObject(o, "layers", (double)ex->L);
-    cJSON_AddNumberToObject(o, "heads", (double)ex->H);
-    // attention[layer][head][query][key]
-    cJSON *att = cJSON_AddArrayToObject(o, "attention");
-    for (size_t l = 0; l < ex->L; l++) {
-        cJSON *lay = cJSON_CreateArray();
-        cJSON_AddItemToArray(att, lay);
-        for (size_t h = 0; h < ex->H; h++) {
-            cJSON *hd = cJSON_CreateArray();
-            cJSON_AddItemToArray(lay, hd);
-            for (size_t i = 0; i < ex->T; i++) {
-                cJSON *row = cJSON_CreateArray();
-                cJSON_AddItemToArray(hd, row);
-                for (size_t j = 0; j < ex->T; j++)
-                    cJSON_AddItemToArray(row, num6(attend_explanation_at(ex, l, h, i, j)));
+/* Adds item to array a (key NULL) or object a; deletes item on failure. */
+static int add_item(cJSON *a, const char *key, cJSON *item) {
+    if (item && (key ? cJSON_AddItemToObject(a, key, item) : cJSON_AddItemToArray(a, item))) return 1;
+    cJSON_Delete(item);
+    return 0;
+}
+
+/* The attention of (l, h) as T rows of T numbers. */
+static cJSON *head_json(const attend_explanation *ex, size_t l, size_t h) {
+    cJSON *hd = cJSON_CreateArray();
+    for (size_t i = 0; hd && i < ex->T; i++) {
+        cJSON *row = cJSON_CreateArray();
+        for (size_t j = 0; row && j < ex->T; j++)
+            if (!add_item(row, NULL, num6(attend_explanation_at(ex, l, h, i, j)))) {
+                cJSON_Delete(row);
+                row = NULL;
             }
+        if (!add_item(hd, NULL, row)) {
+            cJSON_Delete(hd);
+            hd = NULL;
         }
     }
-    char *s = cJSON_PrintUnformatted(o);
+    return hd;
+}
+
+/* -1 when out of memory: every cJSON_Create* / Add* is checked, so a
+ * document missing something is never printed. */
+static int print_json(const attend_model *m, const attend_explanation *ex, const char *text) {
+    cJSON *o = cJSON_CreateObject(), *tok = NULL, *unk = NULL, *labels = NULL, *probs = NULL, *att = NULL;
+    int ok = o && cJSON_AddStringToObject(o, "text", text) && (tok = cJSON_AddArrayToObject(o, "tokens")) &&
+             (unk = cJSON_AddArrayToObject(o, "unknown"));
+    for (size_t t = 0; ok && t < ex->T; t++)
+        ok = add_item(tok, NULL, cJSON_CreateString(ex->tokens[t])) &&
+             add_item(unk, NULL, cJSON_CreateBool(ex->unknown[t]));
+    ok = ok && cJSON_AddStringToObject(o, "predicted", attend_model_label(m, ex->predicted)) &&
+         (labels = cJSON_AddArrayToObject(o, "labels")) && (probs = cJSON_AddArrayToObject(o, "probs"));
+    for (size_t k = 0; ok && k < ex->K; k++)
+        ok = add_item(labels, NULL, cJSON_CreateString(attend_model_label(m, k))) &&
+             add_item(probs, NULL, num6(ex->probs[k]));
+    ok = ok && cJSON_AddNumberToObject(o, "layers", (double)ex->L) &&
+         cJSON_AddNumberToObject(o, "heads", (double)ex->H) &&
+         (att = cJSON_AddArrayToObject(o, "attention")); /* [layer][head][query][key] */
+    for (size_t l = 0; ok && l < ex->L; l++) {
+        cJSON *lay = cJSON_CreateArray();
+        for (size_t h = 0; lay && h < ex->H; h++)
+            if (!add_item(lay, NULL, head_json(ex, l, h))) {
+                cJSON_Delete(lay);
+                lay = NULL;
+            }
+        ok = add_item(att, NULL, lay);
+    }
+    char *s = ok ? cJSON_PrintUnformatted(o) : NULL;
     cJSON_Delete(o);
     if (!s) return -1;
     printf("%s\n", s);
