@@ -185,103 +185,138 @@ static attend_status write_csvs(const char *dir, const attend_compare_run *runs,
     return st;
 }
 
+/* Building results.json: any cJSON_Create* / cJSON_Add* can fail for memory,
+ * and a results file missing a field or a run must not be written as if it
+ * were whole. Each builder returns NULL (or 0) on failure and frees what it
+ * made. */
+
+/* Adds item to array a (key NULL) or to object a under key. On failure item
+ * is deleted (cJSON leaves it to the caller). 1 on success; item may be NULL
+ * (a failed create), which is a failure. */
+static int add_item(cJSON *a, const char *key, cJSON *item) {
+    if (item && (key ? cJSON_AddItemToObject(a, key, item) : cJSON_AddItemToArray(a, item))) return 1;
+    cJSON_Delete(item);
+    return 0;
+}
+
+/* The (L, H) values x as an array of L arrays of H numbers. */
+static cJSON *matrix_json(const double *x, size_t L, size_t H) {
+    cJSON *a = cJSON_CreateArray();
+    for (size_t l = 0; a && l < L; l++) {
+        cJSON *row = cJSON_CreateArray();
+        for (size_t h = 0; row && h < H; h++)
+            if (!add_item(row, NULL, cJSON_CreateNumber(x[l * H + h]))) {
+                cJSON_Delete(row);
+                row = NULL;
+            }
+        if (!add_item(a, NULL, row)) {
+            cJSON_Delete(a);
+            a = NULL;
+        }
+    }
+    return a;
+}
+
 static cJSON *stats_json(const attend_head_stats *hs) {
     cJSON *o = cJSON_CreateObject();
-    cJSON *e = cJSON_AddArrayToObject(o, "entropy_bits"), *d = cJSON_AddArrayToObject(o, "distance_tokens");
-    cJSON *im = hs->has_importance ? cJSON_AddArrayToObject(o, "accuracy_drop") : NULL;
-    for (size_t l = 0; l < hs->L; l++) {
-        cJSON *re = cJSON_CreateArray(), *rd = cJSON_CreateArray(), *ri = cJSON_CreateArray();
-        for (size_t h = 0; h < hs->H; h++) {
-            cJSON_AddItemToArray(re, cJSON_CreateNumber(hs->entropy[l * hs->H + h]));
-            cJSON_AddItemToArray(rd, cJSON_CreateNumber(hs->distance[l * hs->H + h]));
-            if (im) cJSON_AddItemToArray(ri, cJSON_CreateNumber(hs->acc_drop[l * hs->H + h]));
-        }
-        cJSON_AddItemToArray(e, re);
-        cJSON_AddItemToArray(d, rd);
-        if (im) cJSON_AddItemToArray(im, ri);
-        else cJSON_Delete(ri);
+    int ok = o && add_item(o, "entropy_bits", matrix_json(hs->entropy, hs->L, hs->H)) &&
+             add_item(o, "distance_tokens", matrix_json(hs->distance, hs->L, hs->H)) &&
+             (!hs->has_importance || add_item(o, "accuracy_drop", matrix_json(hs->acc_drop, hs->L, hs->H))) &&
+             cJSON_AddNumberToObject(o, "uniform_entropy_bits", hs->uniform_entropy) &&
+             cJSON_AddNumberToObject(o, "uniform_distance_tokens", hs->uniform_distance) &&
+             cJSON_AddNumberToObject(o, "examples", (double)hs->n_examples);
+    if (!ok) {
+        cJSON_Delete(o);
+        return NULL;
     }
-    cJSON_AddNumberToObject(o, "uniform_entropy_bits", hs->uniform_entropy);
-    cJSON_AddNumberToObject(o, "uniform_distance_tokens", hs->uniform_distance);
-    cJSON_AddNumberToObject(o, "examples", (double)hs->n_examples);
     return o;
 }
 
 /* NaN is not JSON: null instead. */
-static void add_num(cJSON *o, const char *k, double v) {
-    if (isfinite(v)) cJSON_AddNumberToObject(o, k, v);
-    else cJSON_AddNullToObject(o, k);
+static int add_num(cJSON *o, const char *k, double v) {
+    return (isfinite(v) ? cJSON_AddNumberToObject(o, k, v) : cJSON_AddNullToObject(o, k)) != NULL;
 }
 
+static cJSON *setup_json(const attend_compare_setup *s) {
+    cJSON *su = cJSON_CreateObject();
+    int ok = su && cJSON_AddStringToObject(su, "data", s->data_path ? s->data_path : "") &&
+             cJSON_AddStringToObject(su, "train", s->train_path ? s->train_path : "") &&
+             cJSON_AddStringToObject(su, "val", s->val_path ? s->val_path : "") &&
+             cJSON_AddStringToObject(su, "command", s->command ? s->command : "") &&
+             cJSON_AddNumberToObject(su, "n_train", (double)s->n_train) &&
+             cJSON_AddNumberToObject(su, "n_val", (double)s->n_val) &&
+             cJSON_AddNumberToObject(su, "d_model", (double)s->d_model) &&
+             cJSON_AddNumberToObject(su, "layers", (double)s->layers) &&
+             cJSON_AddNumberToObject(su, "d_ff", (double)s->d_ff) &&
+             cJSON_AddNumberToObject(su, "max_len", (double)s->max_len) &&
+             cJSON_AddNumberToObject(su, "epochs", (double)s->epochs) &&
+             cJSON_AddNumberToObject(su, "batch", (double)s->batch) &&
+             cJSON_AddNumberToObject(su, "lr", (double)s->lr) &&
+             cJSON_AddNumberToObject(su, "dropout", (double)s->dropout) &&
+             cJSON_AddNumberToObject(su, "seeds", (double)s->n_seeds) &&
+             cJSON_AddNumberToObject(su, "first_seed", (double)s->first_seed);
+    if (!ok) {
+        cJSON_Delete(su);
+        return NULL;
+    }
+    return su;
+}
+
+static cJSON *row_json(const attend_compare_row *r) {
+    cJSON *c = cJSON_CreateObject();
+    int ok = c && cJSON_AddNumberToObject(c, "heads", (double)r->heads) &&
+             cJSON_AddStringToObject(c, "pos", attend_pos_name(r->pos)) &&
+             cJSON_AddNumberToObject(c, "runs", (double)r->n_runs) &&
+             cJSON_AddNumberToObject(c, "params", (double)r->params) &&
+             add_num(c, "val_loss_mean", r->loss_mean) && add_num(c, "val_loss_std", r->loss_std) &&
+             add_num(c, "val_accuracy_mean", r->acc_mean) && add_num(c, "val_accuracy_std", r->acc_std) &&
+             add_num(c, "val_macro_f1_mean", r->f1_mean) && add_num(c, "val_macro_f1_std", r->f1_std) &&
+             add_num(c, "seconds_mean", r->seconds_mean) && add_num(c, "head_entropy_mean", r->entropy_mean) &&
+             add_num(c, "head_distance_mean", r->distance_mean) &&
+             add_num(c, "head_importance_max", r->importance_max);
+    if (!ok) {
+        cJSON_Delete(c);
+        return NULL;
+    }
+    return c;
+}
+
+static cJSON *run_json(const attend_compare_run *r) {
+    cJSON *c = cJSON_CreateObject();
+    int ok = c && cJSON_AddNumberToObject(c, "heads", (double)r->heads) &&
+             cJSON_AddStringToObject(c, "pos", attend_pos_name(r->pos)) &&
+             cJSON_AddNumberToObject(c, "seed", (double)r->seed) &&
+             cJSON_AddNumberToObject(c, "params", (double)r->params) && add_num(c, "val_loss", r->val_loss) &&
+             add_num(c, "val_accuracy", r->val_accuracy) && add_num(c, "val_macro_f1", r->val_macro_f1) &&
+             add_num(c, "seconds", r->seconds) && cJSON_AddNumberToObject(c, "epochs_run", (double)r->epochs_run) &&
+             cJSON_AddNumberToObject(c, "best_epoch", (double)r->best_epoch) &&
+             (!r->stats.L || add_item(c, "heads_stats", stats_json(&r->stats)));
+    if (!ok) {
+        cJSON_Delete(c);
+        return NULL;
+    }
+    return c;
+}
+
+/* results.json: nothing is written unless the whole document was built. */
 static attend_status write_json(const char *dir, const attend_compare_setup *s,
                                 const attend_compare_run *runs, size_t n_runs,
                                 const attend_compare_row *rows, size_t n_rows, attend_error *err) {
-    cJSON *o = cJSON_CreateObject();
-    if (!o) return attend_errorf(err, ATTEND_ERR_NOMEM, "out of memory");
-    cJSON *su = cJSON_AddObjectToObject(o, "setup");
-    cJSON_AddStringToObject(su, "data", s->data_path ? s->data_path : "");
-    cJSON_AddStringToObject(su, "train", s->train_path ? s->train_path : "");
-    cJSON_AddStringToObject(su, "val", s->val_path ? s->val_path : "");
-    cJSON_AddStringToObject(su, "command", s->command ? s->command : "");
-    cJSON_AddNumberToObject(su, "n_train", (double)s->n_train);
-    cJSON_AddNumberToObject(su, "n_val", (double)s->n_val);
-    cJSON_AddNumberToObject(su, "d_model", (double)s->d_model);
-    cJSON_AddNumberToObject(su, "layers", (double)s->layers);
-    cJSON_AddNumberToObject(su, "d_ff", (double)s->d_ff);
-    cJSON_AddNumberToObject(su, "max_len", (double)s->max_len);
-    cJSON_AddNumberToObject(su, "epochs", (double)s->epochs);
-    cJSON_AddNumberToObject(su, "batch", (double)s->batch);
-    cJSON_AddNumberToObject(su, "lr", (double)s->lr);
-    cJSON_AddNumberToObject(su, "dropout", (double)s->dropout);
-    cJSON_AddNumberToObject(su, "seeds", (double)s->n_seeds);
-    cJSON_AddNumberToObject(su, "first_seed", (double)s->first_seed);
-    cJSON *cf = cJSON_AddArrayToObject(o, "configs");
-    for (size_t i = 0; i < n_rows; i++) {
-        const attend_compare_row *r = &rows[i];
-        cJSON *c = cJSON_CreateObject();
-        cJSON_AddNumberToObject(c, "heads", (double)r->heads);
-        cJSON_AddStringToObject(c, "pos", attend_pos_name(r->pos));
-        cJSON_AddNumberToObject(c, "runs", (double)r->n_runs);
-        cJSON_AddNumberToObject(c, "params", (double)r->params);
-        add_num(c, "val_loss_mean", r->loss_mean);
-        add_num(c, "val_loss_std", r->loss_std);
-        add_num(c, "val_accuracy_mean", r->acc_mean);
-        add_num(c, "val_accuracy_std", r->acc_std);
-        add_num(c, "val_macro_f1_mean", r->f1_mean);
-        add_num(c, "val_macro_f1_std", r->f1_std);
-        add_num(c, "seconds_mean", r->seconds_mean);
-        add_num(c, "head_entropy_mean", r->entropy_mean);
-        add_num(c, "head_distance_mean", r->distance_mean);
-        add_num(c, "head_importance_max", r->importance_max);
-        cJSON_AddItemToArray(cf, c);
-    }
-    cJSON *ru = cJSON_AddArrayToObject(o, "runs");
-    for (size_t i = 0; i < n_runs; i++) {
-        const attend_compare_run *r = &runs[i];
-        cJSON *c = cJSON_CreateObject();
-        cJSON_AddNumberToObject(c, "heads", (double)r->heads);
-        cJSON_AddStringToObject(c, "pos", attend_pos_name(r->pos));
-        cJSON_AddNumberToObject(c, "seed", (double)r->seed);
-        cJSON_AddNumberToObject(c, "params", (double)r->params);
-        add_num(c, "val_loss", r->val_loss);
-        add_num(c, "val_accuracy", r->val_accuracy);
-        add_num(c, "val_macro_f1", r->val_macro_f1);
-        add_num(c, "seconds", r->seconds);
-        cJSON_AddNumberToObject(c, "epochs_run", (double)r->epochs_run);
-        cJSON_AddNumberToObject(c, "best_epoch", (double)r->best_epoch);
-        if (r->stats.L) cJSON_AddItemToObject(c, "heads_stats", stats_json(&r->stats));
-        cJSON_AddItemToArray(ru, c);
-    }
-    char *txt = cJSON_Print(o);
+    char path[4096];
+    snprintf(path, sizeof path, "%s/results.json", dir);
+    cJSON *o = cJSON_CreateObject(), *cf = NULL, *ru = NULL;
+    int ok = o && add_item(o, "setup", setup_json(s)) && (cf = cJSON_AddArrayToObject(o, "configs"));
+    for (size_t i = 0; ok && i < n_rows; i++) ok = add_item(cf, NULL, row_json(&rows[i]));
+    ok = ok && (ru = cJSON_AddArrayToObject(o, "runs"));
+    for (size_t i = 0; ok && i < n_runs; i++) ok = add_item(ru, NULL, run_json(&runs[i]));
+    char *txt = ok ? cJSON_Print(o) : NULL;
     cJSON_Delete(o);
-    if (!txt) return attend_errorf(err, ATTEND_ERR_NOMEM, "out of memory");
+    if (!txt) return attend_errorf(err, ATTEND_ERR_NOMEM, "out of memory building %s", path);
     attend_buf b;
     attend_buf_init(&b);
     attend_buf_puts(&b, txt);
     attend_buf_puts(&b, "\n");
     cJSON_free(txt);
-    char path[4096];
-    snprintf(path, sizeof path, "%s/results.json", dir);
     attend_status st = attend_buf_write_file(&b, path, err);
     attend_buf_free(&b);
     return st;

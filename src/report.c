@@ -1,6 +1,7 @@
 /* The report page and the attention pictures. See report.h. */
 #define _POSIX_C_SOURCE 200809L /* mkdir, gmtime_r, clock_gettime */
 #include "report.h"
+#include "json.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -524,7 +525,9 @@ static void section_positions(page *pg, const attend_model *m, const attend_repo
         memcpy(init, o->pos_init, c->max_len * E * sizeof(float));
     } else {
         attend_error e2 = {0};
-        if (attend_model_initial_pos(m, init, &e2) != ATTEND_OK) {
+        attend_status st2 = attend_model_initial_pos(m, init, &e2);
+        if (st2 == ATTEND_ERR_NOMEM) goto nomem; /* not a page without the table */
+        if (st2 != ATTEND_OK) {
             free(init);
             init = NULL;
             html_textf(pg, "p class=\"note\"", "The initial table cannot be shown: %s.", e2.msg);
@@ -672,7 +675,10 @@ size_t attend_report_head_figures(attend_buf *b, const attend_head_stats *hs, co
     char *names = malloc((L + H) * 24);
     float *v = malloc(L * H * sizeof(float));
     size_t made = 0;
-    if (!rn || !cn || !names || !v) goto done;
+    if (!rn || !cn || !names || !v) {
+        b->failed = 1; /* the caller sees out of memory, not "no heads" */
+        goto done;
+    }
     for (size_t l = 0; l < L; l++) {
         rn[l] = names + l * 24;
         snprintf(rn[l], 24, "%zu", l + 1);
@@ -802,10 +808,16 @@ static void section_heads(page *pg, const attend_head_stats *hs) {
 
 /* ---- model card ---- */
 
-/* Appends rows "prefix key" / value for every member of a JSON object. */
-static void json_rows(const char *json, const char *prefix, char (*keys)[96], char (*vals)[600],
-                      size_t *n, size_t max) {
-    cJSON *o = json ? cJSON_Parse(json) : NULL;
+/* Appends rows "prefix key" / value for every member of a JSON object. Text
+ * that is not JSON (a model file from elsewhere) gives no rows; running out
+ * of memory is ATTEND_ERR_NOMEM, not a model card with rows missing. */
+static attend_status json_rows(const char *json, const char *prefix, char (*keys)[96], char (*vals)[600],
+                               size_t *n, size_t max, attend_error *err) {
+    if (!json) return ATTEND_OK;
+    int oom = 0;
+    cJSON *o = attend_json_parse(json, NULL, &oom);
+    if (!o && oom) return attend_errorf(err, ATTEND_ERR_NOMEM, "out of memory reading the model's metadata");
+    attend_status st = ATTEND_OK;
     const cJSON *it;
     cJSON_ArrayForEach(it, o) {
         if (*n >= max) break;
@@ -815,12 +827,17 @@ static void json_rows(const char *json, const char *prefix, char (*keys)[96], ch
         else if (cJSON_IsBool(it)) snprintf(vals[*n], 600, "%s", cJSON_IsTrue(it) ? "true" : "false");
         else {
             char *p = cJSON_PrintUnformatted(it);
-            snprintf(vals[*n], 600, "%s", p ? p : "");
+            if (!p) {
+                st = attend_errorf(err, ATTEND_ERR_NOMEM, "out of memory reading the model's metadata");
+                break;
+            }
+            snprintf(vals[*n], 600, "%s", p);
             cJSON_free(p);
         }
         (*n)++;
     }
     cJSON_Delete(o);
+    return st;
 }
 
 static void section_card(page *pg, const attend_model *m, const attend_report_options *o,
@@ -864,8 +881,13 @@ static void section_card(page *pg, const attend_model *m, const attend_report_op
     ROW("vocabulary", "%zu tokens (with <pad> <unk> <cls>)", c->vocab_size);
     ROW("evaluated data", "%s (FNV-1a 64 %s, %zu examples)%s%s", o->data_path, ds->hash_hex, mt->n,
         o->data_note ? "; " : "", o->data_note ? o->data_note : "");
-    json_rows(m->meta_provenance, "provenance: ", keys, vals, &n, MAXR - 8);
-    json_rows(m->meta_training, "training: ", keys, vals, &n, MAXR - 6);
+    if ((pg->st = json_rows(m->meta_provenance, "provenance: ", keys, vals, &n, MAXR - 8, pg->err)) ||
+        (pg->st = json_rows(m->meta_training, "training: ", keys, vals, &n, MAXR - 6, pg->err))) {
+        free(keys);
+        free(vals);
+        free(cells);
+        return;
+    }
     if (o->train_seconds > 0) ROW("training time", "%.1f s", o->train_seconds);
     if (o->n_epochs) {
         double tps = 0, sec = 0;

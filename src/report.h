@@ -78,7 +78,7 @@ attend_status attend_mkdir(const char *path, attend_error *err);
 
 /* Per-head heatmaps of statistics (entropy, distance, importance) as three
  * standalone SVGs appended to b; titles get prefix. Returns the number of
- * heatmaps written. */
+ * heatmaps written. Out of memory sets b->failed (as appending does). */
 size_t attend_report_head_figures(attend_buf *b, const attend_head_stats *hs, const char *prefix,
                                   double cell);
 

@@ -41,13 +41,26 @@
  *   interrupt attend_train stopped after one step (the SIGINT path): the
  *             mid-epoch checkpoint;
  *   resume    attend_train --resume from that checkpoint, which must give the
- *             uninterrupted run's model.
- * Every allocation index is tried (about 4,000 trials, 2 s; 15 s under ASan).
+ *             uninterrupted run's model;
+ *   compare   attend_compare_write (results.csv, runs.csv, results.json,
+ *             table.md, index.html) of four made-up runs over earlier files:
+ *             each file is the earlier one or the complete new one, never a
+ *             results.json missing a field or a run;
+ *   report    attend_report_write of the trained model on the 16 lines over
+ *             an earlier page: the page is the earlier one or the complete new
+ *             one (the same as a run where nothing failed, but for the two
+ *             clock readings), never a model card missing its metadata rows
+ *             or a page missing a picture.
+ * Every allocation index is tried (about 4,600 trials: 2.4 s with the scratch
+ * files on tmpfs, 7 s under ASan; on a busy disk the many small rewrites can
+ * make it several times slower).
  *
  * Scratch files go to $ATTEND_TMP/alloc_fail (default /tmp/attend_test_alloc_fail).
  * To look at one failure: ATTEND_ALLOC_FAIL_ONLY=train ATTEND_ALLOC_FAIL_FROM=82
  * ATTEND_ALLOC_FAIL_MAX=82 build/tests/test_alloc_fail. */
 #define _POSIX_C_SOURCE 200809L
+#include "compare.h"
+#include "report.h"
 #include "train.h"
 #include "test.h"
 
@@ -991,6 +1004,198 @@ static void trial_resume(scenario_stats *s, long n, int *inj) {
     CHECK(temp_files_left() == 0, "resume, allocation %ld fails: a temporary file is left", n);
 }
 
+/* ---- attend compare's outputs ---- */
+
+/* Four runs, three configurations: per-head statistics with and without
+ * importance, a run without them, a NaN metric (null in the JSON). */
+static double cmp_ent[4] = {1.5, 0.75, 2.0, 1.25}, cmp_dist[4] = {1.0, 2.5, 0.5, 3.0};
+static double cmp_drop[4] = {0.125, -0.0625, 0.25, 0.0}, cmp_rise[4] = {0.5, 0.25, 0.75, 0.0};
+static attend_compare_run cmp_runs[4];
+static attend_compare_setup cmp_setup;
+#define N_CMP_FILES 5
+static const char *cmp_files[N_CMP_FILES] = {"results.csv", "runs.csv", "results.json", "table.md", "index.html"};
+static char cmp_dir[600];
+static blob ref_cmp[N_CMP_FILES];
+static size_t ref_cmp_maps, ref_cmp_plots;
+static unsigned char old_bytes[] = "an earlier file\n";
+static const blob old_file = {old_bytes, sizeof old_bytes - 1};
+
+static void cmp_path(char *buf, size_t n, size_t k) { snprintf(buf, n, "%s/%s", cmp_dir, cmp_files[k]); }
+
+static void compare_fixtures(void) {
+    static const size_t heads[4] = {2, 2, 4, 1};
+    static const attend_pos_kind pos[4] = {ATTEND_POS_LEARNED, ATTEND_POS_LEARNED, ATTEND_POS_SINUSOIDAL,
+                                           ATTEND_POS_NONE};
+    for (size_t i = 0; i < 4; i++) {
+        attend_compare_run *r = &cmp_runs[i];
+        memset(r, 0, sizeof *r);
+        r->heads = heads[i];
+        r->pos = pos[i];
+        r->seed = 7 + (i == 1);
+        r->val_loss = i == 1 ? NAN : 0.5 + 0.125 * (double)i;
+        r->val_accuracy = 0.75 - 0.0625 * (double)i;
+        r->val_macro_f1 = 0.625;
+        r->seconds = 1.5 + (double)i;
+        r->params = 1000 + 10 * i;
+        r->epochs_run = 3;
+        r->best_epoch = 2;
+        if (i == 2) continue; /* no statistics */
+        attend_head_stats *hs = &r->stats;
+        hs->L = i == 3 ? 2 : 1;
+        hs->H = i == 3 ? 1 : 2;
+        hs->n_examples = 4;
+        hs->n_queries = 20;
+        hs->entropy = cmp_ent;
+        hs->distance = cmp_dist;
+        hs->uniform_entropy = 2.5;
+        hs->uniform_distance = 3.5;
+        hs->has_importance = i != 3;
+        hs->base_accuracy = 0.75;
+        hs->base_loss = 0.5;
+        hs->acc_drop = cmp_drop;
+        hs->loss_rise = cmp_rise;
+    }
+    cmp_setup = (attend_compare_setup){.data_path = data_tsv, .train_path = "train.tsv", .val_path = "val.tsv",
+                                       .command = "attend compare --heads 1,2,4", .n_train = 12, .n_val = 4,
+                                       .num_classes = 4, .d_model = 8, .layers = 1, .d_ff = 16, .max_len = 16,
+                                       .epochs = 3, .batch = 4, .n_seeds = 2, .first_seed = 7, .lr = 0.001f,
+                                       .dropout = 0.1f};
+    tmp_path(cmp_dir, sizeof cmp_dir, "compare");
+    attend_error err = {0};
+    need(attend_mkdir(cmp_dir, &err), &err, "creating the compare directory");
+    need(attend_compare_write(cmp_dir, &cmp_setup, cmp_runs, 4, &ref_cmp_maps, &ref_cmp_plots, &err), &err,
+         "the reference compare outputs");
+    for (size_t k = 0; k < N_CMP_FILES; k++) {
+        char path[700];
+        cmp_path(path, sizeof path, k);
+        ref_cmp[k] = must_slurp(path);
+    }
+}
+
+/* attend_compare_write over earlier files: on failure each file is the
+ * earlier one or the complete new one (never a JSON missing something). */
+static void trial_compare(scenario_stats *s, long n, int *inj) {
+    attend_error err = {0};
+    char path[N_CMP_FILES][700];
+    for (size_t k = 0; k < N_CMP_FILES; k++) {
+        cmp_path(path[k], sizeof path[k], k);
+        if (spill(path[k], old_file.p, old_file.n)) need(ATTEND_ERR_IO, &err, "writing an earlier file");
+    }
+    size_t maps = 0, plots = 0;
+    track_begin();
+    arm(n);
+    attend_status st = attend_compare_write(cmp_dir, &cmp_setup, cmp_runs, 4, &maps, &plots, &err);
+    *inj = disarm();
+    if (st) check_failure(s->name, n, st, &err);
+    else if (*inj) s->recovered++;
+    track_end(s->name, n);
+    for (size_t k = 0; k < N_CMP_FILES; k++) {
+        if (st)
+            CHECK(file_is(path[k], &old_file) || file_is(path[k], &ref_cmp[k]),
+                  "compare, allocation %ld fails: %s is neither the earlier file nor the complete new one", n,
+                  cmp_files[k]);
+        else
+            CHECK(file_is(path[k], &ref_cmp[k]), "compare, allocation %ld fails: written OK but %s differs", n,
+                  cmp_files[k]);
+    }
+    CHECK(st || (maps == ref_cmp_maps && plots == ref_cmp_plots),
+          "compare, allocation %ld fails: %zu heatmaps and %zu plots instead of %zu and %zu", n, maps, plots,
+          ref_cmp_maps, ref_cmp_plots);
+}
+
+/* ---- attend report ---- */
+
+static char rep_dir[600], rep_index[700];
+static blob ref_report;
+static attend_report_result ref_rep_res;
+static attend_epoch_report rep_epochs[2];
+
+static void report_options(attend_report_options *o) {
+    attend_report_options_default(o);
+    o->model_path = model_trained;
+    o->data_path = data_tsv;
+    o->data_note = "sixteen made-up lines";
+    o->epochs = rep_epochs;
+    o->n_epochs = 2;
+    o->train_seconds = 2.5;
+    o->n_examples = 1;
+    o->max_stats_examples = 4;
+}
+
+/* The page with what depends on the clock ("built in 0.1 s", the creation
+ * time) blanked: every digit between those markers and the end of their
+ * table cell. */
+static void blank_clock(blob *b) {
+    static const char *markers[2] = {"built in ", "created</td><td>"};
+    for (int k = 0; k < 2; k++) {
+        size_t ml = strlen(markers[k]);
+        for (size_t i = 0; i + ml <= b->n; i++) {
+            if (memcmp(b->p + i, markers[k], ml) != 0) continue;
+            for (size_t j = i + ml; j < b->n && b->p[j] != '<'; j++)
+                if (isdigit(b->p[j])) b->p[j] = '0';
+        }
+    }
+}
+
+static int report_is_ref(const char *path) {
+    blob b = {0};
+    b.p = slurp(path, &b.n);
+    if (!b.p) return 0;
+    blank_clock(&b);
+    int same = b.n == ref_report.n && memcmp(b.p, ref_report.p, b.n) == 0;
+    free(b.p);
+    return same;
+}
+
+static void report_fixtures(void) {
+    for (size_t i = 0; i < 2; i++)
+        rep_epochs[i] = (attend_epoch_report){.epoch = i + 1, .epochs = 2, .step = 3 * (i + 1),
+                                              .train_loss = 1.25 - 0.25 * (double)i, .val_loss = 1.5 - 0.125 * (double)i,
+                                              .val_accuracy = 0.5, .val_macro_f1 = 0.375, .seconds = 1.25, .lr = 0.001,
+                                              .tokens_per_s = 900.0, .has_val = 1, .improved = 1};
+    tmp_path(rep_dir, sizeof rep_dir, "report");
+    snprintf(rep_index, sizeof rep_index, "%s/index.html", rep_dir);
+    attend_error err = {0};
+    attend_model *m = NULL;
+    attend_report_options o;
+    report_options(&o);
+    need(attend_model_load(&m, model_trained, &err), &err, "loading the model for the report");
+    need(attend_report_write(m, &o, rep_dir, &ref_rep_res, &err), &err, "the reference report");
+    attend_model_free(m);
+    ref_report = must_slurp(rep_index);
+    blank_clock(&ref_report);
+}
+
+/* attend_report_write over an earlier page: the page is the earlier one or
+ * the complete new one. */
+static void trial_report(scenario_stats *s, long n, int *inj) {
+    attend_error err = {0};
+    attend_model *m = NULL;
+    attend_report_options o;
+    attend_report_result res;
+    report_options(&o);
+    if (spill(rep_index, old_file.p, old_file.n)) need(ATTEND_ERR_IO, &err, "writing an earlier page");
+    track_begin();
+    need(attend_model_load(&m, model_trained, &err), &err, "loading the model");
+    arm(n);
+    attend_status st = attend_report_write(m, &o, rep_dir, &res, &err);
+    *inj = disarm();
+    if (st) check_failure(s->name, n, st, &err);
+    else if (*inj) s->recovered++;
+    attend_model_free(m);
+    track_end(s->name, n);
+    if (st) {
+        CHECK(file_is(rep_index, &old_file), "report, allocation %ld fails: the earlier page was changed", n);
+    } else {
+        CHECK(report_is_ref(rep_index), "report, allocation %ld fails: written OK but the page differs", n);
+        CHECK(res.n_heatmaps == ref_rep_res.n_heatmaps && res.n_plots == ref_rep_res.n_plots &&
+                  res.n_examples == ref_rep_res.n_examples,
+              "report, allocation %ld fails: %zu heatmaps, %zu plots, %zu examples instead of %zu, %zu, %zu", n,
+              res.n_heatmaps, res.n_plots, res.n_examples, ref_rep_res.n_heatmaps, ref_rep_res.n_plots,
+              ref_rep_res.n_examples);
+    }
+}
+
 int main(void) {
     setvbuf(stdout, NULL, _IOLBF, 0); /* lines in order with stderr's */
     attend_set_threads(1);
@@ -998,6 +1203,8 @@ int main(void) {
     cJSON_InitHooks(&hooks);
     make_tmp_dir();
     make_fixtures();
+    compare_fixtures();
+    report_fixtures();
     if (spill(resume_src, ref_mid.p, ref_mid.n)) {
         fprintf(stderr, "test_alloc_fail: cannot write %s\n", resume_src);
         return 2;
@@ -1014,9 +1221,10 @@ int main(void) {
     clock_gettime(CLOCK_MONOTONIC, &t0);
     scenario_stats st[] = {{.name = "data"},  {.name = "vocab"}, {.name = "load"},
                            {.name = "classify"}, {.name = "save"}, {.name = "train"},
-                           {.name = "interrupt"}, {.name = "resume"}};
-    trial_fn fns[] = {trial_data,  trial_vocab, trial_load,      trial_classify,
-                      trial_save,  trial_train, trial_interrupt, trial_resume};
+                           {.name = "interrupt"}, {.name = "resume"}, {.name = "compare"},
+                           {.name = "report"}};
+    trial_fn fns[] = {trial_data,  trial_vocab, trial_load,      trial_classify, trial_save,
+                      trial_train, trial_interrupt, trial_resume, trial_compare,  trial_report};
     printf("test_alloc_fail: the N-th allocation fails, N = 1, 2, ... until a run completes\n");
     const char *only = getenv("ATTEND_ALLOC_FAIL_ONLY");
     long total = 0;
@@ -1035,5 +1243,7 @@ int main(void) {
     free(ref_ckpt.p);
     free(ref_mid.p);
     free(ref_prev.p);
+    for (size_t k = 0; k < N_CMP_FILES; k++) free(ref_cmp[k].p);
+    free(ref_report.p);
     return test_summary("test_alloc_fail");
 }
