@@ -4,21 +4,28 @@
  * is the column block [h*D, (h+1)*D) of row l, exactly what the input
  * projections produce, so no transpose is needed.
  *
- * Two modes share one kernel per (batch, head):
+ * One kernel per (batch, head), in blocks of QB query rows: the head's keys
+ * and values are packed once (K^T, V and their transposes as needed), every
+ * product (scores, weights x V, and the five of the backward) is a small
+ * matrix product done by a register-tiled kernel (mm), and softmax, masks
+ * and dropout are vectorised passes over a QB x S block of scores. Two modes:
  *   - with weights: probs (B,H,L,S) is written (attention maps, `attend op`)
  *     and the backward reads it;
- *   - fused: no (B,H,L,S) array at all. The forward keeps one row of scores
- *     per thread and saves the row's log-sum-exp (B,H,L); the backward
- *     recomputes each row's weights from it. Memory is O(T) per head
- *     instead of O(T^2), and nothing T x T goes through main memory.
+ *   - fused: no (B,H,L,S) array at all. The forward saves each row's
+ *     log-sum-exp (B,H,L); the backward recomputes the weights from it.
+ *     Past KB keys both go through the keys KB at a time (online softmax:
+ *     running maximum and sum, the output rescaled when the maximum grows),
+ *     so the score block is QB x KB and memory is O(S*D) per thread.
  *
  * Masking rule (PyTorch nn.MultiheadAttention's convention): a key is masked
  * for a query when the key-padding byte is nonzero, the bool mask byte is
  * nonzero, the causal switch is on and s > l, or the float mask is -inf.
- * Masked keys are skipped everywhere — never scored, never multiplied by a
- * zero weight — so NaN or Inf stored at a masked key cannot reach the
- * output or any gradient. A query with no allowed key gets weights 0 and
- * output 0, and its gradients are 0 (PyTorch 1.13 gives NaN there). */
+ * A masked key gets weight exactly 0 (its score is set to -inf before the
+ * exp). A padded key is packed as zeros, so NaN or Inf stored there cannot
+ * reach the output or any gradient through a 0 * NaN; a head with a
+ * non-finite key or value that some query may see takes the per-key path,
+ * which never touches a masked key. A query with no allowed key gets weights
+ * 0 and output 0, and its gradients are 0 (PyTorch 1.13 gives NaN there). */
 #include "internal.h"
 
 #include <stdlib.h>
