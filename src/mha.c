@@ -118,7 +118,9 @@ void attend_mha_forward(float *out, attend_mha_acts *a, const attend_mha_config 
     if (a->probs)
         attend_sdpa_forward(a->ctx, a->probs, a->q, a->k, a->v, mask, B, H, L, S, D, drop, seed);
     else
-        attend_sdpa_forward_fused(a->ctx, a->lse, a->q, a->k, a->v, mask, B, H, L, S, D, drop, seed);
+        /* the row log-sum-exps only matter to a backward (acts with gradients) */
+        attend_sdpa_forward_fused(a->ctx, a->dq ? a->lse : NULL, a->q, a->k, a->v, mask, B, H, L,
+                                  S, D, drop, seed);
     attend_linear_forward(out, a->ctx, p->out_proj_weight, p->out_proj_bias, B * L, E, E);
 }
 
