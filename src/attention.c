@@ -176,9 +176,9 @@ static void sdpa_head_backward_simple(float *dq, float *dk, float *dv, const flo
  * One (batch, head) pair is processed QB query rows at a time. Every product
  * in the forward and backward is a small matrix product on packed copies of
  * the head's keys and values, done by the register-tiled kernel mm() below;
- * softmax, masks and dropout are elementwise passes over a QB x S block of
- * scores that stays in cache. Nothing T x T exists in fused mode: memory is
- * O((QB + D) * S) per thread. */
+ * softmax, masks and dropout are elementwise passes over a block of scores
+ * (QB x S, or QB x KB in the fused path's key blocks) that stays in cache.
+ * Nothing T x T exists in fused mode: memory is O(D * S) per thread. */
 
 #define QB 32 /* query rows per block */
 
@@ -281,8 +281,8 @@ static ATTEND_INLINE float softmax_exp(float x) {
 static inline size_t pack_ld(size_t S) { return (S + 15) / 16 * 16 + 16; }
 
 /* Packs head h of batch b: kt (D,ld) = K^T and, when wanted, kr (S,D) = K,
- * vt (D,ld) = V^T, vr (S,D) = V (any may be NULL), ld = pack_ld(S). A padded key (key_padding
- * set) is packed as zeros: it is masked for every query, so its stored
+ * vt (D,ld) = V^T, vr (S,D) = V (any may be NULL), ld = pack_ld(S). A padded
+ * key (key_padding set) is packed as zeros: it is masked for every query, so its stored
  * values must not matter, and zeros keep a NaN there out of the products
  * (a masked weight is 0, and 0 * NaN would be NaN). Returns 0 when a key
  * that some query may see holds NaN or Inf: the caller then takes the
