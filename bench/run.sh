@@ -19,6 +19,8 @@
 #                                then python3, whichever imports torch)
 #   ATTEND_BENCH_THREADS="1 2"   thread counts
 #   ATTEND_BENCH_ONLY=train,attn workload groups (sgemm train infer latency wordnet attn)
+#   ATTEND_BENCH_TORCH_BLAS_THREADS=N  OpenBLAS threads of the PyTorch side (default: 1
+#                                for train/infer/latency/wordnet, the thread count otherwise)
 #   ATTEND_BENCH_ATTN_T="128 512" sizes of the attention workload
 #   ATTEND_BENCH_OUT=DIR         where results.md / results.tsv go (default BUILD_DIR/bench)
 
@@ -104,6 +106,17 @@ run_one() { # impl group threads
             RC=1
         }
     else
+        # PyTorch's model workloads run with OpenBLAS single-threaded beside
+        # torch's own intra-op threads: OpenBLAS's threads and torch's spin
+        # against each other otherwise (measured here at 2 threads: train step
+        # 259 vs 363 ms, inference 35 vs 63 ms). sgemm and attn keep OpenBLAS
+        # at the thread count: there torch's time is the BLAS's.
+        blas=
+        case "$2" in
+            train|infer|latency|wordnet) blas=${ATTEND_BENCH_TORCH_BLAS_THREADS:-1} ;;
+            *) blas=${ATTEND_BENCH_TORCH_BLAS_THREADS:-} ;;
+        esac
+        ATTEND_BENCH_TORCH_BLAS_THREADS=$blas \
         "$PY" bench/torch_bench.py --only "$2" --threads "$3" $QUICK --tmp "$TMPD" >> "$RAW" || {
             echo "bench/run.sh: torch_bench.py --only $2 --threads $3 failed" >&2
         }
