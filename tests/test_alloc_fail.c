@@ -63,6 +63,7 @@
 #include "report.h"
 #include "train.h"
 #include "test.h"
+#include "test_tmp.h"
 
 #include <cjson/cJSON.h>
 #include <ctype.h>
@@ -344,17 +345,7 @@ static void tmp_path(char *buf, size_t n, const char *name) {
     snprintf(buf, n, "%s/%s", tmp_dir, name);
 }
 
-static void make_tmp_dir(void) {
-    const char *d = getenv("ATTEND_TMP");
-    char base[400];
-    snprintf(base, sizeof base, "%s", d && *d ? d : "/tmp");
-    mkdir(base, 0777);
-    snprintf(tmp_dir, sizeof tmp_dir, "%s/%s", base, d && *d ? "alloc_fail" : "attend_test_alloc_fail");
-    if (mkdir(tmp_dir, 0777) != 0 && errno != EEXIST) {
-        fprintf(stderr, "test_alloc_fail: cannot create %s\n", tmp_dir);
-        exit(2);
-    }
-}
+static void make_tmp_dir(void) { test_tmp_dir(tmp_dir, sizeof tmp_dir, "alloc_fail"); }
 
 /* Whole file into a malloc'ed buffer (call with tracking off); NULL if absent. */
 static unsigned char *slurp(const char *path, size_t *len) {

@@ -29,6 +29,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "model.h"
 #include "test.h"
+#include "test_tmp.h"
 
 #define PE_A (0.02 * 1.4142135623730951) /* amplitude of the sin/cos table */
 
@@ -61,17 +62,7 @@ static void tmp_path(char *buf, size_t n, const char *name) {
     snprintf(buf, n, "%s/%s", tmp_dir, name);
 }
 
-static void make_tmp_dir(void) {
-    const char *d = getenv("ATTEND_TMP");
-    char base[400];
-    snprintf(base, sizeof base, "%s", d && *d ? d : "/tmp");
-    mkdir(base, 0777);
-    snprintf(tmp_dir, sizeof tmp_dir, "%s/%s", base, d && *d ? "model" : "attend_test_model");
-    if (mkdir(tmp_dir, 0777) != 0 && errno != EEXIST) {
-        fprintf(stderr, "test_model: cannot create %s\n", tmp_dir);
-        exit(2);
-    }
-}
+static void make_tmp_dir(void) { test_tmp_dir(tmp_dir, sizeof tmp_dir, "model"); }
 
 /* ------------------------------------------------------------------------ */
 /* Models for the tests                                                     */
