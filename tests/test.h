@@ -9,6 +9,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* TEST_ASAN: defined when built with AddressSanitizer (gcc or clang), for
+ * tests that set __asan_default_options. */
+#if defined(__SANITIZE_ADDRESS__)
+#define TEST_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define TEST_ASAN 1
+#endif
+#endif
+
 static int test_passed_ = 0, test_failed_ = 0;
 
 #define CHECK(cond, ...)                                                        \

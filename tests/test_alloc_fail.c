@@ -76,14 +76,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#if defined(__SANITIZE_ADDRESS__)
-#define TEST_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define TEST_ASAN 1
-#endif
-#endif
-
 #ifdef TEST_ASAN
 /* A NULL from the real allocator (not ours) must stay a NULL, not an abort. */
 const char *__asan_default_options(void);

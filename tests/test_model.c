@@ -39,14 +39,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#if defined(__SANITIZE_ADDRESS__)
-#define TEST_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define TEST_ASAN 1
-#endif
-#endif
-
 #ifdef TEST_ASAN
 /* Under ASan a huge allocation must come back as NULL (and so as a failed
  * check), not abort the run; nothing this test does legitimately needs 1 GiB. */
