@@ -23,11 +23,11 @@
 /* Elementwise work is cut into chunks of this many values; each chunk is one
  * call of a dispatched kernel (OpenMP's outlined loop bodies would not be
  * multi-versioned themselves). */
-#define ATTEND_CHUNK ((size_t)16384)
+#define ATTEND_CHUNK ((size_t)8192)
 #define ATTEND_FOR_CHUNKS(n, s, len, body)                                               \
     do {                                                                                \
         const size_t n_ = (n), nc_ = (n_ + ATTEND_CHUNK - 1) / ATTEND_CHUNK;              \
-        ATTEND_OMP(parallel for schedule(static) if (nc_ > 3))                          \
+        ATTEND_OMP(parallel for schedule(static) if (nc_ > 1))                          \
         for (size_t c_ = 0; c_ < nc_; c_++) {                                           \
             const size_t s = c_ * ATTEND_CHUNK;                                         \
             const size_t len = n_ - s < ATTEND_CHUNK ? n_ - s : ATTEND_CHUNK;           \

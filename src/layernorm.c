@@ -5,7 +5,7 @@ void attend_layernorm_forward(float *out, float *mean, float *rstd, const float 
                               const float *weight, const float *bias,
                               size_t N, size_t C, float eps) {
     // inp (N,C), weight (C), bias (C) -> out (N,C), mean (N), rstd (N)
-    ATTEND_OMP(parallel for if (N * C > 32768))
+    ATTEND_OMP(parallel for if (N * C > 8192))
     for (size_t n = 0; n < N; n++) {
         const float *x = inp + n * C;
         float *y = out + n * C;
@@ -55,7 +55,7 @@ void attend_layernorm_backward(float *dinp, float *dweight, float *dbias,
          * reads, and each column still sums its rows n = 0, 1, ... */
         enum { CB = 64 };
         const size_t nblk = (C + CB - 1) / CB;
-        ATTEND_OMP(parallel for if (N * C > 32768 && nblk > 1))
+        ATTEND_OMP(parallel for if (N * C > 8192 && nblk > 1))
         for (size_t blk = 0; blk < nblk; blk++) {
             const size_t c0 = blk * CB, w = C - c0 < CB ? C - c0 : CB;
             float dw[CB] = {0}, db[CB] = {0};
@@ -75,7 +75,7 @@ void attend_layernorm_backward(float *dinp, float *dweight, float *dbias,
         }
     }
     if (!dinp) return;
-    ATTEND_OMP(parallel for if (N * C > 32768))
+    ATTEND_OMP(parallel for if (N * C > 8192))
     for (size_t n = 0; n < N; n++) {
         const float *x = inp + n * C, *dy = dout + n * C;
         float *dx = dinp + n * C;

@@ -26,6 +26,17 @@ void attend_adamw_update(float *p, const float *g, float *m, float *v, size_t n,
                                   step_size, inv_sqrt_bc2));
 }
 
+void attend_adamw_update_serial(float *p, const float *g, float *m, float *v, size_t n,
+                                const attend_adamw_config *c, float lr, size_t step,
+                                int decay) {
+    // the same arithmetic as attend_adamw_update (elementwise: same bits)
+    const float b1 = c->beta1, b2 = c->beta2;
+    const float bc1 = 1.0f - powf(b1, (float)step), bc2 = 1.0f - powf(b2, (float)step);
+    const float shrink = decay ? 1.0f - lr * c->weight_decay : 1.0f;
+    const float step_size = lr / bc1, inv_sqrt_bc2 = 1.0f / sqrtf(bc2);
+    adamw_chunk(p, g, m, v, n, b1, b2, c->eps, shrink, step_size, inv_sqrt_bc2);
+}
+
 double attend_l2_norm(const float *x, size_t n) {
     double s = 0.0;
     /* Serial on purpose: the sum's rounding must not depend on the thread

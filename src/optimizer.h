@@ -16,6 +16,12 @@ typedef struct {
 void attend_adamw_update(float *p, const float *g, float *m, float *v, size_t n,
                          const attend_adamw_config *c, float lr, size_t step, int decay);
 
+/* attend_adamw_update on the calling thread only, for callers that
+ * parallelise over many small tensors themselves. */
+void attend_adamw_update_serial(float *p, const float *g, float *m, float *v, size_t n,
+                                const attend_adamw_config *c, float lr, size_t step,
+                                int decay);
+
 /* Euclidean norm of n values (accumulated in double). */
 double attend_l2_norm(const float *x, size_t n);
 

@@ -463,19 +463,24 @@ static void grads_scale(train_run *r, const attend_model *m, size_t n_rows, floa
 
 static void optimizer_step(train_run *r, attend_model *m, size_t n_rows,
                            const attend_adamw_config *adam, float lr, size_t step) {
-    const size_t E = m->cfg.d_model;
-    for (size_t t = 0; t < m->layout.count; t++) {
-        const attend_param_info *it = &m->layout.items[t];
-        if (m->params + it->offset == m->p.tok_emb) {
-            for (size_t q = 0; q < n_rows; q++) {
-                size_t o = it->offset + (size_t)r->rows[q] * E;
-                attend_adamw_update(m->params + o, r->grads + o, r->m1 + o, r->m2 + o, E, adam,
-                                    lr, step, 0);
-            }
+    /* Work items: every tensor but the embedding, then the touched embedding
+     * rows. Most are small (biases, norms, 64-wide rows), so they are spread
+     * over the threads as items rather than each split in chunks; the
+     * update is elementwise, so the split never changes a bit. */
+    const size_t E = m->cfg.d_model, nt = m->layout.count, n_items = nt + n_rows;
+    ATTEND_OMP(parallel for schedule(dynamic, 4) if (n_items > 8))
+    for (size_t i = 0; i < n_items; i++) {
+        if (i >= nt) {
+            size_t o = (size_t)(m->p.tok_emb - m->params) + (size_t)r->rows[i - nt] * E;
+            attend_adamw_update_serial(m->params + o, r->grads + o, r->m1 + o, r->m2 + o, E, adam,
+                                       lr, step, 0);
             continue;
         }
-        attend_adamw_update(m->params + it->offset, r->grads + it->offset, r->m1 + it->offset,
-                            r->m2 + it->offset, it->numel, adam, lr, step, !it->no_decay);
+        const attend_param_info *it = &m->layout.items[i];
+        if (m->params + it->offset == m->p.tok_emb) continue; /* only its touched rows */
+        attend_adamw_update_serial(m->params + it->offset, r->grads + it->offset,
+                                   r->m1 + it->offset, r->m2 + it->offset, it->numel, adam, lr,
+                                   step, !it->no_decay);
     }
 }
 
