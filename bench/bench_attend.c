@@ -643,14 +643,13 @@ enum { ATT_H = 8, ATT_D = 64 };
  *            (H,T,T) array; the forward saves the row log-sum-exp (H,T), the
  *            backward reads it and the output; past 512 keys both go
  *            through the keys in blocks (online softmax)
- *   unfused  attend_sdpa_forward / _backward: the (H,T,T) weights and their
- *            gradient scratch
+ *   unfused  attend_sdpa_forward / _backward: the (H,T,T) weights
  * Bytes each needs: q, k, v, out (+ dout, dq, dk, dv) plus the above. */
 static double attn_bytes(size_t T, int backward, int fused) {
     double td = (double)T * ATT_H * ATT_D, tt = (double)ATT_H * (double)T * (double)T;
     double io = backward ? 8 * td : 4 * td;
     if (fused) return 4.0 * (io + (backward ? (double)ATT_H * (double)T : 0.0));
-    return 4.0 * (io + (backward ? 2 * tt : tt));
+    return 4.0 * (io + tt);
 }
 
 static double attn_flops(size_t T, int backward) {
@@ -661,7 +660,7 @@ static double attn_flops(size_t T, int backward) {
 typedef struct {
     size_t T;
     int backward, fused;
-    float *q, *k, *v, *out, *probs, *lse, *dout, *dq, *dk, *dv, *dprobs;
+    float *q, *k, *v, *out, *probs, *lse, *dout, *dq, *dk, *dv;
 } attn_ctx;
 
 static void attn_run(void *p) {
@@ -680,7 +679,7 @@ static void attn_run(void *p) {
         attend_sdpa_backward_fused_out(a->dq, a->dk, a->dv, a->dout, a->out, a->q, a->k, a->v,
                                        a->lse, NULL, 1, ATT_H, T, T, ATT_D, 0.0f, 0);
     else
-        attend_sdpa_backward(a->dq, a->dk, a->dv, a->dprobs, a->dout, a->q, a->k, a->v, a->probs,
+        attend_sdpa_backward(a->dq, a->dk, a->dv, a->dout, a->q, a->k, a->v, a->probs,
                              NULL, 1, ATT_H, T, T, ATT_D, 0.0f, 0);
 }
 
@@ -717,7 +716,6 @@ static int attn_child(const bench_opts *o, size_t T, int backward, int fused, do
         a.dk = xmalloc(n * sizeof(float));
         a.dv = xmalloc(n * sizeof(float));
         if (fused) a.lse = xmalloc((size_t)ATT_H * T * sizeof(float));
-        else a.dprobs = xmalloc(tt * sizeof(float));
         fill_uniform(a.dout, n, 24);
     }
     /* One timed run first; it decides the repetitions (about 2 s in all,
@@ -756,7 +754,6 @@ static int attn_child(const bench_opts *o, size_t T, int backward, int fused, do
     free(a.dq);
     free(a.dk);
     free(a.dv);
-    free(a.dprobs);
     return 0;
 }
 

@@ -164,9 +164,8 @@ void attend_sdpa_forward(float *out, float *probs, const float *q, const float *
                          size_t L, size_t S, size_t D, float dropout_p, uint64_t seed);
 
 /* Backward of attend_sdpa_forward. Adds into dq (B,L,H*D), dk and dv
- * (B,S,H*D). dprobs (B,H,L,S) is scratch that is overwritten. */
-void attend_sdpa_backward(float *dq, float *dk, float *dv, float *dprobs,
-                          const float *dout, const float *q, const float *k,
+ * (B,S,H*D); its scratch is per thread, O(S*D). */
+void attend_sdpa_backward(float *dq, float *dk, float *dv, const float *dout, const float *q, const float *k,
                           const float *v, const float *probs, const attend_mask *mask,
                           size_t B, size_t H, size_t L, size_t S, size_t D,
                           float dropout_p, uint64_t seed);
@@ -224,7 +223,6 @@ typedef struct {
     float *lse;        /* (B,H,L) row log-sum-exp; fused only */
     float *ctx;        /* (B,L,E) concatenated head outputs */
     float *dq, *dk, *dv, *dctx; /* backward scratch, same shapes */
-    float *dprobs;     /* (B,H,L,S) backward scratch; NULL when fused */
 } attend_mha_acts;
 
 /* Checks a configuration (E % H, nonzero sizes); fills err on failure. */

@@ -67,21 +67,11 @@ void attend_residual_backward(float *da, float *db, const float *dout, size_t n)
  * d_ff 2048 each pass is 32 MiB of memory traffic per layer. The
  * arithmetic is the same as the separate layers' (same bits). */
 
-/* keep factor of element i: scale or 0 (p <= 0: 1) */
-static inline float drop_factor(uint64_t seed, size_t i, float p, float scale) {
-    if (p <= 0.0f) return 1.0f;
-    return attend_hash_uniform(seed, i) >= p ? scale : 0.0f;
-}
-
 ATTEND_DISPATCH static void relu_drop_fwd(float *out, const float *h, size_t n, size_t first,
                                           float p, float scale, uint64_t seed) {
-    if (p <= 0.0f) {
-        for (size_t i = 0; i < n; i++) out[i] = h[i] > 0.0f ? h[i] : 0.0f;
-        return;
-    }
     for (size_t i = 0; i < n; i++) {
         const float r = h[i] > 0.0f ? h[i] : 0.0f;
-        out[i] = attend_hash_uniform(seed, first + i) >= p ? r * scale : 0.0f;
+        out[i] = attend_dropout_apply(r, seed, first + i, p, scale);
     }
 }
 
@@ -93,7 +83,7 @@ ATTEND_DISPATCH static void relu_drop_bwd(float *dh, const float *da, const floa
         return;
     }
     for (size_t i = 0; i < n; i++) {
-        const float d = attend_hash_uniform(seed, first + i) >= p ? da[i] * scale : 0.0f;
+        const float d = attend_dropout_apply(da[i], seed, first + i, p, scale);
         dh[i] = 0.0f + (h[i] > 0.0f ? d : 0.0f);
     }
 }
@@ -103,7 +93,7 @@ static void gelu_drop_bwd(float *dh, const float *da, const float *h, size_t n, 
     const float inv_sqrt_2pi = 0.3989422804014327f;
     for (size_t i = 0; i < n; i++) {
         const float x = h[i];
-        const float d = p > 0.0f ? da[i] * drop_factor(seed, first + i, p, scale) : da[i];
+        const float d = p > 0.0f ? attend_dropout_apply(da[i], seed, first + i, p, scale) : da[i];
         const float cdf = 0.5f * (1.0f + erff(x * ATTEND_SQRT1_2));
         const float pdf = inv_sqrt_2pi * expf(-0.5f * x * x);
         dh[i] = 0.0f + d * (cdf + x * pdf);
@@ -112,12 +102,13 @@ static void gelu_drop_bwd(float *dh, const float *da, const float *h, size_t n, 
 
 void attend_act_dropout_forward(float *a, const float *h, size_t n, attend_activation act,
                                 float p, uint64_t seed) {
-    if (act == ATTEND_ACT_GELU) {
-        attend_gelu_forward(a, h, n);
+    if (act == ATTEND_ACT_GELU || p <= 0.0f) { /* GELU, or nothing to fuse */
+        if (act == ATTEND_ACT_GELU) attend_gelu_forward(a, h, n);
+        else attend_relu_forward(a, h, n);
         attend_dropout_forward(a, a, n, p, seed);
         return;
     }
-    const float scale = p > 0.0f ? 1.0f / (1.0f - p) : 1.0f;
+    const float scale = 1.0f / (1.0f - p);
     ATTEND_FOR_CHUNKS(n, s, len, relu_drop_fwd(a + s, h + s, len, s, p, scale, seed));
 }
 

@@ -84,7 +84,6 @@ typedef struct {
     uint64_t seed;
     float *probs;               /* (B,H,L,S) or NULL (fused) */
     float *lse;                 /* (B,H,L) row log-sum-exp, or NULL */
-    float *dprobs;              /* (B,H,L,S) backward scratch, or NULL */
     const float *out;           /* backward of the fused path: the forward's output, or NULL */
     int online;                 /* fused, S > KB (and out known in the backward): key blocks */
 } sdpa_args;
@@ -396,8 +395,7 @@ static ATTEND_INLINE void row_dropout(float *w, const float *p, const sdpa_args 
                                       size_t h, size_t l, size_t k0, size_t kn) {
     const size_t base = prob_index(b, h, l, k0, a->H, a->L, a->S);
     const float keep = a->keep_scale, drop = a->dropout_p;
-    for (size_t s = 0; s < kn; s++)
-        w[s] = attend_hash_uniform(a->seed, base + s) < drop ? 0.0f : p[s] * keep;
+    for (size_t s = 0; s < kn; s++) w[s] = attend_dropout_apply(p[s], a->seed, base + s, drop, keep);
 }
 
 /* Long sequences in the fused path go through the keys KB at a time (online
@@ -655,7 +653,7 @@ static sdpa_args make_args(const float *q, const float *k, const float *v,
                            const attend_mask *mask, size_t B, size_t H, size_t L, size_t S,
                            size_t D, float dropout_p, uint64_t seed) {
     sdpa_args a = {q, k, v, mask, B, H, L, S, D, 1.0f / sqrtf((float)D), dropout_p,
-                   dropout_p > 0.0f ? 1.0f / (1.0f - dropout_p) : 1.0f, seed, NULL, NULL, NULL, NULL, 0};
+                   dropout_p > 0.0f ? 1.0f / (1.0f - dropout_p) : 1.0f, seed, NULL, NULL, NULL, 0};
     return a;
 }
 
@@ -667,14 +665,12 @@ void attend_sdpa_forward(float *out, float *probs, const float *q, const float *
     sdpa_forward_all(out, &a);
 }
 
-void attend_sdpa_backward(float *dq, float *dk, float *dv, float *dprobs,
-                          const float *dout, const float *q, const float *k,
+void attend_sdpa_backward(float *dq, float *dk, float *dv, const float *dout, const float *q, const float *k,
                           const float *v, const float *probs, const attend_mask *mask,
                           size_t B, size_t H, size_t L, size_t S, size_t D,
                           float dropout_p, uint64_t seed) {
     sdpa_args a = make_args(q, k, v, mask, B, H, L, S, D, dropout_p, seed);
     a.probs = (float *)probs; /* read only in the backward */
-    a.dprobs = dprobs;
     sdpa_backward_all(dq, dk, dv, dout, &a);
 }
 

@@ -9,13 +9,13 @@
 ATTEND_DISPATCH static void drop_fwd(float *out, const float *inp, size_t n, size_t first,
                                      float p, float scale, uint64_t seed) {
     for (size_t i = 0; i < n; i++)
-        out[i] = attend_hash_uniform(seed, first + i) >= p ? inp[i] * scale : 0.0f;
+        out[i] = attend_dropout_apply(inp[i], seed, first + i, p, scale);
 }
 
 ATTEND_DISPATCH static void drop_bwd(float *dinp, const float *dout, size_t n, size_t first,
                                      float p, float scale, uint64_t seed) {
     for (size_t i = 0; i < n; i++)
-        dinp[i] += attend_hash_uniform(seed, first + i) >= p ? dout[i] * scale : 0.0f;
+        dinp[i] += attend_dropout_apply(dout[i], seed, first + i, p, scale);
 }
 
 void attend_dropout_forward(float *out, const float *inp, size_t n, float p, uint64_t seed) {

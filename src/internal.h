@@ -88,6 +88,12 @@ static inline float attend_hash_uniform(uint64_t seed, uint64_t i) {
     /* splitmix64's output function on the counter stream seed + i * gamma */
     return (float)(attend_mix64(seed + i * 0x9E3779B97F4A7C15ull) >> 40) * (1.0f / 16777216.0f);
 }
+/* Inverted dropout of element i: x * scale, or 0 when dropped (uniform < p).
+ * The one decision every dropout site (layers, attention weights) makes. */
+static inline float attend_dropout_apply(float x, uint64_t seed, uint64_t i, float p,
+                                         float scale) {
+    return attend_hash_uniform(seed, i) >= p ? x * scale : 0.0f;
+}
 /* Derives an independent seed for a sub-site (layer, dropout site, ...). */
 static inline uint64_t attend_seed_child(uint64_t seed, uint64_t site) {
     return attend_mix64(seed * 0x100000001B3ull + site);

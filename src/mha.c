@@ -79,27 +79,25 @@ size_t attend_mha_acts_size(const attend_mha_config *cfg, size_t B, size_t L, si
     const size_t rows = 2 * B * L * E + 2 * B * S * E;                /* q ctx | k v */
     const size_t w = (flags & ATTEND_ACTS_FUSED) ? B * H * L : B * H * L * S; /* lse | probs */
     size_t n = rows + w;
-    if (flags & ATTEND_ACTS_GRAD) n += rows + ((flags & ATTEND_ACTS_FUSED) ? 0 : w);
+    if (flags & ATTEND_ACTS_GRAD) n += rows;
     return n;
 }
 
 void attend_mha_acts_bind(attend_mha_acts *a, const attend_mha_config *cfg, size_t B,
                           size_t L, size_t S, int flags, float *mem) {
     const size_t E = cfg->embed_dim, H = cfg->num_heads;
-    const int fused = flags & ATTEND_ACTS_FUSED;
     memset(a, 0, sizeof *a);
     a->q = mem; mem += B * L * E;
     a->ctx = mem; mem += B * L * E;
     a->k = mem; mem += B * S * E;
     a->v = mem; mem += B * S * E;
-    if (fused) { a->lse = mem; mem += B * H * L; }
+    if (flags & ATTEND_ACTS_FUSED) { a->lse = mem; mem += B * H * L; }
     else { a->probs = mem; mem += B * H * L * S; }
     if (!(flags & ATTEND_ACTS_GRAD)) return;
     a->dq = mem; mem += B * L * E;
     a->dctx = mem; mem += B * L * E;
     a->dk = mem; mem += B * S * E;
-    a->dv = mem; mem += B * S * E;
-    if (!fused) a->dprobs = mem;
+    a->dv = mem;
 }
 
 void attend_mha_forward(float *out, attend_mha_acts *a, const attend_mha_config *cfg,
@@ -141,7 +139,7 @@ void attend_mha_backward(float *dquery, float *dkey, float *dvalue, attend_mha_p
     memset(a->dv, 0, B * S * E * sizeof(float));
     float drop = training ? cfg->dropout : 0.0f;
     if (a->probs)
-        attend_sdpa_backward(a->dq, a->dk, a->dv, a->dprobs, a->dctx, a->q, a->k, a->v, a->probs,
+        attend_sdpa_backward(a->dq, a->dk, a->dv, a->dctx, a->q, a->k, a->v, a->probs,
                              mask, B, H, L, S, D, drop, seed);
     else
         attend_sdpa_backward_fused_out(a->dq, a->dk, a->dv, a->dctx, a->ctx, a->q, a->k, a->v, a->lse, mask,

@@ -15,26 +15,33 @@ ATTEND_DISPATCH static void adamw_chunk(float *p, const float *g, float *m, floa
     }
 }
 
+/* The step's scalar factors, shared by both entry points. */
+typedef struct {
+    float b1, b2, eps, shrink, step_size, inv_sqrt_bc2;
+} adamw_factors;
+
+static adamw_factors adamw_factors_at(const attend_adamw_config *c, float lr, size_t step,
+                                      int decay) {
+    const float bc1 = 1.0f - powf(c->beta1, (float)step), bc2 = 1.0f - powf(c->beta2, (float)step);
+    adamw_factors f = {c->beta1, c->beta2, c->eps, decay ? 1.0f - lr * c->weight_decay : 1.0f,
+                       lr / bc1, 1.0f / sqrtf(bc2)};
+    return f;
+}
+
 void attend_adamw_update(float *p, const float *g, float *m, float *v, size_t n,
                          const attend_adamw_config *c, float lr, size_t step, int decay) {
-    const float b1 = c->beta1, b2 = c->beta2;
-    const float bc1 = 1.0f - powf(b1, (float)step), bc2 = 1.0f - powf(b2, (float)step);
-    const float shrink = decay ? 1.0f - lr * c->weight_decay : 1.0f;
-    const float step_size = lr / bc1, inv_sqrt_bc2 = 1.0f / sqrtf(bc2);
+    const adamw_factors f = adamw_factors_at(c, lr, step, decay);
     ATTEND_FOR_CHUNKS(n, s, len,
-                      adamw_chunk(p + s, g + s, m + s, v + s, len, b1, b2, c->eps, shrink,
-                                  step_size, inv_sqrt_bc2));
+                      adamw_chunk(p + s, g + s, m + s, v + s, len, f.b1, f.b2, f.eps, f.shrink,
+                                  f.step_size, f.inv_sqrt_bc2));
 }
 
 void attend_adamw_update_serial(float *p, const float *g, float *m, float *v, size_t n,
                                 const attend_adamw_config *c, float lr, size_t step,
                                 int decay) {
-    // the same arithmetic as attend_adamw_update (elementwise: same bits)
-    const float b1 = c->beta1, b2 = c->beta2;
-    const float bc1 = 1.0f - powf(b1, (float)step), bc2 = 1.0f - powf(b2, (float)step);
-    const float shrink = decay ? 1.0f - lr * c->weight_decay : 1.0f;
-    const float step_size = lr / bc1, inv_sqrt_bc2 = 1.0f / sqrtf(bc2);
-    adamw_chunk(p, g, m, v, n, b1, b2, c->eps, shrink, step_size, inv_sqrt_bc2);
+    // elementwise: one call over all n gives the same bits as the chunked one
+    const adamw_factors f = adamw_factors_at(c, lr, step, decay);
+    adamw_chunk(p, g, m, v, n, f.b1, f.b2, f.eps, f.shrink, f.step_size, f.inv_sqrt_bc2);
 }
 
 double attend_l2_norm(const float *x, size_t n) {

@@ -39,7 +39,7 @@ static void run_case(const ref_case *c, const char *name) {
     float *q = malloc(B * L * E * 4), *k = malloc(B * S * E * 4), *v = malloc(B * S * E * 4);
     float *out = malloc(B * L * E * 4), *probs = malloc(B * H * L * S * 4);
     float *dout = malloc(B * L * E * 4), *dq = calloc(B * L * E, 4), *dk = calloc(B * S * E, 4),
-          *dv = calloc(B * S * E, 4), *dpr = malloc(B * H * L * S * 4);
+          *dv = calloc(B * S * E, 4);
     double *rdq = calloc(B * L * E, 8), *rdk = calloc(B * S * E, 8), *rdv = calloc(B * S * E, 8);
     uint8_t *pad = c->pad ? calloc(B * S, 1) : NULL, *bm = c->bool2d ? calloc(L * S, 1) : NULL;
     float *fm = c->float2d ? calloc(L * S, 4) : NULL;
@@ -62,7 +62,7 @@ static void run_case(const ref_case *c, const char *name) {
     attend_mask m = {pad, bm, fm, 0, c->causal};
     const uint64_t seed = 77;
     attend_sdpa_forward(out, probs, q, k, v, &m, B, H, L, S, D, c->drop, seed);
-    attend_sdpa_backward(dq, dk, dv, dpr, dout, q, k, v, probs, &m, B, H, L, S, D, c->drop, seed);
+    attend_sdpa_backward(dq, dk, dv, dout, q, k, v, probs, &m, B, H, L, S, D, c->drop, seed);
 
     double worst_o = 0, worst_p = 0, scale_o = 1e-6;
     double *pr = malloc(S * 8), *dp = malloc(S * 8);
@@ -184,7 +184,7 @@ static void run_case(const ref_case *c, const char *name) {
     free(dq3); free(dk3); free(dv3);
     free(lse); free(out2); free(dq2); free(dk2); free(dv2);
     free(q); free(k); free(v); free(out); free(probs); free(dout); free(dq); free(dk); free(dv);
-    free(dpr); free(rdq); free(rdk); free(rdv); free(pad); free(bm); free(fm); free(pr); free(dp);
+    free(rdq); free(rdk); free(rdv); free(pad); free(bm); free(fm); free(pr); free(dp);
 }
 
 

@@ -1,6 +1,6 @@
 /* Finite-difference gradient checks for the backward of every op in attend.h,
  * plus behaviour checks for the masking and dropout bugs PyTorch had
- * (docs in /work/shared/ANCHORS.md).
+ * (described in ../shared/ANCHORS.md beside the repository).
  *
  * Method: for a fixed random R, the scalar loss is L = sum(out * R) (summed in
  * double). The analytic gradient is backward(dout = R) into zeroed buffers;
@@ -505,7 +505,6 @@ static void test_sdpa(const char *name, unsigned flags, float dropout_p) {
     float *q = frandn(B * L * E, 1.0f), *k = frandn(B * S * E, 1.0f), *v = frandn(B * S * E, 1.0f);
     float *out = fzeros(B * L * E), *probs = fzeros(B * H * L * S), *R = frandn(B * L * E, 1.0f);
     float *dq = fzeros(B * L * E), *dk = fzeros(B * S * E), *dv = fzeros(B * S * E);
-    float *dprobs = fzeros(B * H * L * S);
 
     attend_mask m;
     memset(&m, 0, sizeof m);
@@ -575,10 +574,10 @@ static void test_sdpa(const char *name, unsigned flags, float dropout_p) {
           bad_dead_out);
     if (flags & SD_FULLROW) CHECK(dead_rows == B * H, "%s: %zu dead rows", name, dead_rows);
 
-    attend_sdpa_backward(dq, dk, dv, dprobs, R, q, k, v, probs, mp, B, H, L, S, D, dropout_p,
+    attend_sdpa_backward(dq, dk, dv, R, q, k, v, probs, mp, B, H, L, S, D, dropout_p,
                          seed);
     float *g_q = fcopy(dq, B * L * E), *g_k = fcopy(dk, B * S * E), *g_v = fcopy(dv, B * S * E);
-    attend_sdpa_backward(dq, dk, dv, dprobs, R, q, k, v, probs, mp, B, H, L, S, D, dropout_p,
+    attend_sdpa_backward(dq, dk, dv, R, q, k, v, probs, mp, B, H, L, S, D, dropout_p,
                          seed);
     char buf[160];
     snprintf(buf, sizeof buf, "%s dq", name);
@@ -588,7 +587,7 @@ static void test_sdpa(const char *name, unsigned flags, float dropout_p) {
     snprintf(buf, sizeof buf, "%s dv", name);
     check_doubled(buf, g_v, dv, B * S * E);
     /* NULL gradients are skipped. */
-    attend_sdpa_backward(NULL, dk, NULL, dprobs, R, q, k, v, probs, mp, B, H, L, S, D,
+    attend_sdpa_backward(NULL, dk, NULL, R, q, k, v, probs, mp, B, H, L, S, D,
                          dropout_p, seed);
 
     /* Exact zeros: dq of a query with no allowed key; dk and dv of a key no
@@ -1035,7 +1034,6 @@ static void behave_fully_masked_row(void) {
     float *q = frandn(B * L * E, 1.0f), *k = frandn(B * S * E, 1.0f), *v = frandn(B * S * E, 1.0f);
     float *out = fzeros(B * L * E), *probs = fzeros(B * H * L * S), *R = frandn(B * L * E, 1.0f);
     float *dq = fzeros(B * L * E), *dk = fzeros(B * S * E), *dv = fzeros(B * S * E);
-    float *dprobs = fzeros(B * H * L * S);
     uint8_t *bm = bzeros(L * S);
     for (size_t s = 0; s < S; s++) bm[1 * S + s] = 1; /* query 1 masked everywhere */
     float *fm = fzeros(L * S);
@@ -1047,7 +1045,7 @@ static void behave_fully_masked_row(void) {
     fset(out, B * L * E, 7.0f); /* the forward must overwrite, not skip */
     fset(probs, B * H * L * S, 7.0f);
     attend_sdpa_forward(out, probs, q, k, v, &m, B, H, L, S, D, 0.0f, 0);
-    attend_sdpa_backward(dq, dk, dv, dprobs, R, q, k, v, probs, &m, B, H, L, S, D, 0.0f, 0);
+    attend_sdpa_backward(dq, dk, dv, R, q, k, v, probs, &m, B, H, L, S, D, 0.0f, 0);
     size_t bad_out = 0, bad_w = 0;
     for (size_t b = 0; b < B; b++)
         for (size_t l = 1; l < L; l += 2) {
@@ -1134,9 +1132,8 @@ static void behave_nan_masked_key(void) {
                 }
         float *out = fzeros(B * L * E), *probs = fzeros(B * H * L * S);
         float *dq = fzeros(B * L * E), *dk = fzeros(B * S * E), *dv = fzeros(B * S * E);
-        float *dprobs = fzeros(B * H * L * S);
-        attend_sdpa_forward(out, probs, q, k, v, &m, B, H, L, S, D, 0.0f, 0);
-        attend_sdpa_backward(dq, dk, dv, dprobs, R, q, k, v, probs, &m, B, H, L, S, D, 0.0f, 0);
+            attend_sdpa_forward(out, probs, q, k, v, &m, B, H, L, S, D, 0.0f, 0);
+        attend_sdpa_backward(dq, dk, dv, R, q, k, v, probs, &m, B, H, L, S, D, 0.0f, 0);
         res[variant][0] = out;
         res[variant][1] = probs;
         res[variant][2] = dq;
