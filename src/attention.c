@@ -279,8 +279,16 @@ static ATTEND_INLINE float softmax_exp(float x) {
  * the tiles do) does not map every row to the same cache set. */
 static inline size_t pack_ld(size_t S) { return (S + 15) / 16 * 16 + 16; }
 
-/* Packs head h of batch b: kt (D,ld) = K^T and, when wanted, kr (S,D) = K,
- * vt (D,ld) = V^T, vr (S,D) = V (any may be NULL), ld = pack_ld(S). A padded
+/* n rounded up to a multiple of 16. The products and row passes run over
+ * whole 16-key groups: the packs hold zeros for keys [S, round16(S)) and
+ * their scores are set to -inf, so the extra columns add exact zeros and no
+ * scalar tail loop is needed (short texts, S ~ 10-30, spent most of their
+ * time in those tails). */
+static inline size_t round16(size_t n) { return (n + 15) / 16 * 16; }
+
+/* Packs head h of batch b: kt (D,ld) = K^T and, when wanted, kr (S16,D) = K,
+ * vt (D,ld) = V^T, vr (S16,D) = V (any may be NULL), ld = pack_ld(S),
+ * S16 = round16(S); keys [S, S16) are packed as zeros. A padded
  * key (key_padding set) is packed as zeros: it is masked for every query, so its stored
  * values must not matter, and zeros keep a NaN there out of the products
  * (a masked weight is 0, and 0 * NaN would be NaN). Returns 0 when a key
@@ -306,6 +314,14 @@ static int pack_head(float *kt, float *kr, float *vt, float *vr, const sdpa_args
             if (vr) vr[s * D + d] = zero ? 0.0f : vs[d];
         }
     }
+    const size_t S16 = round16(S);
+    for (size_t d = 0; d < D; d++)
+        for (size_t s = S; s < S16; s++) {
+            if (kt) kt[d * ld + s] = 0.0f;
+            if (vt) vt[d * ld + s] = 0.0f;
+        }
+    if (kr) memset(kr + S * D, 0, (S16 - S) * D * sizeof(float));
+    if (vr) memset(vr + S * D, 0, (S16 - S) * D * sizeof(float));
     return 1;
 }
 
@@ -347,15 +363,6 @@ static ATTEND_INLINE float row_mask_range(float *p, const sdpa_args *a, size_t b
     float mx = -INFINITY;
     for (int j = 0; j < 16; j++) mx = m16[j] > mx ? m16[j] : mx;
     for (; s < end; s++) mx = p[s] > mx ? p[s] : mx;
-    return mx;
-}
-
-/* The whole row: keys [0, n), and zeros for [n, S) (probs rows are S long). */
-static ATTEND_INLINE float row_mask(float *p, const sdpa_args *a, size_t b, size_t h, size_t l,
-                                    size_t n) {
-    const float mx = row_mask_range(p, a, b, h, l, 0, n);
-    const size_t S = a->S;
-    for (size_t s = n; s < S; s++) p[s] = 0.0f;
     return mx;
 }
 
@@ -415,29 +422,38 @@ static inline size_t block_ld(const sdpa_args *a) {
 static ATTEND_INLINE void forward_rows(float *out, const sdpa_args *a, size_t b, size_t h,
                                        size_t l0, size_t nr, const float *kt, size_t ld,
                                        const float *vr, float *sc, float *wbuf, size_t bs) {
-    const size_t L = a->L, S = a->S, D = a->D, H = a->H, E = H * D, n = block_keys(a, l0, nr);
+    const size_t L = a->L, S = a->S, D = a->D, H = a->H, E = H * D;
+    const size_t n = round16(block_keys(a, l0, nr));
     const float *qb = a->q + (b * L + l0) * E + h * D;
-    // probs rows of this block (unfused, stride S) or the scratch block (fused)
-    float *p = a->probs ? a->probs + prob_index(b, h, l0, 0, H, L, S) : sc;
-    const size_t ps = a->probs ? S : bs;
+    // the weights are made in place in the probs rows (unfused, stride S)
+    // when the 16-key groups fit there, else in the scratch block and copied
+    float *probs = a->probs ? a->probs + prob_index(b, h, l0, 0, H, L, S) : NULL;
+    const int direct = probs && n <= S;
+    float *p = direct ? probs : sc;
+    const size_t ps = direct ? S : bs;
     // raw scores (nr,n) = Q (nr,D) @ K^T (D,n)
     mm(p, ps, qb, E, 1, kt, ld, nr, n, D, 0);
     for (size_t i = 0; i < nr; i++) {
         const size_t l = l0 + i;
         float *pr = p + i * ps;
-        const float mx = a->probs ? row_mask(pr, a, b, h, l, n) : row_mask_range(pr, a, b, h, l, 0, n);
+        const float mx = row_mask_range(pr, a, b, h, l, 0, n);
         if (mx == -INFINITY) {
             /* no allowed key: weights 0, output 0 */
             for (size_t s = 0; s < n; s++) pr[s] = 0.0f;
             if (a->dropout_p > 0.0f) memset(wbuf + i * bs, 0, n * sizeof(float));
             if (a->lse) a->lse[(b * H + h) * L + l] = INFINITY;
-            continue;
+        } else {
+            const float sum = row_exp(pr, mx, n);
+            if (a->lse) a->lse[(b * H + h) * L + l] = mx + logf(sum);
+            const float inv = 1.0f / sum;
+            for (size_t s = 0; s < n; s++) pr[s] *= inv;
+            if (a->dropout_p > 0.0f) row_dropout(wbuf + i * bs, pr, a, b, h, l, 0, n);
         }
-        const float sum = row_exp(pr, mx, n);
-        if (a->lse) a->lse[(b * H + h) * L + l] = mx + logf(sum);
-        const float inv = 1.0f / sum;
-        for (size_t s = 0; s < n; s++) pr[s] *= inv;
-        if (a->dropout_p > 0.0f) row_dropout(wbuf + i * bs, pr, a, b, h, l, 0, n);
+        if (probs) { /* the whole row of S weights: zeros past the block's keys */
+            float *dst = probs + i * S;
+            if (!direct) memcpy(dst, pr, S * sizeof(float));
+            else for (size_t s = n; s < S; s++) dst[s] = 0.0f;
+        }
     }
     // out (nr,D) = dropout(P) (nr,n) @ V (n,D)
     const int drop = a->dropout_p > 0.0f;
@@ -463,7 +479,7 @@ static ATTEND_INLINE void forward_rows_online(float *out, const sdpa_args *a, si
         memset(ob + i * E, 0, D * sizeof(float));
     }
     for (size_t k0 = 0; k0 < n; k0 += KB) {
-        const size_t kn = n - k0 < KB ? n - k0 : KB;
+        const size_t kn = round16(n - k0 < KB ? n - k0 : KB);
         mm(sc, bs, qb, E, 1, kt + k0, ld, nr, kn, D, 0);
         for (size_t i = 0; i < nr; i++) {
             float *pr = sc + i * bs;
@@ -496,12 +512,12 @@ static ATTEND_INLINE void forward_rows_online(float *out, const sdpa_args *a, si
     }
 }
 
-/* Forward of one (b,h). Scratch: kt (D,ld), vr (S,D), sc and w (QB,bs),
+/* Forward of one (b,h). Scratch: kt (D,ld), vr (S16,D), sc and w (QB,bs),
  * row maxima and sums (QB each). */
 ATTEND_DISPATCH static void sdpa_head_forward(float *out, const sdpa_args *a, size_t b,
                                               size_t h, float *scratch) {
     const size_t L = a->L, S = a->S, D = a->D, ld = pack_ld(S), bs = block_ld(a);
-    float *kt = scratch, *vr = kt + D * ld, *sc = vr + S * D, *wbuf = sc + QB * bs;
+    float *kt = scratch, *vr = kt + D * ld, *sc = vr + round16(S) * D, *wbuf = sc + QB * bs;
     float *mrow = wbuf + QB * bs, *zrow = mrow + QB;
     if (!pack_head(kt, NULL, NULL, vr, a, b, h)) {
         /* A NaN or Inf among this head's keys/values: take the per-key path,
@@ -532,6 +548,17 @@ static ATTEND_INLINE void backward_block(float *dq, float *dkr, float *dvr, cons
     const float *qb = a->q + (b * L + l0) * E + h * D;
     const float *dob = dout + (b * L + l0) * E + h * D;
     const int drop = a->dropout_p > 0.0f;
+    kn = round16(kn); /* whole 16-key groups (see round16) */
+    if (p && k0 + kn > a->S) {
+        /* weights from probs, whose rows end at S: copy them with zeros
+         * for the extra keys */
+        for (size_t i = 0; i < nr; i++) {
+            memcpy(pbuf + i * bs, p + i * ps, (a->S - k0) * sizeof(float));
+            for (size_t s = a->S - k0; s < kn; s++) pbuf[i * bs + s] = 0.0f;
+        }
+        p = pbuf;
+        ps = bs;
+    }
     if (!p) {
         // fused: the weights again, from the scores and the saved log-sum-exp
         mm(pbuf, bs, qb, E, 1, kt + k0, ld, nr, kn, D, 0);
@@ -569,22 +596,22 @@ static ATTEND_INLINE void backward_block(float *dq, float *dkr, float *dvr, cons
     mm(dkr + k0 * D, D, dpb, 1, bs, qb, E, kn, D, nr, 1);
 }
 
-/* Backward of one (b,h). Scratch: kt, vt (D,ld), kr, dkr, dvr (S,D), three
+/* Backward of one (b,h). Scratch: kt, vt (D,ld), kr, dkr, dvr (S16,D), three
  * blocks (QB,bs): p (recomputed weights in fused mode), dp, w; and QB row
  * dot products. */
 ATTEND_DISPATCH static void sdpa_head_backward(float *dq, float *dk, float *dv,
                                                const float *dout, const sdpa_args *a,
                                                size_t b, size_t h, float *scratch) {
-    const size_t L = a->L, S = a->S, D = a->D, H = a->H, E = H * D;
+    const size_t L = a->L, S = a->S, D = a->D, H = a->H, E = H * D, S16 = round16(S);
     const size_t ld = pack_ld(S), bs = block_ld(a);
-    float *kt = scratch, *vt = kt + D * ld, *kr = vt + D * ld, *dkr = kr + S * D,
-          *dvr = dkr + S * D, *pbuf = dvr + S * D, *dpb = pbuf + QB * bs, *wbuf = dpb + QB * bs,
-          *rowdot = wbuf + QB * bs;
+    float *kt = scratch, *vt = kt + D * ld, *kr = vt + D * ld, *dkr = kr + S16 * D,
+          *dvr = dkr + S16 * D, *pbuf = dvr + S16 * D, *dpb = pbuf + QB * bs,
+          *wbuf = dpb + QB * bs, *rowdot = wbuf + QB * bs;
     if (!pack_head(kt, kr, vt, NULL, a, b, h)) {
         sdpa_head_backward_simple(dq, dk, dv, dout, a, b, h);
         return;
     }
-    memset(dkr, 0, 2 * S * D * sizeof(float));
+    memset(dkr, 0, 2 * S16 * D * sizeof(float));
     for (size_t l0 = 0; l0 < L; l0 += QB) {
         const size_t nr = L - l0 < QB ? L - l0 : QB, n = block_keys(a, l0, nr);
         if (!online_path(a)) {
@@ -613,10 +640,12 @@ ATTEND_DISPATCH static void sdpa_head_backward(float *dq, float *dk, float *dv,
 
 /* Per-thread scratch, in floats. */
 static size_t fwd_scratch(const sdpa_args *a) {
-    return a->D * pack_ld(a->S) + a->D * a->S + 2 * (size_t)QB * block_ld(a) + 2 * (size_t)QB;
+    return a->D * pack_ld(a->S) + a->D * round16(a->S) + 2 * (size_t)QB * block_ld(a) +
+           2 * (size_t)QB;
 }
 static size_t bwd_scratch(const sdpa_args *a) {
-    return 2 * a->D * pack_ld(a->S) + 3 * a->D * a->S + 3 * (size_t)QB * block_ld(a) + QB;
+    return 2 * a->D * pack_ld(a->S) + 3 * a->D * round16(a->S) + 3 * (size_t)QB * block_ld(a) +
+           QB;
 }
 
 static void sdpa_forward_all(float *out, const sdpa_args *a) {
