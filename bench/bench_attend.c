@@ -303,56 +303,41 @@ static double model_forward_flops(const attend_model_config *c, size_t B, size_t
 #define TRAIN_UNFUSED_MAX_BYTES ((double)(512u << 20))
 
 typedef struct {
-    attend_model *m;
-    int flags;
-    size_t B, T, P, step, total_steps, warmup, n_batches;
-    float *grads, *m1, *m2, *acts;
-    attend_model_params g;
-    int32_t *tokens, *targets, *rows;
-    uint8_t *pad, *touched;
-    attend_adamw_config adam;
+    attend_stepper s;
+    size_t B, T, step, total_steps, warmup, n_batches;
+    int32_t *tokens, *targets;
+    uint8_t *pad;
 } train_ctx;
 
 #define SYNTH_BATCHES 8
 
 static void train_setup(train_ctx *t, size_t V, size_t F, size_t B, size_t T) {
     memset(t, 0, sizeof *t);
-    t->m = make_model(V, F, T);
-    const attend_model_config *c = &t->m->cfg;
+    attend_model *m = make_model(V, F, T);
+    const attend_model_config *c = &m->cfg;
     t->B = B;
     t->T = T;
-    t->P = t->m->layout.total;
-    t->grads = calloc(t->P, sizeof(float));
-    t->m1 = calloc(t->P, sizeof(float));
-    t->m2 = calloc(t->P, sizeof(float));
-    t->flags = (double)attend_model_acts_size(c, B, T, ATTEND_ACTS_GRAD) * sizeof(float) >
-                       TRAIN_UNFUSED_MAX_BYTES
-                   ? ATTEND_ACTS_GRAD | ATTEND_ACTS_FUSED
-                   : ATTEND_ACTS_GRAD;
+    int flags = (double)attend_model_acts_size(c, B, T, ATTEND_ACTS_GRAD) * sizeof(float) >
+                        TRAIN_UNFUSED_MAX_BYTES
+                    ? ATTEND_ACTS_GRAD | ATTEND_ACTS_FUSED
+                    : ATTEND_ACTS_GRAD;
     const char *force = getenv("ATTEND_BENCH_FUSED");
-    if (force && *force) t->flags = ATTEND_ACTS_GRAD | (atoi(force) ? ATTEND_ACTS_FUSED : 0);
-    t->acts = xmalloc(attend_model_acts_size(c, B, T, t->flags) * sizeof(float));
-    if (!t->grads || !t->m1 || !t->m2) {
-        fprintf(stderr, "attend_bench: out of memory\n");
+    if (force && *force) flags = ATTEND_ACTS_GRAD | (atoi(force) ? ATTEND_ACTS_FUSED : 0);
+    attend_error err = {0};
+    // attend_train's defaults: clip 1.0, AdamW (0.9, 0.999, 1e-8), decay 0.01
+    if (attend_stepper_init(&t->s, m, B, T, flags, &err)) {
+        fprintf(stderr, "attend_bench: %s\n", err.msg);
         exit(1);
     }
-    attend_layout L = t->m->layout;
-    L.items = NULL;
-    L.base = t->grads;
-    L.total = 0;
-    attend_model_layout(&L, c, &t->g);
     // SYNTH_BATCHES batches of uniform random tokens (no padding), cycled
     t->tokens = xmalloc(SYNTH_BATCHES * B * T * sizeof(int32_t));
     t->targets = xmalloc(SYNTH_BATCHES * B * sizeof(int32_t));
     t->pad = calloc(B * T, 1);
-    t->rows = xmalloc(B * T * sizeof(int32_t));
-    t->touched = calloc(c->vocab_size, 1);
-    if (!t->pad || !t->touched) exit(1);
+    if (!t->pad) exit(1);
     const size_t Vr = c->vocab_size - ATTEND_VOCAB_NSPECIAL;
     for (size_t i = 0; i < SYNTH_BATCHES * B * T; i++)
         t->tokens[i] = (int32_t)(ATTEND_VOCAB_NSPECIAL + synth_u64(2, i) % Vr);
     for (size_t i = 0; i < SYNTH_BATCHES * B; i++) t->targets[i] = (int32_t)(synth_u64(3, i) % 4);
-    t->adam = (attend_adamw_config){0.9f, 0.999f, 1e-8f, 0.01f};
     // the schedule of a 10-epoch WordNet run; only the learning rate depends on it
     t->n_batches = 2300;
     t->total_steps = 10 * t->n_batches;
@@ -360,84 +345,28 @@ static void train_setup(train_ctx *t, size_t V, size_t F, size_t B, size_t T) {
 }
 
 static void train_free(train_ctx *t) {
-    attend_model_free(t->m);
-    free(t->grads);
-    free(t->m1);
-    free(t->m2);
-    free(t->acts);
+    attend_model *m = t->s.m;
+    attend_stepper_free(&t->s);
+    attend_model_free(m);
     free(t->tokens);
     free(t->targets);
     free(t->pad);
-    free(t->rows);
-    free(t->touched);
 }
 
-/* One step, as attend_train's inner loop (src/train.c): touched embedding
- * rows, forward, cross-entropy, zero grads (dense part + touched rows),
- * backward, norm over dense part + touched rows, clip at 1.0, AdamW (dense,
- * and lazily over the touched rows of the embedding). */
+/* One step: attend_stepper_step, the function attend_train's inner loop
+ * calls (src/train.c), on the next synthetic batch. */
 static void train_step(void *p) {
     train_ctx *t = p;
-    attend_model *m = t->m;
-    const attend_model_config *c = &m->cfg;
-    const size_t B = t->B, T = t->T, K = c->num_classes, E = c->d_model;
-    const size_t emb = c->vocab_size * E;
-    const size_t which = t->step % SYNTH_BATCHES;
-    const int32_t *tokens = t->tokens + which * B * T;
-    const int32_t *targets = t->targets + which * B;
-
-    size_t n_rows = 0;
-    for (size_t q = 0; q < B * T; q++) {
-        int32_t id = tokens[q];
-        if (!t->pad[q] && !t->touched[id]) {
-            t->touched[id] = 1;
-            t->rows[n_rows++] = id;
-        }
-    }
-    attend_model_acts a;
-    attend_model_acts_bind(&a, c, B, T, t->flags, t->acts);
-    const uint64_t ss = attend_seed_child(1, 1000000 + t->step);
-    attend_model_forward(m, &a, tokens, t->pad, B, T, 1, ss);
-    float loss = attend_crossentropy_forward(a.probs, a.logits, targets, NULL, 0.0f, B, K);
-    memset(a.dlogits, 0, B * K * sizeof(float));
-    attend_crossentropy_backward(a.dlogits, a.probs, targets, NULL, 0.0f, 1.0f, B, K);
-    // zero: dense part, touched embedding rows
-    memset(t->grads + emb, 0, (t->P - emb) * sizeof(float));
-    for (size_t q = 0; q < n_rows; q++) memset(t->grads + (size_t)t->rows[q] * E, 0, E * sizeof(float));
-    attend_model_backward(m, &t->g, &a, tokens, t->pad, B, T, 1, ss);
-    double s = attend_l2_norm(t->grads + emb, t->P - emb);
-    s *= s;
-    for (size_t q = 0; q < n_rows; q++) {
-        double x = attend_l2_norm(t->grads + (size_t)t->rows[q] * E, E);
-        s += x * x;
-    }
-    const double gnorm = sqrt(s);
-    if (!isfinite(loss) || !isfinite(gnorm)) {
+    const size_t B = t->B, T = t->T, which = t->step % SYNTH_BATCHES;
+    const float lr = attend_lr_at(t->step, t->total_steps, t->warmup, 1e-3f);
+    float loss;
+    double gnorm;
+    if (attend_stepper_step(&t->s, t->tokens + which * B * T, t->pad, t->targets + which * B, B,
+                            T, lr, t->step + 1, attend_seed_child(1, 1000000 + t->step), &loss,
+                            &gnorm)) {
         fprintf(stderr, "attend_bench: training step diverged (loss %g)\n", (double)loss);
         exit(1);
     }
-    const float clip = 1.0f;
-    if (gnorm > clip) {
-        float f = (float)(clip / gnorm);
-        attend_scale(t->grads + emb, t->P - emb, f);
-        for (size_t q = 0; q < n_rows; q++) attend_scale(t->grads + (size_t)t->rows[q] * E, E, f);
-    }
-    const float lr = attend_lr_at(t->step, t->total_steps, t->warmup, 1e-3f);
-    const size_t step = t->step + 1;
-    for (size_t i = 0; i < m->layout.count; i++) {
-        const attend_param_info *it = &m->layout.items[i];
-        if (m->params + it->offset == m->p.tok_emb) {
-            for (size_t q = 0; q < n_rows; q++) {
-                size_t off = it->offset + (size_t)t->rows[q] * E;
-                attend_adamw_update(m->params + off, t->grads + off, t->m1 + off, t->m2 + off, E,
-                                    &t->adam, lr, step, 0);
-            }
-            continue;
-        }
-        attend_adamw_update(m->params + it->offset, t->grads + it->offset, t->m1 + it->offset,
-                            t->m2 + it->offset, it->numel, &t->adam, lr, step, !it->no_decay);
-    }
-    for (size_t q = 0; q < n_rows; q++) t->touched[t->rows[q]] = 0;
     t->step++;
 }
 
@@ -460,12 +389,12 @@ static void bench_train(const bench_opts *o, double *times) {
         train_setup(&t, bench_V(o), ffs[i], B, T);
         size_t n = repeat(train_step, &t, 2, 5, MAX_REPS, o->quick ? 0.05 : 4.0, times);
         double ms = quantile(times, n, 0.5);
-        double flops = 3.0 * model_forward_flops(&t.m->cfg, B, T);
+        double flops = 3.0 * model_forward_flops(&t.s.m->cfg, B, T);
         char name[64];
         snprintf(name, sizeof name, "train_step_ff%zu", ffs[i]);
         emit(name, o->threads, ms, flops / (ms * 1e6),
              "B=%zu T=%zu V=%zu params=%zu attention=%s min_ms=%.3f reps=%zu cpu=%.2f", B, T,
-             t.m->cfg.vocab_size, t.P, t.flags & ATTEND_ACTS_FUSED ? "fused" : "unfused", times[0], n,
+             t.s.m->cfg.vocab_size, t.s.m->layout.total, t.s.acts_flags & ATTEND_ACTS_FUSED ? "fused" : "unfused", times[0], n,
              last_cpu_share);
         train_free(&t);
     }

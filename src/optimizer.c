@@ -44,12 +44,15 @@ void attend_adamw_update_serial(float *p, const float *g, float *m, float *v, si
     adamw_chunk(p, g, m, v, n, f.b1, f.b2, f.eps, f.shrink, f.step_size, f.inv_sqrt_bc2);
 }
 
-double attend_l2_norm(const float *x, size_t n) {
+ATTEND_DISPATCH double attend_sumsq(const float *x, size_t n) {
+    double acc[8] = {0};
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int j = 0; j < 8; j++) acc[j] += (double)x[i + j] * x[i + j];
     double s = 0.0;
-    /* Serial on purpose: the sum's rounding must not depend on the thread
-     * count, or clipping would make runs differ across --threads. */
-    for (size_t i = 0; i < n; i++) s += (double)x[i] * x[i];
-    return sqrt(s);
+    for (; i < n; i++) s += (double)x[i] * x[i];
+    for (int j = 0; j < 8; j++) s += acc[j];
+    return s;
 }
 
 void attend_scale(float *x, size_t n, float s) {

@@ -22,8 +22,9 @@ void attend_adamw_update_serial(float *p, const float *g, float *m, float *v, si
                                 const attend_adamw_config *c, float lr, size_t step,
                                 int decay);
 
-/* Euclidean norm of n values (accumulated in double). */
-double attend_l2_norm(const float *x, size_t n);
+/* Sum of squares of n values, accumulated in double in a fixed order (eight
+ * running sums, so it vectorises and gives the same bits every run). */
+double attend_sumsq(const float *x, size_t n);
 
 /* Multiplies n values by s. */
 void attend_scale(float *x, size_t n, float s);

@@ -242,9 +242,10 @@ typedef struct {
     int vocab_ready;
     attend_model *model;
     attend_encoded tr, va;
-    float *grads, *m1, *m2, *acts, *class_w;
-    int32_t *tokens, *targets, *rows;
-    uint8_t *pad, *touched;
+    attend_stepper st;
+    float *class_w;
+    int32_t *tokens, *targets;
+    uint8_t *pad;
     size_t *order, *batches;
     attend_metrics mt;
     char *prov, *training;
@@ -262,15 +263,11 @@ static void train_run_free(train_run *r) {
     attend_model_free(r->model);
     attend_encoded_free(&r->tr);
     attend_encoded_free(&r->va);
-    free(r->grads);
-    free(r->m1);
-    free(r->m2);
-    free(r->acts);
+    attend_stepper_free(&r->st);
     free(r->class_w);
     free(r->tokens);
     free(r->targets);
-    free(r->rows);
-    free(r->touched);
+
     free(r->pad);
     free(r->order);
     free(r->batches);
@@ -438,50 +435,142 @@ static attend_status save_model(train_run *r, const attend_train_options *o,
  * steps where its token occurs (the lazy semantics of torch.optim.SparseAdam
  * for this table; embeddings get no weight decay). Everything else gets
  * dense AdamW. */
-static void grads_zero(train_run *r, const attend_model *m, size_t n_rows) {
+static void grads_zero(attend_stepper *r, const attend_model *m, size_t n_rows) {
     const size_t E = m->cfg.d_model, emb = m->cfg.vocab_size * E;
     memset(r->grads + emb, 0, (m->layout.total - emb) * sizeof(float));
     for (size_t q = 0; q < n_rows; q++) memset(r->grads + (size_t)r->rows[q] * E, 0, E * sizeof(float));
 }
 
-static double grads_norm(const train_run *r, const attend_model *m, size_t n_rows) {
-    const size_t E = m->cfg.d_model, emb = m->cfg.vocab_size * E;
-    double s = attend_l2_norm(r->grads + emb, m->layout.total - emb);
-    s *= s;
-    for (size_t q = 0; q < n_rows; q++) {
-        double x = attend_l2_norm(r->grads + (size_t)r->rows[q] * E, E);
-        s += x * x;
+/* The gradient's norm over the dense tensors and the touched embedding
+ * rows. The sum of squares is cut into fixed pieces (NORM_CHUNK values of the
+ * dense part, one piece per touched row) whose partial sums are added in
+ * piece order: the threads share the work, and the result (hence clipping)
+ * does not depend on how many there are. */
+#define NORM_CHUNK 4096
+static double grads_norm(attend_stepper *r, const attend_model *m, size_t n_rows) {
+    const size_t E = m->cfg.d_model, emb = m->cfg.vocab_size * E, dense = m->layout.total - emb;
+    const size_t nc = (dense + NORM_CHUNK - 1) / NORM_CHUNK, n = nc + n_rows;
+    double *part = r->norm_part;
+    ATTEND_OMP(parallel for schedule(dynamic, 8) if (n > 64))
+    for (size_t i = 0; i < n; i++) {
+        if (i < nc) {
+            const size_t s = i * NORM_CHUNK, len = dense - s < NORM_CHUNK ? dense - s : NORM_CHUNK;
+            part[i] = attend_sumsq(r->grads + emb + s, len);
+        } else {
+            part[i] = attend_sumsq(r->grads + (size_t)r->rows[i - nc] * E, E);
+        }
     }
+    double s = 0.0;
+    for (size_t i = 0; i < n; i++) s += part[i];
     return sqrt(s);
 }
 
-static void grads_scale(train_run *r, const attend_model *m, size_t n_rows, float f) {
-    const size_t E = m->cfg.d_model, emb = m->cfg.vocab_size * E;
-    attend_scale(r->grads + emb, m->layout.total - emb, f);
-    for (size_t q = 0; q < n_rows; q++) attend_scale(r->grads + (size_t)r->rows[q] * E, E, f);
-}
-
-static void optimizer_step(train_run *r, attend_model *m, size_t n_rows,
-                           const attend_adamw_config *adam, float lr, size_t step) {
+/* One AdamW step; the gradients are first multiplied by clip_f (clipping;
+ * 1: none), each work item by the thread that updates it. */
+static void optimizer_step(attend_stepper *r, attend_model *m, size_t n_rows, float lr,
+                           size_t step, float clip_f) {
     /* Work items: every tensor but the embedding, then the touched embedding
      * rows. Most are small (biases, norms, 64-wide rows), so they are spread
      * over the threads as items rather than each split in chunks; the
      * update is elementwise, so the split never changes a bit. */
+    const attend_adamw_config *adam = &r->adam;
     const size_t E = m->cfg.d_model, nt = m->layout.count, n_items = nt + n_rows;
     ATTEND_OMP(parallel for schedule(dynamic, 4) if (n_items > 8))
     for (size_t i = 0; i < n_items; i++) {
         if (i >= nt) {
             size_t o = (size_t)(m->p.tok_emb - m->params) + (size_t)r->rows[i - nt] * E;
+            if (clip_f != 1.0f) attend_scale(r->grads + o, E, clip_f);
             attend_adamw_update_serial(m->params + o, r->grads + o, r->m1 + o, r->m2 + o, E, adam,
                                        lr, step, 0);
             continue;
         }
         const attend_param_info *it = &m->layout.items[i];
         if (m->params + it->offset == m->p.tok_emb) continue; /* only its touched rows */
+        if (clip_f != 1.0f) attend_scale(r->grads + it->offset, it->numel, clip_f);
         attend_adamw_update_serial(m->params + it->offset, r->grads + it->offset,
                                    r->m1 + it->offset, r->m2 + it->offset, it->numel, adam, lr,
                                    step, !it->no_decay);
     }
+}
+
+attend_status attend_stepper_init(attend_stepper *s, attend_model *m, size_t Bmax, size_t Tmax,
+                                  int acts_flags, attend_error *err) {
+    memset(s, 0, sizeof *s);
+    const attend_model_config *c = &m->cfg;
+    const size_t P = m->layout.total;
+    s->m = m;
+    s->acts_flags = acts_flags;
+    s->Bmax = Bmax;
+    s->Tmax = Tmax;
+    s->clip = 1.0f;
+    s->adam = (attend_adamw_config){0.9f, 0.999f, 1e-8f, 0.01f};
+    s->grads = calloc(P, sizeof(float));
+    s->m1 = calloc(P, sizeof(float));
+    s->m2 = calloc(P, sizeof(float));
+    s->acts = malloc(attend_model_acts_size(c, Bmax, Tmax, acts_flags) * sizeof(float));
+    s->rows = malloc(Bmax * Tmax * sizeof(int32_t));
+    s->norm_part = malloc(((P + NORM_CHUNK - 1) / NORM_CHUNK + Bmax * Tmax) * sizeof(double));
+    s->touched = calloc(c->vocab_size, 1);
+    if (!s->grads || !s->m1 || !s->m2 || !s->acts || !s->rows || !s->norm_part || !s->touched) {
+        attend_stepper_free(s);
+        return attend_errorf(err, ATTEND_ERR_NOMEM,
+                             "out of memory: training needs about %zu MiB (lower --batch or --max-len)",
+                             (attend_model_acts_size(c, Bmax, Tmax, acts_flags) + 3 * P) *
+                                     sizeof(float) >> 20);
+    }
+    attend_layout L = m->layout;
+    L.items = NULL; /* bind only: the sizing list already exists in m->layout */
+    L.base = s->grads;
+    L.total = 0;
+    attend_model_layout(&L, c, &s->g);
+    return ATTEND_OK;
+}
+
+void attend_stepper_free(attend_stepper *s) {
+    free(s->grads);
+    free(s->m1);
+    free(s->m2);
+    free(s->acts);
+    free(s->rows);
+    free(s->norm_part);
+    free(s->touched);
+    memset(s, 0, sizeof *s);
+}
+
+int attend_stepper_step(attend_stepper *s, const int32_t *tokens, const uint8_t *pad,
+                        const int32_t *targets, size_t B, size_t T, float lr, size_t step,
+                        uint64_t seed, float *loss_out, double *gnorm_out) {
+    attend_model *m = s->m;
+    const attend_model_config *c = &m->cfg;
+    const size_t K = c->num_classes;
+    // embedding rows this batch touches: only they get gradients
+    size_t n_rows = 0;
+    for (size_t q = 0; q < B * T; q++) {
+        int32_t id = tokens[q];
+        if (!pad[q] && !s->touched[id]) {
+            s->touched[id] = 1;
+            s->rows[n_rows++] = id;
+        }
+    }
+    attend_model_acts a;
+    attend_model_acts_bind(&a, c, B, T, s->acts_flags, s->acts);
+    attend_model_forward(m, &a, tokens, pad, B, T, 1, seed);
+    float loss = attend_crossentropy_forward(a.probs, a.logits, targets, s->class_w,
+                                             s->label_smoothing, B, K);
+    memset(a.dlogits, 0, B * K * sizeof(float));
+    attend_crossentropy_backward(a.dlogits, a.probs, targets, s->class_w, s->label_smoothing,
+                                 1.0f, B, K);
+    grads_zero(s, m, n_rows);
+    attend_model_backward(m, &s->g, &a, tokens, pad, B, T, 1, seed);
+    double gnorm = grads_norm(s, m, n_rows);
+    for (size_t q = 0; q < n_rows; q++) s->touched[s->rows[q]] = 0;
+    *loss_out = loss;
+    *gnorm_out = gnorm;
+    /* Diverged: nothing of this batch is applied. */
+    if (!isfinite(loss) || !isfinite(gnorm)) return 1;
+    const float clip_f = s->clip > 0.0f && gnorm > s->clip ? (float)(s->clip / gnorm) : 1.0f;
+    optimizer_step(s, m, n_rows, lr, step, clip_f);
+    return 0;
 }
 
 /* Where a run stands: everything that changes from step to step besides the
@@ -545,9 +634,9 @@ static attend_status checkpoint_save(train_run *r, const attend_train_options *o
         if ((st = attend_st_writer_add(w, it->name, ATTEND_DTYPE_F32, it->ndim, it->shape,
                                        m->params + it->offset, err)) ||
             (st = attend_st_writer_add(w, names[2 * i], ATTEND_DTYPE_F32, it->ndim, it->shape,
-                                       r->m1 + it->offset, err)) ||
+                                       r->st.m1 + it->offset, err)) ||
             (st = attend_st_writer_add(w, names[2 * i + 1], ATTEND_DTYPE_F32, it->ndim, it->shape,
-                                       r->m2 + it->offset, err)))
+                                       r->st.m2 + it->offset, err)))
             break;
     }
     if (st == ATTEND_OK && !(st = attend_vocab_to_json(&m->vocab, &vocab, err)) &&
@@ -614,7 +703,7 @@ static attend_status checkpoint_load(train_run *r, const attend_train_options *o
         const attend_param_info *it = &m->layout.items[i];
         char name[ATTEND_NAME_MAX + 24];
         const float *d;
-        float *dst[3] = {m->params, r->m1, r->m2};
+        float *dst[3] = {m->params, r->st.m1, r->st.m2};
         for (int k = 0; k < 3; k++) {
             snprintf(name, sizeof name, "%s%s", k == 0 ? "" : k == 1 ? "optim.exp_avg." : "optim.exp_avg_sq.",
                      it->name);
@@ -699,19 +788,14 @@ attend_status attend_train(const attend_train_options *o, attend_train_result *r
             goto done;
         }
     }
-    r.grads = calloc(P, sizeof(float));
-    r.m1 = calloc(P, sizeof(float));
-    r.m2 = calloc(P, sizeof(float));
-    r.acts = malloc(n_acts * sizeof(float));
+    if ((st = attend_stepper_init(&r.st, m, Bmax, Tmax, acts_flags, err))) goto done;
     r.tokens = malloc(Bmax * Tmax * sizeof(int32_t));
     r.targets = malloc(Bmax * sizeof(int32_t));
     r.pad = malloc(Bmax * Tmax);
-    r.rows = malloc(Bmax * Tmax * sizeof(int32_t));
-    r.touched = calloc(c->vocab_size, 1);
     r.order = malloc(r.tr.n * sizeof(size_t));
     r.batches = malloc(r.tr.n * sizeof(size_t));
-    if (!r.grads || !r.m1 || !r.m2 || !r.acts || !r.tokens || !r.targets || !r.pad || !r.rows || !r.touched || !r.order ||
-        !r.batches || attend_metrics_init(&r.mt, K)) {
+    if (!r.tokens || !r.targets || !r.pad || !r.order || !r.batches ||
+        attend_metrics_init(&r.mt, K)) {
         st = attend_errorf(err, ATTEND_ERR_NOMEM,
                            "out of memory: training needs about %zu MiB (lower --batch or --max-len)",
                            (n_acts + 3 * P) * sizeof(float) >> 20);
@@ -734,18 +818,13 @@ attend_status attend_train(const attend_train_options *o, attend_train_result *r
         free(count);
     }
 
-    attend_model_params g;
-    {
-        attend_layout L = m->layout;
-        L.items = NULL; /* bind only: the sizing list already exists in m->layout */
-        L.base = r.grads;
-        L.total = 0;
-        attend_model_layout(&L, c, &g);
-    }
+    r.st.class_w = r.class_w;
+    r.st.label_smoothing = o->label_smoothing;
+    r.st.clip = o->clip;
+    r.st.adam.weight_decay = o->weight_decay;
     const size_t n_batches = (r.tr.n + Bmax - 1) / Bmax;
     const size_t total_steps = n_batches * o->epochs;
     const size_t warmup = (size_t)((double)o->warmup * (double)total_steps);
-    const attend_adamw_config adam = {0.9f, 0.999f, 1e-8f, o->weight_decay};
     const int has_val = r.va.n > 0;
     train_state ts = {1, 0, 0, 0.0, 0, 0, INFINITY, 0};
     if (o->resume_path) {
@@ -779,29 +858,11 @@ attend_status attend_train(const attend_train_options *o, attend_train_result *r
                 r.targets[b] = r.tr.labels[idx[b]];
                 ts.tokens_seen += r.tr.len[idx[b]];
             }
-            // embedding rows this batch touches: only they get gradients
-            size_t n_rows = 0;
-            for (size_t q = 0; q < B * T; q++) {
-                int32_t id = r.tokens[q];
-                if (!r.pad[q] && !r.touched[id]) {
-                    r.touched[id] = 1;
-                    r.rows[n_rows++] = id;
-                }
-            }
-            attend_model_acts a;
-            attend_model_acts_bind(&a, c, B, T, acts_flags, r.acts);
-            const uint64_t ss = attend_seed_child(o->seed, 1000000 + step);
-            attend_model_forward(m, &a, r.tokens, r.pad, B, T, 1, ss);
-            float loss = attend_crossentropy_forward(a.probs, a.logits, r.targets, r.class_w,
-                                                     o->label_smoothing, B, K);
-            memset(a.dlogits, 0, B * K * sizeof(float));
-            attend_crossentropy_backward(a.dlogits, a.probs, r.targets, r.class_w,
-                                         o->label_smoothing, 1.0f, B, K);
-            grads_zero(&r, m, n_rows);
-            attend_model_backward(m, &g, &a, r.tokens, r.pad, B, T, 1, ss);
-            double gnorm = grads_norm(&r, m, n_rows);
-            for (size_t q = 0; q < n_rows; q++) r.touched[r.rows[q]] = 0;
-            if (!isfinite(loss) || !isfinite(gnorm)) {
+            const float lr = attend_lr_at(step, total_steps, warmup, o->lr);
+            float loss;
+            double gnorm;
+            if (attend_stepper_step(&r.st, r.tokens, r.pad, r.targets, B, T, lr, step + 1,
+                                    attend_seed_child(o->seed, 1000000 + step), &loss, &gnorm)) {
                 /* The weights are still those of the last good step: nothing
                  * of this batch has been applied. */
                 st = attend_errorf(err, ATTEND_ERR_NUMERIC,
@@ -812,9 +873,6 @@ attend_status attend_train(const attend_train_options *o, attend_train_result *r
                                    (double)o->lr);
                 goto done;
             }
-            if (o->clip > 0.0f && gnorm > o->clip) grads_scale(&r, m, n_rows, (float)(o->clip / gnorm));
-            const float lr = attend_lr_at(step, total_steps, warmup, o->lr);
-            optimizer_step(&r, m, n_rows, &adam, lr, step + 1);
             ts.loss_sum += loss;
             ts.loss_n++;
             if (o->on_progress) {

@@ -5,6 +5,7 @@
 #include "data.h"
 #include "metrics.h"
 #include "model.h"
+#include "optimizer.h"
 
 #include <signal.h>
 
@@ -32,6 +33,40 @@ void attend_encoded_free(attend_encoded *enc);
  * mt (when labels exist) and probs (n,K) (may be NULL). */
 attend_status attend_evaluate(attend_model *m, const attend_encoded *enc, size_t batch,
                               attend_metrics *mt, float *probs, attend_error *err);
+
+/* One training step's buffers and settings. attend_train runs its steps
+ * through this, and so does the benchmark, which thereby times exactly the
+ * code a training run executes. */
+typedef struct {
+    attend_model *m;
+    attend_model_params g;        /* gradient views into grads */
+    float *grads, *m1, *m2;       /* (P) each: gradients and AdamW moments */
+    float *acts;                  /* activations for Bmax x Tmax */
+    int acts_flags;               /* ATTEND_ACTS_GRAD [| ATTEND_ACTS_FUSED] */
+    size_t Bmax, Tmax;
+    int32_t *rows;                /* embedding rows the step touches */
+    uint8_t *touched;             /* (vocab) marks while collecting rows */
+    double *norm_part;            /* partial sums of the gradient norm */
+    const float *class_w;         /* (K) class weights or NULL */
+    float label_smoothing;        /* default 0 */
+    float clip;                   /* max gradient norm, default 1; 0 = off */
+    attend_adamw_config adam;     /* default betas 0.9, 0.999, eps 1e-8, decay 0.01 */
+} attend_stepper;
+
+/* Allocates the buffers (gradients and moments zeroed) for batches up to
+ * Bmax x Tmax and sets the defaults above. */
+attend_status attend_stepper_init(attend_stepper *s, attend_model *m, size_t Bmax, size_t Tmax,
+                                  int acts_flags, attend_error *err);
+void attend_stepper_free(attend_stepper *s);
+
+/* One step on a batch: forward, cross-entropy, backward, gradient norm,
+ * clipping, AdamW (dense tensors, and only the touched rows of the token
+ * embedding) at learning rate lr and AdamW step number step (from 1);
+ * dropout draws from seed. Gives the loss and the gradient norm before
+ * clipping. Returns nonzero, applying nothing, when either is not finite. */
+int attend_stepper_step(attend_stepper *s, const int32_t *tokens, const uint8_t *pad,
+                        const int32_t *targets, size_t B, size_t T, float lr, size_t step,
+                        uint64_t seed, float *loss, double *gnorm);
 
 /* What one epoch did. */
 typedef struct {
