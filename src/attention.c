@@ -538,7 +538,7 @@ ATTEND_DISPATCH static void sdpa_head_forward(float *out, const sdpa_args *a, si
  * is sum_s P_s dP_s over all of row i's keys (computed here when the block
  * holds them all, rowdot == NULL). p: the weights (probs rows, stride ps) or
  * NULL to recompute them from lse into pbuf. */
-static ATTEND_INLINE void backward_block(float *dq, float *dkr, float *dvr, const float *dout,
+static ATTEND_INLINE void backward_block(float *dq, float *dkt, float *dvt, const float *dout,
                                          const sdpa_args *a, size_t b, size_t h, size_t l0,
                                          size_t nr, size_t k0, size_t kn, const float *p,
                                          size_t ps, const float *rowdot, const float *kt,
@@ -571,16 +571,19 @@ static ATTEND_INLINE void backward_block(float *dq, float *dkr, float *dvr, cons
         ps = bs;
     }
     // forward: out = W V with W = dropout(P) (W = P without dropout)
-    //   dW (nr,kn) = dout (nr,D) @ V^T (D,kn);   dV (kn,D) += W^T (kn,nr) @ dout (nr,D)
+    //   dW (nr,kn) = dout (nr,D) @ V^T (D,kn);   dV (kn,D) += W^T (kn,nr) @ dout (nr,D),
     mm(dpb, bs, dob, E, 1, vt + k0, ld, nr, kn, D, 0);
     if (drop)
         for (size_t i = 0; i < nr; i++) row_dropout(wbuf + i * bs, p + i * ps, a, b, h, l0 + i, k0, kn);
-    mm(dvr + k0 * D, D, drop ? wbuf : p, 1, drop ? bs : ps, dob, E, kn, D, nr, 1);
+    //   computed transposed, dV^T (D,kn) += dout^T (D,nr) @ W (nr,kn), so the
+    //   vectors run along 16 keys whatever D is (D = 8: twice the width)
+    mm(dvt + k0, ld, dob, 1, E, drop ? wbuf : p, drop ? bs : ps, D, kn, nr, 1);
     // (scale and keep in locals: the stores below could alias *a for the compiler)
     const float scale = a->scale, keep = a->keep_scale;
     // forward: W = P * m (m: keep / (1-p) or 0)  ->  dP = dW * m
     // forward: P = softmax(scores): dscore = P (dP - sum_j P_j dP_j)
     // forward: score = scale q.k  ->  dq += scale dscore K, dk += scale dscore^T q
+    //   (dk as dK^T, like dV)
     for (size_t i = 0; i < nr; i++) {
         const float *pr = p + i * ps;
         float *dp = dpb + i * bs;
@@ -593,10 +596,10 @@ static ATTEND_INLINE void backward_block(float *dq, float *dkr, float *dvr, cons
         for (size_t s = 0; s < kn; s++) dp[s] = pr[s] * (dp[s] - rd) * scale;
     }
     if (dq) mm(dq + (b * L + l0) * E + h * D, E, dpb, bs, 1, kr + k0 * D, D, nr, D, kn, 1);
-    mm(dkr + k0 * D, D, dpb, 1, bs, qb, E, kn, D, nr, 1);
+    mm(dkt + k0, ld, qb, 1, E, dpb, bs, D, kn, nr, 1); /* dK^T (D,kn) += q^T (D,nr) @ dscore */
 }
 
-/* Backward of one (b,h). Scratch: kt, vt (D,ld), kr, dkr, dvr (S16,D), three
+/* Backward of one (b,h). Scratch: kt, vt, dkt, dvt (D,ld), kr (S16,D), three
  * blocks (QB,bs): p (recomputed weights in fused mode), dp, w; and QB row
  * dot products. */
 ATTEND_DISPATCH static void sdpa_head_backward(float *dq, float *dk, float *dv,
@@ -604,19 +607,19 @@ ATTEND_DISPATCH static void sdpa_head_backward(float *dq, float *dk, float *dv,
                                                size_t b, size_t h, float *scratch) {
     const size_t L = a->L, S = a->S, D = a->D, H = a->H, E = H * D, S16 = round16(S);
     const size_t ld = pack_ld(S), bs = block_ld(a);
-    float *kt = scratch, *vt = kt + D * ld, *kr = vt + D * ld, *dkr = kr + S16 * D,
-          *dvr = dkr + S16 * D, *pbuf = dvr + S16 * D, *dpb = pbuf + QB * bs,
+    float *kt = scratch, *vt = kt + D * ld, *dkt = vt + D * ld, *dvt = dkt + D * ld,
+          *kr = dvt + D * ld, *pbuf = kr + S16 * D, *dpb = pbuf + QB * bs,
           *wbuf = dpb + QB * bs, *rowdot = wbuf + QB * bs;
     if (!pack_head(kt, kr, vt, NULL, a, b, h)) {
         sdpa_head_backward_simple(dq, dk, dv, dout, a, b, h);
         return;
     }
-    memset(dkr, 0, 2 * S16 * D * sizeof(float));
+    memset(dkt, 0, 2 * D * ld * sizeof(float));
     for (size_t l0 = 0; l0 < L; l0 += QB) {
         const size_t nr = L - l0 < QB ? L - l0 : QB, n = block_keys(a, l0, nr);
         if (!online_path(a)) {
             const float *p = a->probs ? a->probs + prob_index(b, h, l0, 0, H, L, S) : NULL;
-            backward_block(dq, dkr, dvr, dout, a, b, h, l0, nr, 0, n, p, S, NULL, kt, vt, ld, kr,
+            backward_block(dq, dkt, dvt, dout, a, b, h, l0, nr, 0, n, p, S, NULL, kt, vt, ld, kr,
                            pbuf, dpb, wbuf, bs);
             continue;
         }
@@ -627,14 +630,14 @@ ATTEND_DISPATCH static void sdpa_head_backward(float *dq, float *dk, float *dv,
             rowdot[i] = dot16(o, g, D);
         }
         for (size_t k0 = 0; k0 < n; k0 += KB)
-            backward_block(dq, dkr, dvr, dout, a, b, h, l0, nr, k0, n - k0 < KB ? n - k0 : KB,
+            backward_block(dq, dkt, dvt, dout, a, b, h, l0, nr, k0, n - k0 < KB ? n - k0 : KB,
                            NULL, 0, rowdot, kt, vt, ld, kr, pbuf, dpb, wbuf, bs);
     }
-    // add the packed key/value gradients into (B,S,E)
+    // add the key/value gradients (transposed) into (B,S,E)
     for (size_t s = 0; s < S; s++)
         for (size_t d = 0; d < D; d++) {
-            if (dk) dk[(b * S + s) * E + h * D + d] += dkr[s * D + d];
-            if (dv) dv[(b * S + s) * E + h * D + d] += dvr[s * D + d];
+            if (dk) dk[(b * S + s) * E + h * D + d] += dkt[d * ld + s];
+            if (dv) dv[(b * S + s) * E + h * D + d] += dvt[d * ld + s];
         }
 }
 
@@ -644,8 +647,7 @@ static size_t fwd_scratch(const sdpa_args *a) {
            2 * (size_t)QB;
 }
 static size_t bwd_scratch(const sdpa_args *a) {
-    return 2 * a->D * pack_ld(a->S) + 3 * a->D * round16(a->S) + 3 * (size_t)QB * block_ld(a) +
-           QB;
+    return 4 * a->D * pack_ld(a->S) + a->D * round16(a->S) + 3 * (size_t)QB * block_ld(a) + QB;
 }
 
 static void sdpa_forward_all(float *out, const sdpa_args *a) {
