@@ -91,7 +91,7 @@ typedef struct {
 /* Dropout factor of weight (b,h,l,s): 0 when dropped, else 1/(1-p). */
 static inline float keep_factor(const sdpa_args *a, size_t idx) {
     if (a->dropout_p <= 0.0f) return 1.0f;
-    return attend_hash_uniform(a->seed, idx) < a->dropout_p ? 0.0f : a->keep_scale;
+    return attend_dropout_uniform(a->seed, idx) < a->dropout_p ? 0.0f : a->keep_scale;
 }
 
 /* Score of an allowed key, computed the same way everywhere. */

@@ -88,11 +88,26 @@ static inline float attend_hash_uniform(uint64_t seed, uint64_t i) {
     /* splitmix64's output function on the counter stream seed + i * gamma */
     return (float)(attend_mix64(seed + i * 0x9E3779B97F4A7C15ull) >> 40) * (1.0f / 16777216.0f);
 }
+/* The dropout stream: a uniform float in [0,1) from (seed, i) with 32-bit
+ * arithmetic only (murmur3's finaliser on the Weyl sequence
+ * seed32 + i * golden), so the loops over it run 16 lanes wide; the 64-bit
+ * splitmix above cost as much as the rest of a dropout layer. The high
+ * half of i is folded in, so counters past 2^32 do not repeat the low ones. */
+static inline float attend_dropout_uniform(uint64_t seed, uint64_t i) {
+    uint32_t x = (uint32_t)(seed ^ (seed >> 32)) + (uint32_t)i * 0x9E3779B9u +
+                 (uint32_t)(i >> 32) * 0x7F4A7C15u;
+    x ^= x >> 16;
+    x *= 0x85EBCA6Bu;
+    x ^= x >> 13;
+    x *= 0xC2B2AE35u;
+    x ^= x >> 16;
+    return (float)(x >> 8) * (1.0f / 16777216.0f);
+}
 /* Inverted dropout of element i: x * scale, or 0 when dropped (uniform < p).
  * The one decision every dropout site (layers, attention weights) makes. */
 static inline float attend_dropout_apply(float x, uint64_t seed, uint64_t i, float p,
                                          float scale) {
-    return attend_hash_uniform(seed, i) >= p ? x * scale : 0.0f;
+    return attend_dropout_uniform(seed, i) >= p ? x * scale : 0.0f;
 }
 /* Derives an independent seed for a sub-site (layer, dropout site, ...). */
 static inline uint64_t attend_seed_child(uint64_t seed, uint64_t site) {

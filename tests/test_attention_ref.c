@@ -7,15 +7,49 @@
 #include "internal.h"
 #include "test.h"
 
+#include <math.h>
 #include <stdint.h>
 
-/* Same counter hash as the library's dropout (splitmix64 of seed + i*gamma). */
-static int ref_dropped(uint64_t seed, uint64_t i, float p) {
-    uint64_t x = seed + i * 0x9E3779B97F4A7C15ull + 0x9E3779B97F4A7C15ull;
-    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-    x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-    x ^= x >> 31;
-    return (float)(x >> 40) * (1.0f / 16777216.0f) < p;
+/* The library's dropout stream, written out again here: murmur3's 32-bit
+ * finaliser on seed32 + i * golden (+ the high half of i). */
+static float ref_uniform(uint64_t seed, uint64_t i) {
+    uint32_t x = (uint32_t)(seed ^ (seed >> 32)) + (uint32_t)i * 0x9E3779B9u +
+                 (uint32_t)(i >> 32) * 0x7F4A7C15u;
+    x ^= x >> 16;
+    x *= 0x85EBCA6Bu;
+    x ^= x >> 13;
+    x *= 0xC2B2AE35u;
+    x ^= x >> 16;
+    return (float)(x >> 8) * (1.0f / 16777216.0f);
+}
+static int ref_dropped(uint64_t seed, uint64_t i, float p) { return ref_uniform(seed, i) < p; }
+
+/* The stream behaves like independent draws: the dropped fraction is p,
+ * neighbouring counters and neighbouring seeds are uncorrelated, and
+ * counters 2^32 apart differ. */
+static void dropout_stream_stats(void) {
+    const size_t n = 1u << 20;
+    const float p = 0.1f;
+    size_t drop = 0, both_next = 0, both_seed = 0, same_hi = 0;
+    double mean = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        const float u = ref_uniform(77, i);
+        mean += u;
+        const int d = u < p;
+        drop += d;
+        both_next += d && ref_dropped(77, i + 1, p);
+        both_seed += d && ref_dropped(78, i, p);
+        same_hi += ref_uniform(77, i) == ref_uniform(77, i + ((uint64_t)1 << 32));
+    }
+    const double f = (double)drop / (double)n, sd = sqrt(p * (1 - p) / (double)n);
+    CHECK(fabs(f - p) < 5 * sd, "dropped fraction %.5f, expected %.2f", f, p);
+    CHECK(fabs(mean / (double)n - 0.5) < 0.002, "mean uniform %.5f", mean / (double)n);
+    const double pp = (double)p * p, sd2 = sqrt(pp * (1 - pp) / (double)n);
+    CHECK(fabs((double)both_next / (double)n - pp) < 5 * sd2, "neighbours both dropped %.5f",
+          (double)both_next / (double)n);
+    CHECK(fabs((double)both_seed / (double)n - pp) < 5 * sd2, "seeds 77/78 both dropped %.5f",
+          (double)both_seed / (double)n);
+    CHECK(same_hi < n / 1000, "%zu of %zu draws repeat 2^32 counters later", same_hi, n);
 }
 
 typedef struct {
@@ -239,6 +273,7 @@ static void mha_fused_vs_unfused(void) {
 
 int main(void) {
     attend_set_threads(2);
+    dropout_stream_stats();
     run_case(&(ref_case){2, 3, 37, 70, 8, 0, 0, 0, 0, 0, 0}, "L37 S70 D8 no mask");
     run_case(&(ref_case){2, 2, 41, 41, 64, 1, 1, 0, 0, 0, 0}, "L41 S41 D64 padding+causal");
     run_case(&(ref_case){2, 2, 33, 50, 8, 1, 0, 1, 1, 0, 0}, "L33 S50 D8 pad+bool+float");
