@@ -325,6 +325,21 @@ static int pack_head(float *kt, float *kr, float *vt, float *vr, const sdpa_args
     return 1;
 }
 
+/* Maximum and sum of 16 partial results, in index order (the same bits
+ * every run). A pairwise tree through the array measured slower here:
+ * the compiler keeps this chain in registers. The maxima are never NaN
+ * (see row_mask_range). */
+static ATTEND_INLINE float hmax16(float *m) {
+    float mx = -INFINITY;
+    for (int j = 0; j < 16; j++) mx = m[j] > mx ? m[j] : mx;
+    return mx;
+}
+static ATTEND_INLINE float hsum16(float *x) {
+    float s = 0.0f;
+    for (int j = 0; j < 16; j++) s += x[j];
+    return s;
+}
+
 /* Keys a block of rows [l0, l0+nr) can reach: S, or fewer under causal. */
 static inline size_t block_keys(const sdpa_args *a, size_t l0, size_t nr) {
     if (a->mask && a->mask->causal && l0 + nr < a->S) return l0 + nr;
@@ -343,13 +358,16 @@ static ATTEND_INLINE float row_mask_range(float *p, const sdpa_args *a, size_t b
     const size_t end = stop > k0 ? stop - k0 : 0;
     const float *fm = r.fmask ? r.fmask + k0 : NULL;
     const uint8_t *pad = r.pad ? r.pad + k0 : NULL, *bm = r.bmask ? r.bmask + k0 : NULL;
-    if (fm)
+    if (fm) {
         for (size_t s = 0; s < end; s++)
             p[s] = fm[s] == -INFINITY ? -INFINITY : p[s] * scale + fm[s];
-    else
+        if (pad)
+            for (size_t s = 0; s < end; s++) p[s] = pad[s] ? -INFINITY : p[s];
+    } else if (pad) {
+        for (size_t s = 0; s < end; s++) p[s] = pad[s] ? -INFINITY : p[s] * scale;
+    } else {
         for (size_t s = 0; s < end; s++) p[s] *= scale;
-    if (pad)
-        for (size_t s = 0; s < end; s++) p[s] = pad[s] ? -INFINITY : p[s];
+    }
     if (bm)
         for (size_t s = 0; s < end; s++) p[s] = bm[s] ? -INFINITY : p[s];
     for (size_t s = end; s < kn; s++) p[s] = -INFINITY;
@@ -360,8 +378,7 @@ static ATTEND_INLINE float row_mask_range(float *p, const sdpa_args *a, size_t b
     size_t s = 0;
     for (; s + 16 <= end; s += 16)
         for (int j = 0; j < 16; j++) m16[j] = p[s + j] > m16[j] ? p[s + j] : m16[j];
-    float mx = -INFINITY;
-    for (int j = 0; j < 16; j++) mx = m16[j] > mx ? m16[j] : mx;
+    float mx = hmax16(m16);
     for (; s < end; s++) mx = p[s] > mx ? p[s] : mx;
     return mx;
 }
@@ -376,13 +393,12 @@ static ATTEND_INLINE float row_exp(float *p, float shift, size_t n) {
             p[s + j] = softmax_exp(p[s + j] - shift);
             acc[j] += p[s + j];
         }
-    float sum = 0.0f;
+    float tail = 0.0f;
     for (; s < n; s++) {
         p[s] = softmax_exp(p[s] - shift);
-        sum += p[s];
+        tail += p[s];
     }
-    for (int j = 0; j < 16; j++) sum += acc[j];
-    return sum;
+    return hsum16(acc) + tail;
 }
 
 /* sum_s x[s] y[s] with 16 partial sums. */
@@ -391,10 +407,9 @@ static ATTEND_INLINE float dot16(const float *x, const float *y, size_t n) {
     size_t s = 0;
     for (; s + 16 <= n; s += 16)
         for (int j = 0; j < 16; j++) acc[j] += x[s + j] * y[s + j];
-    float sum = 0.0f;
-    for (; s < n; s++) sum += x[s] * y[s];
-    for (int j = 0; j < 16; j++) sum += acc[j];
-    return sum;
+    float tail = 0.0f;
+    for (; s < n; s++) tail += x[s] * y[s];
+    return hsum16(acc) + tail;
 }
 
 /* Dropout of row l over keys [k0, k0+kn): w[s] = p[s] * keep factor. */
@@ -421,7 +436,8 @@ static inline size_t block_ld(const sdpa_args *a) {
  * complete before they multiply V, and go to probs when asked. */
 static ATTEND_INLINE void forward_rows(float *out, const sdpa_args *a, size_t b, size_t h,
                                        size_t l0, size_t nr, const float *kt, size_t ld,
-                                       const float *vr, float *sc, float *wbuf, size_t bs) {
+                                       const float *vr, float *sc, float *wbuf, size_t bs,
+                                       float *rinv) {
     const size_t L = a->L, S = a->S, D = a->D, H = a->H, E = H * D;
     const size_t n = round16(block_keys(a, l0, nr));
     const float *qb = a->q + (b * L + l0) * E + h * D;
@@ -442,11 +458,16 @@ static ATTEND_INLINE void forward_rows(float *out, const sdpa_args *a, size_t b,
             for (size_t s = 0; s < n; s++) pr[s] = 0.0f;
             if (a->dropout_p > 0.0f) memset(wbuf + i * bs, 0, n * sizeof(float));
             if (a->lse) a->lse[(b * H + h) * L + l] = INFINITY;
+            rinv[i] = 0.0f;
         } else {
             const float sum = row_exp(pr, mx, n);
             if (a->lse) a->lse[(b * H + h) * L + l] = mx + logf(sum);
             const float inv = 1.0f / sum;
-            for (size_t s = 0; s < n; s++) pr[s] *= inv;
+            /* without a weights array the division is left to the output
+             * row: D products instead of n */
+            rinv[i] = probs ? 1.0f : inv;
+            if (probs)
+                for (size_t s = 0; s < n; s++) pr[s] *= inv;
             if (a->dropout_p > 0.0f) row_dropout(wbuf + i * bs, pr, a, b, h, l, 0, n);
         }
         if (probs) { /* the whole row of S weights: zeros past the block's keys */
@@ -455,9 +476,13 @@ static ATTEND_INLINE void forward_rows(float *out, const sdpa_args *a, size_t b,
             else for (size_t s = n; s < S; s++) dst[s] = 0.0f;
         }
     }
-    // out (nr,D) = dropout(P) (nr,n) @ V (n,D)
+    // out (nr,D) = dropout(P) (nr,n) @ V (n,D)   (P = exp(S - max) * rinv)
     const int drop = a->dropout_p > 0.0f;
-    mm(out + (b * L + l0) * E + h * D, E, drop ? wbuf : p, drop ? bs : ps, 1, vr, D, nr, D, n, 0);
+    float *ob = out + (b * L + l0) * E + h * D;
+    mm(ob, E, drop ? wbuf : p, drop ? bs : ps, 1, vr, D, nr, D, n, 0);
+    if (!probs)
+        for (size_t i = 0; i < nr; i++)
+            for (size_t d = 0; d < D; d++) ob[i * E + d] *= rinv[i];
 }
 
 /* Forward of query rows [l0, l0+nr) with the keys in blocks of KB (online
@@ -530,7 +555,7 @@ ATTEND_DISPATCH static void sdpa_head_forward(float *out, const sdpa_args *a, si
         if (online_path(a))
             forward_rows_online(out, a, b, h, l0, nr, kt, ld, vr, sc, wbuf, bs, mrow, zrow);
         else
-            forward_rows(out, a, b, h, l0, nr, kt, ld, vr, sc, wbuf, bs);
+            forward_rows(out, a, b, h, l0, nr, kt, ld, vr, sc, wbuf, bs, zrow);
     }
 }
 
