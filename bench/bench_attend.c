@@ -297,10 +297,9 @@ static double model_forward_flops(const attend_model_config *c, size_t B, size_t
 }
 
 /* Everything one training step touches, allocated once (as attend_train). */
-/* attend_train keeps the (B,H,T,T) attention weights for the backward unless
- * the activations would pass this (TRAIN_UNFUSED_MAX_BYTES in src/train.c);
- * then it trains with the fused kernel. ATTEND_BENCH_FUSED=0/1 forces one. */
-#define TRAIN_UNFUSED_MAX_BYTES ((double)(512u << 20))
+/* The activation layout is attend_train's (attend_train_acts_flags: the
+ * attention weights kept unless too big, else fused); ATTEND_BENCH_FUSED=0/1
+ * forces one. */
 
 typedef struct {
     attend_stepper s;
@@ -317,10 +316,7 @@ static void train_setup(train_ctx *t, size_t V, size_t F, size_t B, size_t T) {
     const attend_model_config *c = &m->cfg;
     t->B = B;
     t->T = T;
-    int flags = (double)attend_model_acts_size(c, B, T, ATTEND_ACTS_GRAD) * sizeof(float) >
-                        TRAIN_UNFUSED_MAX_BYTES
-                    ? ATTEND_ACTS_GRAD | ATTEND_ACTS_FUSED
-                    : ATTEND_ACTS_GRAD;
+    int flags = attend_train_acts_flags(c, B, T);
     const char *force = getenv("ATTEND_BENCH_FUSED");
     if (force && *force) flags = ATTEND_ACTS_GRAD | (atoi(force) ? ATTEND_ACTS_FUSED : 0);
     attend_error err = {0};

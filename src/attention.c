@@ -465,7 +465,7 @@ static ATTEND_INLINE void forward_rows(float *out, const sdpa_args *a, size_t b,
             const float inv = 1.0f / sum;
             /* without a weights array the division is left to the output
              * row: D products instead of n */
-            rinv[i] = probs ? 1.0f : inv;
+            rinv[i] = inv;
             if (probs)
                 for (size_t s = 0; s < n; s++) pr[s] *= inv;
             if (a->dropout_p > 0.0f) row_dropout(wbuf + i * bs, pr, a, b, h, l, 0, n);
@@ -476,7 +476,8 @@ static ATTEND_INLINE void forward_rows(float *out, const sdpa_args *a, size_t b,
             else for (size_t s = n; s < S; s++) dst[s] = 0.0f;
         }
     }
-    // out (nr,D) = dropout(P) (nr,n) @ V (n,D)   (P = exp(S - max) * rinv)
+    // out (nr,D) = dropout(P) (nr,n) @ V (n,D); without probs the rows of P are
+    // still exp(S - max), and rinv (1/sum per row) goes on the output
     const int drop = a->dropout_p > 0.0f;
     float *ob = out + (b * L + l0) * E + h * D;
     mm(ob, E, drop ? wbuf : p, drop ? bs : ps, 1, vr, D, nr, D, n, 0);

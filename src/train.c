@@ -267,7 +267,6 @@ static void train_run_free(train_run *r) {
     free(r->class_w);
     free(r->tokens);
     free(r->targets);
-
     free(r->pad);
     free(r->order);
     free(r->batches);
@@ -435,7 +434,8 @@ static attend_status save_model(train_run *r, const attend_train_options *o,
  * steps where its token occurs (the lazy semantics of torch.optim.SparseAdam
  * for this table; embeddings get no weight decay). Everything else gets
  * dense AdamW. */
-static void grads_zero(attend_stepper *r, const attend_model *m, size_t n_rows) {
+static void grads_zero(attend_stepper *r, size_t n_rows) {
+    const attend_model *m = r->m;
     const size_t E = m->cfg.d_model, emb = m->cfg.vocab_size * E;
     memset(r->grads + emb, 0, (m->layout.total - emb) * sizeof(float));
     for (size_t q = 0; q < n_rows; q++) memset(r->grads + (size_t)r->rows[q] * E, 0, E * sizeof(float));
@@ -447,7 +447,8 @@ static void grads_zero(attend_stepper *r, const attend_model *m, size_t n_rows) 
  * piece order: the threads share the work, and the result (hence clipping)
  * does not depend on how many there are. */
 #define NORM_CHUNK 4096
-static double grads_norm(attend_stepper *r, const attend_model *m, size_t n_rows) {
+static double grads_norm(attend_stepper *r, size_t n_rows) {
+    const attend_model *m = r->m;
     const size_t E = m->cfg.d_model, emb = m->cfg.vocab_size * E, dense = m->layout.total - emb;
     const size_t nc = (dense + NORM_CHUNK - 1) / NORM_CHUNK, n = nc + n_rows;
     double *part = r->norm_part;
@@ -467,8 +468,9 @@ static double grads_norm(attend_stepper *r, const attend_model *m, size_t n_rows
 
 /* One AdamW step; the gradients are first multiplied by clip_f (clipping;
  * 1: none), each work item by the thread that updates it. */
-static void optimizer_step(attend_stepper *r, attend_model *m, size_t n_rows, float lr,
-                           size_t step, float clip_f) {
+static void optimizer_step(attend_stepper *r, size_t n_rows, float lr, size_t step,
+                           float clip_f) {
+    attend_model *m = r->m;
     /* Work items: every tensor but the embedding, then the touched embedding
      * rows. Most are small (biases, norms, 64-wide rows), so they are spread
      * over the threads as items rather than each split in chunks; the
@@ -491,6 +493,13 @@ static void optimizer_step(attend_stepper *r, attend_model *m, size_t n_rows, fl
                                    r->m1 + it->offset, r->m2 + it->offset, it->numel, adam, lr,
                                    step, !it->no_decay);
     }
+}
+
+int attend_train_acts_flags(const attend_model_config *c, size_t Bmax, size_t Tmax) {
+    return (double)attend_model_acts_size(c, Bmax, Tmax, ATTEND_ACTS_GRAD) * sizeof(float) >
+                   TRAIN_UNFUSED_MAX_BYTES
+               ? ATTEND_ACTS_GRAD | ATTEND_ACTS_FUSED
+               : ATTEND_ACTS_GRAD;
 }
 
 attend_status attend_stepper_init(attend_stepper *s, attend_model *m, size_t Bmax, size_t Tmax,
@@ -560,16 +569,16 @@ int attend_stepper_step(attend_stepper *s, const int32_t *tokens, const uint8_t 
     memset(a.dlogits, 0, B * K * sizeof(float));
     attend_crossentropy_backward(a.dlogits, a.probs, targets, s->class_w, s->label_smoothing,
                                  1.0f, B, K);
-    grads_zero(s, m, n_rows);
+    grads_zero(s, n_rows);
     attend_model_backward(m, &s->g, &a, tokens, pad, B, T, 1, seed);
-    double gnorm = grads_norm(s, m, n_rows);
+    double gnorm = grads_norm(s, n_rows);
     for (size_t q = 0; q < n_rows; q++) s->touched[s->rows[q]] = 0;
     *loss_out = loss;
     *gnorm_out = gnorm;
     /* Diverged: nothing of this batch is applied. */
     if (!isfinite(loss) || !isfinite(gnorm)) return 1;
     const float clip_f = s->clip > 0.0f && gnorm > s->clip ? (float)(s->clip / gnorm) : 1.0f;
-    optimizer_step(s, m, n_rows, lr, step, clip_f);
+    optimizer_step(s, n_rows, lr, step, clip_f);
     return 0;
 }
 
@@ -766,11 +775,7 @@ attend_status attend_train(const attend_train_options *o, attend_train_result *r
     const attend_model_config *c = &m->cfg;
     const size_t K = c->num_classes, P = m->layout.total, Bmax = o->batch;
     const size_t Tmax = r.tr.max_len > r.va.max_len ? r.tr.max_len : r.va.max_len;
-    const int acts_flags =
-        (double)attend_model_acts_size(c, Bmax, Tmax, ATTEND_ACTS_GRAD) * sizeof(float) >
-                TRAIN_UNFUSED_MAX_BYTES
-            ? ATTEND_ACTS_GRAD | ATTEND_ACTS_FUSED
-            : ATTEND_ACTS_GRAD;
+    const int acts_flags = attend_train_acts_flags(c, Bmax, Tmax);
     const size_t n_acts = attend_model_acts_size(c, Bmax, Tmax, acts_flags);
     emit(o->on_info, o->ctx,
          "data: %zu train, %zu validation examples, %zu classes, vocabulary %zu, longest %zu tokens; model: %zu parameters; activations %zu MiB%s",

@@ -53,6 +53,12 @@ typedef struct {
     attend_adamw_config adam;     /* default betas 0.9, 0.999, eps 1e-8, decay 0.01 */
 } attend_stepper;
 
+/* The activation layout training uses for batches up to Bmax x Tmax:
+ * ATTEND_ACTS_GRAD, keeping the attention weights for the backward, unless
+ * those activations pass 512 MiB; then also ATTEND_ACTS_FUSED (weights
+ * recomputed in the backward, memory O(T) per head). */
+int attend_train_acts_flags(const attend_model_config *c, size_t Bmax, size_t Tmax);
+
 /* Allocates the buffers (gradients and moments zeroed) for batches up to
  * Bmax x Tmax and sets the defaults above. */
 attend_status attend_stepper_init(attend_stepper *s, attend_model *m, size_t Bmax, size_t Tmax,
