@@ -66,6 +66,19 @@ void attend_set_threads(int n);
 /* Number of threads attend will use. */
 int attend_get_threads(void);
 
+/* Precision of the projection and feed-forward matrix multiplies (the
+ * attention products and everything else stay fp32):
+ *  ATTEND_MATMUL_FP32  fp32 inputs and sums (the default; exact against PyTorch);
+ *  ATTEND_MATMUL_BF16  inputs rounded to bfloat16, products summed in fp32, like
+ *                      PyTorch's autocast to bf16. About twice the multiply
+ *                      rate on CPUs with AVX512-BF16; elsewhere the same
+ *                      arithmetic runs on the fp32 BLAS (no faster).
+ * Weights, gradients and optimizer state stay fp32 either way. Global, like
+ * the thread count; set it before training or inference starts. */
+typedef enum { ATTEND_MATMUL_FP32 = 0, ATTEND_MATMUL_BF16 = 1 } attend_matmul_precision;
+void attend_set_matmul_precision(attend_matmul_precision p);
+attend_matmul_precision attend_get_matmul_precision(void);
+
 /* A line describing the build: version, OpenMP, BLAS, CPU features found. */
 const char *attend_build_info(void);
 
