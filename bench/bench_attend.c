@@ -57,6 +57,7 @@ typedef struct {
     const char *data;
     const char *tmp;
     const char *self; /* path of this executable, for the attention children */
+    int bf16;         /* --precision bf16: matmuls in bf16, workload names end in _bf16 */
 } bench_opts;
 
 static double now_s(void) {
@@ -98,7 +99,8 @@ static void emit(const char *workload, int threads, double ms, double gflops,
     char tbuf[32] = "-", gbuf[32] = "-";
     if (ms >= 0) snprintf(tbuf, sizeof tbuf, "%.4f", ms);
     if (gflops >= 0) snprintf(gbuf, sizeof gbuf, "%.2f", gflops);
-    printf("BENCH\t%s\tattend\t%d\t%s\t%s\t%s\n", workload, threads, tbuf, gbuf,
+    printf("BENCH\t%s%s\tattend\t%d\t%s\t%s\t%s\n", workload,
+           attend_get_matmul_precision() == ATTEND_MATMUL_BF16 ? "_bf16" : "", threads, tbuf, gbuf,
            extra[0] ? extra : "-");
     fflush(stdout);
 }
@@ -204,6 +206,13 @@ typedef struct {
     float *A, *B, *C;
 } gemm_ctx;
 
+/* In bf16 the product goes through attend's own matmul (src/matmul_bf16.c). */
+static void gemm_bf16_run(void *p) {
+    gemm_ctx *g = p;
+    attend_gemm(0, 0, (size_t)g->M, (size_t)g->N, (size_t)g->K, 1.0f, g->A, (size_t)g->K, g->B,
+                (size_t)g->N, 0.0f, g->C, (size_t)g->N);
+}
+
 static void gemm_run(void *p) {
     gemm_ctx *g = p;
     for (int i = 0; i < g->count; i++)
@@ -227,6 +236,7 @@ static void bench_sgemm(const bench_opts *o, double *times) {
      * itself); restored below. */
     openblas_set_num_threads(o->threads);
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        if (o->bf16 && cases[c].count > 1) continue; /* attention's products stay fp32 */
         gemm_ctx g = {cases[c].M, cases[c].N, cases[c].K, cases[c].count, NULL, NULL, NULL};
         size_t na = (size_t)g.M * g.K * g.count, nb = (size_t)g.K * g.N * g.count,
                nc = (size_t)g.M * g.N * g.count;
@@ -235,7 +245,8 @@ static void bench_sgemm(const bench_opts *o, double *times) {
         g.C = xmalloc(nc * sizeof(float));
         fill_uniform(g.A, na, 11);
         fill_uniform(g.B, nb, 12);
-        size_t n = repeat(gemm_run, &g, 3, 5, MAX_REPS, o->quick ? 0.05 : 0.5, times);
+        size_t n = repeat(o->bf16 ? gemm_bf16_run : gemm_run, &g, 3, 5, MAX_REPS,
+                          o->quick ? 0.05 : 0.5, times);
         double ms = quantile(times, n, 0.5);
         double flops = 2.0 * g.M * g.N * g.K * g.count;
         emit(cases[c].name, o->threads, ms, flops / (ms * 1e6), "min_ms=%.4f reps=%zu cpu=%.2f",
@@ -761,11 +772,13 @@ static void bench_attn(const bench_opts *o) {
 static void usage(void) {
     fprintf(stderr,
             "usage: attend_bench [--threads N] [--quick] [--only sgemm,train,infer,latency,wordnet,attn]\n"
-            "                    [--data data/wordnet-nouns.tsv] [--tmp DIR]\n");
+            "                    [--data data/wordnet-nouns.tsv] [--tmp DIR] [--precision fp32|bf16]\n"
+            "--precision bf16: the matmuls in bf16 (attend_set_matmul_precision), rows named\n"
+            "*_bf16; the attention workloads are fp32 only and are skipped\n");
 }
 
 int main(int argc, char **argv) {
-    bench_opts o = {1, 0, NULL, "data/wordnet-nouns.tsv", NULL, NULL};
+    bench_opts o = {1, 0, NULL, "data/wordnet-nouns.tsv", NULL, NULL, 0};
     const char *tmp = getenv("ATTEND_TMP");
     if (!tmp || !*tmp) tmp = getenv("TMPDIR");
     o.tmp = tmp && *tmp ? tmp : "/tmp";
@@ -778,6 +791,9 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[i], "--only") && i + 1 < argc) o.only = argv[++i];
         else if (!strcmp(argv[i], "--data") && i + 1 < argc) o.data = argv[++i];
         else if (!strcmp(argv[i], "--tmp") && i + 1 < argc) o.tmp = argv[++i];
+        else if (!strcmp(argv[i], "--precision") && i + 1 < argc &&
+                 (!strcmp(argv[i + 1], "bf16") || !strcmp(argv[i + 1], "fp32")))
+            o.bf16 = !strcmp(argv[++i], "bf16");
         else if (!strcmp(argv[i], "--attn-child") && i + 3 < argc) {
             child_T = (size_t)strtoull(argv[++i], NULL, 10);
             child_bwd = !strcmp(argv[++i], "fwdbwd");
@@ -789,6 +805,7 @@ int main(int argc, char **argv) {
     }
     if (o.threads < 1) o.threads = 1;
     attend_set_threads(o.threads);
+    attend_set_matmul_precision(o.bf16 ? ATTEND_MATMUL_BF16 : ATTEND_MATMUL_FP32);
     bench_threads = o.threads;
     double *times = xmalloc(MAX_REPS * sizeof(double));
     if (child_T) {
@@ -803,7 +820,7 @@ int main(int argc, char **argv) {
     if (wanted(&o, "infer")) bench_infer(&o, times);
     if (wanted(&o, "latency")) bench_latency(&o, times);
     if (wanted(&o, "wordnet")) bench_wordnet(&o);
-    if (wanted(&o, "attn")) bench_attn(&o);
+    if (wanted(&o, "attn") && !o.bf16) bench_attn(&o);
     free(times);
     return 0;
 }

@@ -18,6 +18,9 @@
 #   ATTEND_BENCH_PYTHON=python   the Python with torch (default: /usr/bin/python3,
 #                                then python3, whichever imports torch)
 #   ATTEND_BENCH_THREADS="1 2"   thread counts
+#   ATTEND_BENCH_PRECISIONS="fp32 bf16"  matmul precisions (bf16: attend's
+#                                --precision bf16 beside PyTorch's autocast/bf16
+#                                model; rows *_bf16; attention runs in fp32 only)
 #   ATTEND_BENCH_ONLY=train,attn workload groups (sgemm train infer latency wordnet attn)
 #   ATTEND_BENCH_TORCH_BLAS_THREADS=N  OpenBLAS threads of the PyTorch side (default: 1
 #                                for train/infer/latency/wordnet, the thread count otherwise)
@@ -50,6 +53,7 @@ if [ ! -x "$BIN" ]; then
 fi
 
 THREADS=${ATTEND_BENCH_THREADS:-"1 2"}
+PRECISIONS=${ATTEND_BENCH_PRECISIONS:-"fp32 bf16"}
 GROUPS_ALL="sgemm train infer latency wordnet attn"
 GROUPS_RUN=$(echo "${ATTEND_BENCH_ONLY:-$GROUPS_ALL}" | tr ',' ' ')
 OUT=${ATTEND_BENCH_OUT:-$BUILD/bench}
@@ -98,11 +102,11 @@ echo "attend bench${QUICK:+ (quick)}: $DATE" >&2
 echo "machine: $CPU, $CORES cores, $MEM; AVX-512 $AVX512, AMX $AMX; $OPENBLAS_PKG; load $LOAD0" >&2
 
 RC=0
-run_one() { # impl group threads
+run_one() { # impl group threads precision
     printf 'LOAD\t%s\n' "$(cut -d' ' -f1 /proc/loadavg 2>/dev/null)" >> "$RAW"
     if [ "$1" = attend ]; then
-        "$BIN" --only "$2" --threads "$3" $QUICK --tmp "$TMPD" >> "$RAW" || {
-            echo "bench/run.sh: attend_bench --only $2 --threads $3 failed" >&2
+        "$BIN" --only "$2" --threads "$3" --precision "$4" $QUICK --tmp "$TMPD" >> "$RAW" || {
+            echo "bench/run.sh: attend_bench --only $2 --threads $3 --precision $4 failed" >&2
             RC=1
         }
     else
@@ -117,31 +121,36 @@ run_one() { # impl group threads
             *) blas=${ATTEND_BENCH_TORCH_BLAS_THREADS:-} ;;
         esac
         ATTEND_BENCH_TORCH_BLAS_THREADS=$blas \
-        "$PY" bench/torch_bench.py --only "$2" --threads "$3" $QUICK --tmp "$TMPD" >> "$RAW" || {
-            echo "bench/run.sh: torch_bench.py --only $2 --threads $3 failed" >&2
+        "$PY" bench/torch_bench.py --only "$2" --threads "$3" --precision "$4" $QUICK --tmp "$TMPD" >> "$RAW" || {
+            echo "bench/run.sh: torch_bench.py --only $2 --threads $3 --precision $4 failed" >&2
         }
     fi
 }
 if [ -n "$QUICK" ]; then
-    # quick: one process per implementation and thread count
+    # quick: one process per implementation, thread count and precision
     G=$(echo $GROUPS_RUN | tr ' ' ',')
-    for t in $THREADS; do
-        echo "  running attend, $t thread(s)" >&2
-        run_one attend "$G" "$t"
-        if [ -n "$PY" ]; then
-            echo "  running PyTorch, $t thread(s)" >&2
-            run_one pytorch "$G" "$t"
-        fi
+    for p in $PRECISIONS; do
+        for t in $THREADS; do
+            echo "  running attend, $t thread(s), $p" >&2
+            run_one attend "$G" "$t" "$p"
+            if [ -n "$PY" ]; then
+                echo "  running PyTorch, $t thread(s), $p" >&2
+                run_one pytorch "$G" "$t" "$p"
+            fi
+        done
     done
 else
     for g in $GROUPS_RUN; do
-        for t in $THREADS; do
-            echo "  $g: attend, $t thread(s)" >&2
-            run_one attend "$g" "$t"
-            if [ -n "$PY" ]; then
-                echo "  $g: PyTorch, $t thread(s)" >&2
-                run_one pytorch "$g" "$t"
-            fi
+        for p in $PRECISIONS; do
+            [ "$g" = attn ] && [ "$p" != fp32 ] && continue  # attention is fp32 only
+            for t in $THREADS; do
+                echo "  $g: attend, $t thread(s), $p" >&2
+                run_one attend "$g" "$t" "$p"
+                if [ -n "$PY" ]; then
+                    echo "  $g: PyTorch, $t thread(s), $p" >&2
+                    run_one pytorch "$g" "$t" "$p"
+                fi
+            done
         done
     done
 fi
@@ -153,7 +162,7 @@ TORCH_CFG=$(awk -F'\t' '$1 == "MACHINE" && $2 == "pytorch" { print $3; exit }' "
 {
     echo "## attend vs PyTorch${QUICK:+ (quick smoke sizes: not a measurement)}"
     echo
-    echo "- command: \`sh bench/run.sh $BUILD${QUICK:+ --quick}\` (threads: $THREADS), $DATE, ${ELAPSED} s"
+    echo "- command: \`sh bench/run.sh $BUILD${QUICK:+ --quick}\` (threads: $THREADS; precisions: $PRECISIONS), $DATE, ${ELAPSED} s"
     echo "- machine: $CPU, $CORES cores, $MEM; AVX-512: $AVX512, AMX: $AMX"
     echo "- CPU flags: $FLAGS"
     echo "- BLAS: $OPENBLAS_PKG; $BLAS_CFG"
@@ -190,7 +199,7 @@ TORCH_CFG=$(awk -F'\t' '$1 == "MACHINE" && $2 == "pytorch" { print $3; exit }' "
     function note(w, k,    s, v) {
         s = why(k, "attend", "attend") why(k, "pytorch", "PyTorch")
         v = pair("texts_per_s", k, "attend", "pytorch"); if (v != "") s = s "texts/s " v "; "
-        if (w == "wordnet_epoch") {
+        if (w ~ /^wordnet_epoch/) {
             s = s kv(X["attend", k], "examples") " texts, vocab " kv(X["attend", k], "vocab") "; train loss " pair("train_loss", k, "attend", "pytorch") "; "
         }
         if (w ~ /^(train_step|infer)/) s = s "B " kv(X["attend", k], "B") ", T " kv(X["attend", k], "T") "; "
@@ -232,6 +241,21 @@ TORCH_CFG=$(awk -F'\t' '$1 == "MACHINE" && $2 == "pytorch" { print $3; exit }' "
                 if (c != " /  / ") n = n "CPU share " c
                 sub(/; $/, "", n)
                 printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s / %s / %s | %s |\n", substr(w, 6), th[j], fmt(T["attend", k]), gf(G["attend", k]), fmt(T["attend_unfused", k]), ratio(T["attend_unfused", k], T["attend", k]), fmt(T["pytorch", k]), ratio(T["pytorch", k], T["attend", k]), (pf == "" ? "—" : pf), (pu == "" ? "—" : pu), (pp == "" ? "—" : pp), n
+            }
+        }
+        nb = 0
+        for (i = 1; i <= nw; i++) if (word[i] ~ /_bf16$/) nb++
+        if (nb) {
+            print ""
+            print "bf16 rows against fp32: attend --precision bf16 beside attend fp32 and PyTorch fp32 (what a PyTorch user runs by default)."
+            print ""
+            print "| workload | threads | attend bf16 | attend fp32 | attend fp32 / bf16 | PyTorch fp32 | PyTorch fp32 / attend bf16 |"
+            print "|---|---|---|---|---|---|---|"
+            for (i = 1; i <= nw; i++) for (j = 1; j <= nt; j++) {
+                w = word[i]; k = w SUBSEP th[j]
+                if (!(k in have) || w !~ /_bf16$/) continue
+                b = substr(w, 1, length(w) - 5); kb = b SUBSEP th[j]
+                printf "| %s | %s | %s | %s | %s | %s | %s |\n", b, th[j], fmt(T["attend", k]), fmt(T["attend", kb]), ratio(T["attend", kb], T["attend", k]), fmt(T["pytorch", kb]), ratio(T["pytorch", kb], T["attend", k])
             }
         }
         if (nt >= 2) {

@@ -30,6 +30,7 @@ Differences from attend that a reader should know:
     F.scaled_dot_product_attention and no fused CPU kernel.
 """
 import argparse
+import contextlib
 import os
 import re
 import subprocess
@@ -49,6 +50,9 @@ def parse_args(argv):
     ap.add_argument("--data", default="data/wordnet-nouns.tsv")
     ap.add_argument("--tmp", default=os.environ.get("ATTEND_TMP") or os.environ.get("TMPDIR") or "/tmp")
     ap.add_argument("--attn-child", nargs=2, metavar=("T", "MODE"))
+    ap.add_argument("--precision", choices=("fp32", "bf16"), default="fp32",
+                    help="bf16: the model under torch.autocast('cpu', bfloat16) and torch.mm on "
+                         "bf16 tensors; workload names end in _bf16; attention skipped")
     return ap.parse_args(argv)
 
 
@@ -77,7 +81,25 @@ def now():
     return time.perf_counter()
 
 
+BF16 = ARGS.precision == "bf16"
+
+
+def amp():
+    """The precision of the model's matmuls: autocast to bfloat16 (PyTorch's
+    mixed precision on CPU: fp32 weights, bf16 matmul inputs) or nothing."""
+    return torch.autocast("cpu", dtype=torch.bfloat16) if BF16 else contextlib.nullcontext()
+
+
+def infer_model(model):
+    """In bf16, inference runs on a bfloat16 copy of the model: torch 1.13's
+    encoder inference fast path fails under autocast ("expected scalar type
+    BFloat16 but found Float"), and a bf16 model is what a PyTorch user would
+    run for bf16 inference."""
+    return model.bfloat16() if BF16 else model
+
+
 def emit(workload, threads, ms, gflops, extra):
+    workload += "_bf16" if BF16 else ""
     t = "-" if ms is None else "%.4f" % ms
     g = "-" if gflops is None else "%.2f" % gflops
     print("BENCH\t%s\tpytorch\t%d\t%s\t%s\t%s" % (workload, threads, t, g, extra or "-"), flush=True)
@@ -194,8 +216,9 @@ def make_optimizer(model, total_steps, warmup):
 
 def train_step(model, opt, sched, tokens, pad, targets):
     opt.zero_grad(set_to_none=True)
-    logits = model(tokens, pad)
-    loss = F.cross_entropy(logits, targets)
+    with amp():
+        logits = model(tokens, pad)
+        loss = F.cross_entropy(logits, targets)
     loss.backward()
     nn.utils.clip_grad_norm_(model.parameters(), 1.0)
     opt.step()
@@ -223,8 +246,12 @@ def bench_sgemm(th):
                  ("sgemm_128x(128x8x128)", 128, 128, 8, 16)]
     g = torch.Generator().manual_seed(11)
     for name, M, N, K, count in cases:
+        if BF16 and count > 1:
+            continue  # attention's products stay fp32 in attend
         if count == 1:
             A, Bm, C = torch.randn(M, K, generator=g), torch.randn(K, N, generator=g), torch.empty(M, N)
+            if BF16:
+                A, Bm, C = A.bfloat16(), Bm.bfloat16(), C.bfloat16()
             fn = lambda: torch.mm(A, Bm, out=C)  # noqa: E731
             how = "torch.mm"
         else:
@@ -270,9 +297,11 @@ def bench_infer(th):
     toks = torch.tensor(synth_tokens(2, B * T, V), dtype=torch.long).view(B, T)
     pad = torch.zeros(B, T, dtype=torch.bool)
 
+    model = infer_model(model)
+
     def run():
         with torch.no_grad():
-            torch.softmax(model(toks, pad), -1)
+            torch.softmax(model(toks, pad).float(), -1)
 
     t = repeat(run, 2, 5, 100000, 0.05 if ARGS.quick else 3.0)
     ms = quantile(t, 0.5)
@@ -291,7 +320,7 @@ def tokenize(text):
 def bench_latency(th):
     V, _, _ = sizes()
     torch.manual_seed(1)
-    model = Classifier(V, 4, Fdim=256, max_len=128).eval()
+    model = infer_model(Classifier(V, 4, Fdim=256, max_len=128).eval())
     vocab = {"<pad>": 0, "<unk>": 1, "<cls>": 2}
     for i in range(V - NSPECIAL):
         vocab[synth_word(i)] = len(vocab)
@@ -303,7 +332,7 @@ def bench_latency(th):
         toks = torch.tensor([ids], dtype=torch.long)
         pad = torch.zeros(1, len(ids), dtype=torch.bool)
         with torch.no_grad():
-            state["p"] = torch.softmax(model(toks, pad), -1)
+            state["p"] = torch.softmax(model(toks, pad).float(), -1)
         state["n"] = len(ids)
 
     reps = 200 if ARGS.quick else 5000
@@ -495,7 +524,7 @@ def main():
         bench_latency(th)
     if wanted("wordnet"):
         bench_wordnet(th)
-    if wanted("attn"):
+    if wanted("attn") and not BF16:
         bench_attn(th)
     return 0
 

@@ -29,9 +29,10 @@ int attend_get_threads(void) {
 }
 
 const char *attend_build_info(void) {
-    static char buf[256];
-    snprintf(buf, sizeof buf, "attend %s; OpenMP %s; BLAS: OpenBLAS (%s); threads %d",
+    static char buf[320];
+    snprintf(buf, sizeof buf,
+             "attend %s; OpenMP %s; BLAS: OpenBLAS (%s); threads %d; bf16 matmul: %s",
              ATTEND_VERSION, ATTEND_HAVE_OPENMP ? "on" : "off", openblas_get_config(),
-             attend_get_threads());
+             attend_get_threads(), attend_bf16_native() ? "AVX512-BF16" : "portable");
     return buf;
 }

@@ -394,10 +394,11 @@ static attend_status describe(train_run *r, const attend_train_options *o,
     snprintf(buf, sizeof buf,
              "{\"data\":\"%s\",\"data_fnv1a64\":\"%s\",\"data_format\":\"%s\",\"val\":\"%s\","
              "\"val_fnv1a64\":\"%s\",\"val_split\":%g,\"seed\":%llu,\"threads\":%d,"
-             "\"attend_version\":\"%s\"}",
+             "\"matmul_precision\":\"%s\",\"attend_version\":\"%s\"}",
              data_esc, r->train_ds.hash_hex, attend_data_format_name(r->train_ds.format), val_esc,
              o->val_path ? r->val_ds.hash_hex : "", o->val_path ? 0.0 : o->val_split,
-             (unsigned long long)o->seed, attend_get_threads(), ATTEND_VERSION);
+             (unsigned long long)o->seed, attend_get_threads(),
+             attend_get_matmul_precision() == ATTEND_MATMUL_BF16 ? "bf16" : "fp32", ATTEND_VERSION);
     r->prov = attend_strdup(buf);
     snprintf(buf, sizeof buf,
              "{\"epochs\":%zu,\"epochs_run\":%zu,\"best_epoch\":%zu,\"batch\":%zu,\"lr\":%g,"

@@ -2,7 +2,7 @@
 # Smoke test of the benchmark harness (not a timing test: nothing here looks
 # at a time). Runs `bench/run.sh BUILD --quick` with attend alone and one
 # thread, and checks that it exits 0, prints the table header and a row for
-# each workload group, and writes results-quick.md.
+# each workload group in both precisions, and writes results-quick.md.
 # Usage: sh tests/test_bench_smoke.sh path/to/build/attend   (from the repository root)
 BIN=$1
 if [ -z "$BIN" ] || [ ! -x "$BIN" ]; then
@@ -29,6 +29,11 @@ grep -q '^| op | threads | fused |' "$T/out.txt" || bad "no attention table head
 for w in sgemm_4096x64x192 train_step_ff256 train_step_ff2048 infer_batch latency_p50 latency_p99 wordnet_epoch fwd_T32 fwdbwd_T64; do
     grep -q "^| $w" "$T/out.txt" || bad "no row for $w"
 done
+for w in sgemm_4096x64x192 train_step_ff256 train_step_ff2048 infer_batch4_ff256 latency_p50_ff256 wordnet_epoch; do
+    grep -q "^| ${w}_bf16 " "$T/out.txt" || bad "no row for ${w}_bf16"
+done
+grep -q '^bf16 rows against fp32' "$T/out.txt" || bad "no bf16 table"
+grep -q 'attn_fwd_T32_bf16' "$T/results-quick.tsv" && bad "attention ran in bf16"
 grep -q 'PyTorch not run' "$T/out.txt" || bad "the missing peer is not reported"
 grep -q 'failed' "$T/out.txt" && bad "a workload failed"
 [ -s "$T/results-quick.md" ] || bad "results-quick.md not written"

@@ -211,6 +211,26 @@ mask out >det5.txt
 same "determinism, 2 threads: same epoch lines" det4.txt det5.txt
 same "determinism, 2 threads: byte-identical model files" det4.safetensors det5.safetensors
 
+# ---- --precision bf16: trains, records itself, runs deterministically ----
+expect "train --precision bf16" 0 "" train --data data.tsv --out bf1.safetensors $SMALL --seed 7 --precision bf16
+mask out >bf1.txt
+expect "train --precision bf16, again" 0 "" train --data data.tsv --out bf2.safetensors $SMALL --seed 7 --precision bf16
+same "bf16: byte-identical model files" bf1.safetensors bf2.safetensors
+if cmp -s det1.safetensors bf1.safetensors; then bad "bf16: same model as fp32 (precision not applied)"; else ok; fi
+expect "info of a bf16 model" 0 "" info --model bf1.safetensors
+has "bf16: provenance" out '"matmul_precision":"bf16"'
+expect "info of an fp32 model" 0 "" info --model det1.safetensors
+has "fp32: provenance" out '"matmul_precision":"fp32"'
+expect "eval --precision bf16" 0 "" eval --model model.safetensors --data data.tsv --precision bf16
+acc16=$(sed -n 's/^accuracy *\([0-9]*\)\..*/\1/p' out)
+check "eval --precision bf16: accuracy ${acc16:-?}% within a point of fp32's ${acc:-?}%" \
+    [ "${acc16:-0}" -ge $(( ${acc:-0} - 1 )) ]
+printf 'cat dog horse\n' >one.txt
+expect "predict --precision bf16" 0 "" predict --model model.safetensors --precision bf16 one.txt
+expect "--precision fp16 is refused" 2 "--precision expects fp32 or bf16" \
+    train --data data.tsv --out x.safetensors --precision fp16
+expect "--precision without a value" 2 "--precision" eval --model model.safetensors --data data.tsv --precision
+
 # ---- --log ----
 expect "train --log" 0 "" train --data data.tsv --out log.safetensors $SMALL --log train.log
 check "--log: one line per epoch" [ "$(wc -l <train.log)" -eq 3 ]

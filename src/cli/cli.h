@@ -54,6 +54,10 @@ int cli_training_flag(const char *cmd, int argc, char **argv, int *i,
 /* Checks between training flags; -1 after printing a usage error. */
 int cli_training_check(const char *cmd, const struct attend_train_options_s *o);
 
+/* Consumes --precision fp32|bf16 (the matmul precision, applied at once):
+ * 1 consumed, 0 not this flag, -1 usage error (printed). */
+int cli_precision_flag(const char *cmd, int argc, char **argv, int *i);
+
 /* Applies --threads (0 = all cores). */
 void cli_set_threads(size_t n);
 

@@ -42,6 +42,7 @@ static void compare_usage(FILE *f, const attend_train_options *d) {
             "  --d-model N (%zu)  --layers N (%zu)  --d-ff N (%zu)  --max-len N (%zu)\n"
             "  --pool mean|cls|max (mean)  --activation relu|gelu (relu)  --norm-first\n"
             "  --min-freq N (%zu)  --max-vocab N (0)  --patience N (0)  --threads N (0 = all)\n"
+            "  --precision fp32|bf16 (fp32)\n"
             "  --format NAME  --text-col NAME  --label-col NAME  --strict\n"
             "\n"
             "Example: attend compare --data data/wordnet-nouns.tsv --heads 1,2,4,8 --pos learned,sinusoidal --seeds 3 --epochs 3 --out compare\n",

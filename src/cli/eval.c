@@ -24,6 +24,7 @@ static const char *eval_usage =
     "                     labels, per_class, confusion)\n"
     "  --batch N          texts per forward pass (default 64)\n"
     "  --threads N        (default 0 = all cores)\n"
+    "  --precision P      fp32 (default) or bf16 matmuls (see attend train --help)\n"
     "\n"
     "Example: attend eval --model wordnet.safetensors --data data/wordnet-nouns.tsv\n";
 
@@ -99,6 +100,7 @@ int cli_eval(int argc, char **argv) {
     attend_data_options d = {0};
     size_t batch = 64, threads = 0;
     int json = 0;
+    int pr;
     for (int i = 1; i < argc; i++) {
         int r = cli_data_flag("eval", argc, argv, &i, &d);
         if (r < 0) return CLI_USAGE;
@@ -114,6 +116,8 @@ int cli_eval(int argc, char **argv) {
             if (cli_parse_size("eval", "--batch", v, 1, 4096, &batch)) return CLI_USAGE;
         } else if (cli_flag(argc, argv, &i, "--threads", &v)) {
             if (cli_parse_size("eval", "--threads", v, 0, 1024, &threads)) return CLI_USAGE;
+        } else if ((pr = cli_precision_flag("eval", argc, argv, &i)) != 0) {
+            if (pr < 0) return CLI_USAGE;
         } else if (strcmp(argv[i], "--json") == 0) {
             json = 1;
         } else {

@@ -20,6 +20,7 @@ static const char *predict_usage =
     "  -k K           labels per line (default 1)\n"
     "  --json         JSON lines\n"
     "  --threads N    (default 1: one text at a time is fastest single-threaded)\n"
+    "  --precision P  fp32 (default) or bf16 matmuls (see attend train --help)\n"
     "\n"
     "Example: echo 'a large cat with a mane' | attend predict --model wordnet.safetensors -k 3\n";
 
@@ -39,6 +40,7 @@ int cli_predict(int argc, char **argv) {
     const char *model_path = NULL, *in_path = NULL, *v = NULL;
     size_t k = 1, threads = 1;
     int json = 0;
+    int pr;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             fputs(predict_usage, stdout);
@@ -49,6 +51,8 @@ int cli_predict(int argc, char **argv) {
             if (cli_parse_size("predict", "-k", v, 1, 1000000, &k)) return CLI_USAGE;
         } else if (cli_flag(argc, argv, &i, "--threads", &v)) {
             if (cli_parse_size("predict", "--threads", v, 0, 1024, &threads)) return CLI_USAGE;
+        } else if ((pr = cli_precision_flag("predict", argc, argv, &i)) != 0) {
+            if (pr < 0) return CLI_USAGE;
         } else if (strcmp(argv[i], "--json") == 0) {
             json = 1;
         } else if (argv[i][0] == '-' && argv[i][1] != '\0') {

@@ -33,6 +33,7 @@ static const char *report_usage =
     "  --text-col NAME        CSV column / JSONL key of the text (default text)\n"
     "  --label-col NAME       CSV column / JSONL key of the label (default label)\n"
     "  --threads N            (default 0 = all cores)\n"
+    "  --precision P          fp32 (default) or bf16 matmuls (see attend train --help)\n"
     "\n"
     "Example: attend report --model wordnet.safetensors --data val.tsv --log train.jsonl --out report\n";
 
@@ -152,6 +153,7 @@ int cli_report(int argc, char **argv) {
     const char *model_path = NULL, *data_path = NULL, *dir = NULL, *log_path = NULL, *v = NULL;
     attend_data_options d = {0};
     size_t n_examples = 3, stats = 2000, threads = 0;
+    int pr;
     for (int i = 1; i < argc; i++) {
         int r = cli_data_flag("report", argc, argv, &i, &d);
         if (r < 0) return CLI_USAGE;
@@ -173,6 +175,8 @@ int cli_report(int argc, char **argv) {
             if (cli_parse_size("report", "--stats-examples", v, 0, 100000000, &stats)) return CLI_USAGE;
         } else if (cli_flag(argc, argv, &i, "--threads", &v)) {
             if (cli_parse_size("report", "--threads", v, 0, 1024, &threads)) return CLI_USAGE;
+        } else if ((pr = cli_precision_flag("report", argc, argv, &i)) != 0) {
+            if (pr < 0) return CLI_USAGE;
         } else {
             return cli_usage_error("report", "unknown option '%s'", argv[i]);
         }

@@ -97,6 +97,15 @@ void cli_print_warning(void *ctx, const char *msg) {
 
 void cli_set_threads(size_t n) { attend_set_threads((int)n); }
 
+int cli_precision_flag(const char *cmd, int argc, char **argv, int *i) {
+    const char *v = NULL;
+    if (!cli_flag(argc, argv, i, "--precision", &v)) return 0;
+    if (v && !strcmp(v, "fp32")) attend_set_matmul_precision(ATTEND_MATMUL_FP32);
+    else if (v && !strcmp(v, "bf16")) attend_set_matmul_precision(ATTEND_MATMUL_BF16);
+    else return cli_usage_error(cmd, "--precision expects fp32 or bf16"), -1;
+    return 1;
+}
+
 /* "256,128" -> hidden sizes of the head. */
 static int parse_hidden(const char *v, attend_model_config *m) {
     m->n_hidden = 0;
@@ -144,6 +153,8 @@ int cli_training_flag(const char *cmd, int argc, char **argv, int *i, attend_tra
     SIZE_FLAG("--threads", *threads, 0, 1024)
 #undef SIZE_FLAG
 #undef FLOAT_FLAG
+    int pr = cli_precision_flag(cmd, argc, argv, i);
+    if (pr) return pr;
     if (cli_flag(argc, argv, i, "--seed", &v)) {
         size_t s;
         if (cli_parse_size(cmd, "--seed", v, 0, SIZE_MAX, &s)) return -1;
