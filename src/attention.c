@@ -193,6 +193,12 @@ static void sdpa_head_backward_simple(float *dq, float *dk, float *dv, const flo
  * broadcast. Unaligned loads and stores go through memcpy. */
 typedef float v16f __attribute__((vector_size(64)));
 typedef float v8f __attribute__((vector_size(32)));
+typedef int32_t v16i __attribute__((vector_size(64)));
+
+/* Lane-wise m ? x : y for a vector comparison's result m (-1 or 0 lanes);
+ * a macro, as a function returning a vector would change the ABI of the
+ * portable clone. */
+#define VSEL(m, x, y) ((v16f)(((v16i)(x) & (m)) | ((v16i)(y) & ~(m))))
 
 #define ATTEND_TILE(R, W)                                                                    \
     static ATTEND_INLINE void tile_##R##x##W(float *C, size_t ldc, const float *A, size_t ars, \
@@ -538,6 +544,134 @@ static ATTEND_INLINE void forward_rows_online(float *out, const sdpa_args *a, si
     }
 }
 
+/* ---- small head dims: 16 queries across the vector lanes ----
+ * At head dim 8 (the models attend trains: d_model 64, 8 heads) a score is
+ * an 8-term dot product, and a kernel with the keys across the lanes spends
+ * most of its time in per-row horizontal maxima and sums and in products
+ * with 8 outputs per row. With the 16 queries of a block across the lanes
+ * instead, a key's 16 scores are D multiply-adds of q^T columns (held in
+ * registers) by broadcast key entries, and the softmax's maxima and sums
+ * and the weights x V product are lane-wise: no horizontal reduction at
+ * all. The block's scores live in sc (n keys x 16 lanes); the weights
+ * array (when asked for) gets them transposed. Used when D <= 16, no
+ * per-query mask array (attn_bool / attn_float) and one block of keys;
+ * the masks left (key padding, causal) are per key or a compare. */
+#define QV 16
+
+static inline int qv_path(const sdpa_args *a) {
+    return a->D <= QV && !online_path(a) &&
+           !(a->mask && (a->mask->attn_bool || a->mask->attn_float));
+}
+
+/* Forward of queries [l0, l0+nq), nq <= 16, of (b,h): kr, vr (S16,D) packed
+ * keys and values (padded keys zero), sc and w (S x 16) scratch. The same
+ * arithmetic as forward_rows, lane by lane: scores q.k * scale, -inf where
+ * masked, exp(score - max), weights normalised before probs and dropout,
+ * else 1/sum on the output row. */
+static ATTEND_INLINE void forward_qv(float *out, const sdpa_args *a, const size_t D, size_t b,
+                                     size_t h, size_t l0, size_t nq, const float *kr,
+                                     const float *vr, float *sc, float *w) {
+    const size_t L = a->L, S = a->S, H = a->H, E = H * D;
+    const size_t n = block_keys(a, l0, nq);
+    const uint8_t *pad = a->mask && a->mask->key_padding ? a->mask->key_padding + b * S : NULL;
+    const int causal = a->mask && a->mask->causal;
+    const float scale = a->scale;
+    // q^T (D,16): lane j is query l0+j (zeros past nq)
+    v16f qt[QV];
+    for (size_t d = 0; d < D; d++)
+        for (int j = 0; j < QV; j++)
+            qt[d][j] = (size_t)j < nq ? a->q[(b * L + l0 + (size_t)j) * E + h * D + d] : 0.0f;
+    v16f lane; /* query index of each lane, for the causal compare */
+    for (int j = 0; j < QV; j++) lane[j] = (float)(l0 + (size_t)j);
+    const v16f ninf = (v16f){0} - INFINITY;
+    // scores (n,16) = K (n,D) @ q^T (D,16), scaled and masked; lane maxima
+    v16f vmx = ninf;
+    for (size_t s = 0; s < n; s++) {
+        v16f x = ninf;
+        if (!(pad && pad[s])) {
+            v16f acc = {0};
+            for (size_t d = 0; d < D; d++) acc += qt[d] * kr[s * D + d];
+            x = acc * scale;
+            if (causal) x = VSEL((v16f){0} + (float)s > lane, ninf, x);
+        }
+        memcpy(sc + s * QV, &x, sizeof x);
+        vmx = VSEL(x > vmx, x, vmx); /* NaN skipped, as row_mask_range */
+    }
+    float mx[QV];
+    memcpy(mx, &vmx, sizeof mx);
+    // exp(score - max) and lane sums; a lane with no allowed key keeps
+    // weights 0 (its shift is 0, so exp(-inf) = 0)
+    float shift[QV], sum[QV], inv[QV];
+    for (int j = 0; j < QV; j++) {
+        shift[j] = mx[j] == -INFINITY ? 0.0f : mx[j];
+        sum[j] = 0.0f;
+    }
+    for (size_t s = 0; s < n; s++) {
+        float *p = sc + s * QV;
+        for (int j = 0; j < QV; j++) {
+            p[j] = softmax_exp(p[j] - shift[j]);
+            sum[j] += p[j];
+        }
+    }
+    for (int j = 0; j < QV; j++) inv[j] = mx[j] == -INFINITY ? 0.0f : 1.0f / sum[j];
+    if (a->lse)
+        for (size_t j = 0; j < nq; j++)
+            a->lse[(b * H + h) * L + l0 + j] = mx[j] == -INFINITY ? INFINITY : mx[j] + logf(sum[j]);
+    if (a->probs) {
+        /* normalised, and written transposed 16 keys at a time through a
+         * 16 x 16 tile, so each row gets whole 64-byte pieces */
+        for (size_t s = 0; s < n; s++)
+            for (int j = 0; j < QV; j++) sc[s * QV + j] *= inv[j];
+        float *row = a->probs + prob_index(b, h, l0, 0, H, L, S);
+        float tile[QV][QV];
+        size_t s0 = 0;
+        for (; s0 + QV <= n; s0 += QV) {
+            for (int t = 0; t < QV; t++)
+                for (int j = 0; j < QV; j++) tile[j][t] = sc[(s0 + (size_t)t) * QV + (size_t)j];
+            for (size_t j = 0; j < nq; j++) memcpy(row + j * S + s0, tile[j], sizeof tile[j]);
+        }
+        for (size_t j = 0; j < nq; j++) {
+            for (size_t s = s0; s < n; s++) row[j * S + s] = sc[s * QV + j];
+            for (size_t s = n; s < S; s++) row[j * S + s] = 0.0f;
+        }
+    }
+    const float *pw = sc;
+    if (a->dropout_p > 0.0f) {
+        /* lane j's counter prob_index(b,h,l0+j,s) = c_j + s, kept as 32-bit
+         * halves (the low half's carry goes to the high one) so the hash
+         * runs 16 lanes wide; the same stream as attend_dropout_apply */
+        const size_t base = prob_index(b, h, l0, 0, H, L, S);
+        const float keep = a->keep_scale, drop = a->dropout_p;
+        const uint32_t seed32 = (uint32_t)(a->seed ^ (a->seed >> 32));
+        uint32_t clo[QV], chi[QV];
+        for (int j = 0; j < QV; j++) {
+            const uint64_t c = (uint64_t)base + (uint64_t)j * S;
+            clo[j] = (uint32_t)c;
+            chi[j] = (uint32_t)(c >> 32);
+        }
+        for (size_t s = 0; s < n; s++)
+            for (int j = 0; j < QV; j++) {
+                const uint32_t lo = clo[j] + (uint32_t)s, hi = chi[j] + (lo < clo[j]);
+                const float u = attend_dropout_uniform32(seed32, lo, hi);
+                w[s * QV + j] = u >= drop ? sc[s * QV + j] * keep : 0.0f;
+            }
+        pw = w;
+    }
+    // out^T (D,16) = V^T (D,n) @ weights (n,16)
+    v16f o[QV];
+    for (size_t d = 0; d < D; d++) o[d] = (v16f){0};
+    for (size_t s = 0; s < n; s++) {
+        v16f p;
+        memcpy(&p, pw + s * QV, sizeof p);
+        for (size_t d = 0; d < D; d++) o[d] += p * vr[s * D + d];
+    }
+    const int norm = !a->probs; /* with probs the weights were normalised */
+    for (size_t j = 0; j < nq; j++) {
+        float *orow = out + (b * L + l0 + j) * E + h * D;
+        for (size_t d = 0; d < D; d++) orow[d] = norm ? o[d][j] * inv[j] : o[d][j];
+    }
+}
+
 /* Forward of one (b,h). Scratch: kt (D,ld), vr (S16,D), sc and w (QB,bs),
  * row maxima and sums (QB each). */
 ATTEND_DISPATCH static void sdpa_head_forward(float *out, const sdpa_args *a, size_t b,
@@ -545,6 +679,21 @@ ATTEND_DISPATCH static void sdpa_head_forward(float *out, const sdpa_args *a, si
     const size_t L = a->L, S = a->S, D = a->D, ld = pack_ld(S), bs = block_ld(a);
     float *kt = scratch, *vr = kt + D * ld, *sc = vr + round16(S) * D, *wbuf = sc + QB * bs;
     float *mrow = wbuf + QB * bs, *zrow = mrow + QB;
+    if (qv_path(a)) {
+        /* kr in kt's place (S16 * D <= D * ld floats), sc and w (S x 16) in the
+         * score blocks (QB * bs >= 16 * S) */
+        if (!pack_head(NULL, kt, NULL, vr, a, b, h)) {
+            sdpa_head_forward_simple(out, a, b, h);
+            return;
+        }
+        for (size_t l0 = 0; l0 < L; l0 += QV) {
+            const size_t nq = L - l0 < QV ? L - l0 : QV;
+            /* D = 8 is compiled on its own: the loops over D unroll */
+            if (D == 8) forward_qv(out, a, 8, b, h, l0, nq, kt, vr, sc, wbuf);
+            else forward_qv(out, a, D, b, h, l0, nq, kt, vr, sc, wbuf);
+        }
+        return;
+    }
     if (!pack_head(kt, NULL, NULL, vr, a, b, h)) {
         /* A NaN or Inf among this head's keys/values: take the per-key path,
          * which never touches a masked key. */

@@ -109,16 +109,21 @@ static inline float attend_hash_uniform(uint64_t seed, uint64_t i) {
  * arithmetic only (murmur3's finaliser on the Weyl sequence
  * seed32 + i * golden), so the loops over it run 16 lanes wide; the 64-bit
  * splitmix above cost as much as the rest of a dropout layer. The high
- * half of i is folded in, so counters past 2^32 do not repeat the low ones. */
-static inline float attend_dropout_uniform(uint64_t seed, uint64_t i) {
-    uint32_t x = (uint32_t)(seed ^ (seed >> 32)) + (uint32_t)i * 0x9E3779B9u +
-                 (uint32_t)(i >> 32) * 0x7F4A7C15u;
+ * half of i is folded in, so counters past 2^32 do not repeat the low ones.
+ * attend_dropout_uniform32 takes the seed folded to 32 bits and i's halves,
+ * for loops that keep the counter as two 32-bit lanes. */
+static inline float attend_dropout_uniform32(uint32_t seed32, uint32_t ilo, uint32_t ihi) {
+    uint32_t x = seed32 + ilo * 0x9E3779B9u + ihi * 0x7F4A7C15u;
     x ^= x >> 16;
     x *= 0x85EBCA6Bu;
     x ^= x >> 13;
     x *= 0xC2B2AE35u;
     x ^= x >> 16;
     return (float)(x >> 8) * (1.0f / 16777216.0f);
+}
+static inline float attend_dropout_uniform(uint64_t seed, uint64_t i) {
+    return attend_dropout_uniform32((uint32_t)(seed ^ (seed >> 32)), (uint32_t)i,
+                                    (uint32_t)(i >> 32));
 }
 /* Inverted dropout of element i: x * scale, or 0 when dropped (uniform < p).
  * The one decision every dropout site (layers, attention weights) makes. */
@@ -138,6 +143,13 @@ static inline int attend_mul_overflow(size_t a, size_t b, size_t *out) {
 static inline int attend_add_overflow(size_t a, size_t b, size_t *out) {
     return __builtin_add_overflow(a, b, out);
 }
+
+/* Crash-safe file writing (safetensors.c): the pieces piece(ctx, 0..) (NULL
+ * ends them) go to a temporary file beside path, fsynced and renamed over
+ * it; a reader sees the old file or the new one, never a part. */
+attend_status attend_write_atomic(const char *path,
+                                  const void *(*piece)(void *ctx, size_t i, size_t *len),
+                                  void *ctx, attend_error *err);
 
 /* strdup is POSIX, not C11. NULL when out of memory. */
 char *attend_strdup(const char *s);

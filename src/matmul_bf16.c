@@ -13,6 +13,9 @@
  *    fp32 BLAS multiplies them (exact products, fp32 sums; only the order of
  *    the sums differs), so bf16 results mean the same on every CPU.
  *
+ * The instruction treats bf16 subnormals (below 2^-126) as zero; the
+ * portable path keeps them. Neither matters at the magnitudes of a model.
+ *
  * Determinism: each element of C is a sum over K in fixed blocks of KC in a
  * fixed order, whatever the thread count (threads split C, never K).
  *
@@ -38,8 +41,8 @@
 enum {
     MR = 8,   /* rows of the register tile */
     NR = 32,  /* columns of the register tile (two 16-lane vectors) */
-    KC = 256, /* K per block: the A micro-panel (8 KiB) and B micro-panel (32 KiB) stay near L1 */
-    MC = 64,  /* rows of A packed at a time */
+    KC = 256, /* K per block: an A micro-panel is 4 KiB, a B micro-panel 16 KiB (L1) */
+    MC = 64,  /* rows of A packed at a time (32 KiB) */
     NC = 512  /* columns of B packed at a time (256 KiB, in L2) */
 };
 #define KP (KC / 2) /* bf16 pairs per K block */

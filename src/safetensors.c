@@ -1040,6 +1040,87 @@ static void st_remove_stale_temps(const char *path, const char *dir) {
     closedir(d);
 }
 
+/* Writes a file crash-safely: the pieces go to "<path>.tmp.<pid>" next to
+ * it (so the rename stays within one filesystem; O_EXCL with a retry suffix
+ * keeps concurrent savers apart), which is fsynced, renamed over path, and
+ * the directory fsynced. A reader sees the old file or the new one, never
+ * a part. piece(ctx, i, &len) gives the i-th piece (NULL after the last).
+ * Everything is allocated before the first write: running out of memory
+ * after the rename would report a failed save that in fact replaced the
+ * file. */
+attend_status attend_write_atomic(const char *path,
+                                  const void *(*piece)(void *ctx, size_t i, size_t *len),
+                                  void *ctx, attend_error *err) {
+    size_t tcap = strlen(path) + 64;
+    char *tmp = malloc(tcap), *dir = st_dir_of(path);
+    if (!tmp || !dir) {
+        free(tmp);
+        free(dir);
+        return attend_errorf(err, ATTEND_ERR_NOMEM, "%s: out of memory", path);
+    }
+    st_remove_stale_temps(path, dir);
+    int fd = -1;
+    for (unsigned k = 0; k < 100 && fd < 0; k++) {
+        if (k == 0) snprintf(tmp, tcap, "%s.tmp.%ld", path, (long)getpid());
+        else snprintf(tmp, tcap, "%s.tmp.%ld.%u", path, (long)getpid(), k);
+        fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+        if (fd < 0 && errno != EEXIST) break;
+    }
+    if (fd < 0) {
+        int e = errno;
+        attend_errorf(err, ATTEND_ERR_IO, "%s: cannot create temporary file '%s': %s", path, tmp,
+                      strerror(e));
+        free(tmp);
+        free(dir);
+        return ATTEND_ERR_IO;
+    }
+
+    const char *step = "write";
+    int ok = 1;
+    size_t len;
+    for (size_t i = 0; ok; i++) {
+        const void *p = piece(ctx, i, &len);
+        if (!p) break;
+        if (len) ok = st_write_all(fd, p, len);
+    }
+    if (ok && fsync(fd) != 0) { ok = 0; step = "fsync"; }
+    int e = errno;
+    if (close(fd) != 0 && ok) { ok = 0; step = "close"; e = errno; }
+    if (ok && rename(tmp, path) != 0) { ok = 0; step = "rename"; e = errno; }
+    if (!ok) {
+        unlink(tmp);
+        attend_errorf(err, ATTEND_ERR_IO, "%s: cannot %s temporary file '%s': %s", path, step, tmp,
+                      strerror(e));
+        free(tmp);
+        free(dir);
+        return ATTEND_ERR_IO;
+    }
+    free(tmp);
+    int synced = st_sync_dir(dir);
+    int e2 = errno;
+    free(dir);
+    if (!synced)
+        return attend_errorf(err, ATTEND_ERR_IO, "%s: saved, but syncing its directory failed: %s",
+                             path, strerror(e2));
+    return ATTEND_OK;
+}
+
+/* The pieces of a safetensors file: length, header, each tensor's bytes. */
+typedef struct {
+    const attend_st_writer *w;
+    const unsigned char *lenb;
+    const st_buf *header;
+} st_save_src;
+
+static const void *st_save_piece(void *ctx, size_t i, size_t *len) {
+    const st_save_src *s = ctx;
+    if (i == 0) return *len = 8, (const void *)s->lenb;
+    if (i == 1) return *len = s->header->n, (const void *)s->header->p;
+    if (i - 2 >= s->w->count) return NULL;
+    *len = s->w->t[i - 2].nbytes;
+    return s->w->t[i - 2].nbytes ? s->w->t[i - 2].data : (const void *)"";
+}
+
 attend_status attend_st_writer_save(attend_st_writer *w, const char *path, attend_error *err) {
     if (!w || !path)
         return attend_errorf(err, ATTEND_ERR_ARG, "attend_st_writer_save: NULL argument");
@@ -1094,61 +1175,8 @@ attend_status attend_st_writer_save(attend_st_writer *w, const char *path, atten
     unsigned char lenb[8];
     for (int i = 0; i < 8; i++) lenb[i] = (unsigned char)((uint64_t)b.n >> (8 * i));
 
-    /* Temp file next to the target so rename stays within one filesystem;
-     * O_EXCL with a retry suffix keeps concurrent savers apart. Everything
-     * the save allocates is allocated here, before the first write: running
-     * out of memory after the rename would report a failed save that in
-     * fact replaced the file. */
-    size_t tcap = strlen(path) + 64;
-    char *tmp = malloc(tcap), *dir = st_dir_of(path);
-    if (!tmp || !dir) {
-        free(tmp);
-        free(dir);
-        free(b.p);
-        return attend_errorf(err, ATTEND_ERR_NOMEM, "%s: out of memory", path);
-    }
-    st_remove_stale_temps(path, dir);
-    int fd = -1;
-    for (unsigned k = 0; k < 100 && fd < 0; k++) {
-        if (k == 0) snprintf(tmp, tcap, "%s.tmp.%ld", path, (long)getpid());
-        else snprintf(tmp, tcap, "%s.tmp.%ld.%u", path, (long)getpid(), k);
-        fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-        if (fd < 0 && errno != EEXIST) break;
-    }
-    if (fd < 0) {
-        int e = errno;
-        attend_errorf(err, ATTEND_ERR_IO, "%s: cannot create temporary file '%s': %s", path, tmp,
-                      strerror(e));
-        free(tmp);
-        free(dir);
-        free(b.p);
-        return ATTEND_ERR_IO;
-    }
-
-    const char *step = "write";
-    int ok = st_write_all(fd, lenb, 8) && st_write_all(fd, b.p, b.n);
-    for (size_t i = 0; ok && i < w->count; i++)
-        if (w->t[i].nbytes) ok = st_write_all(fd, w->t[i].data, w->t[i].nbytes);
-    if (ok && fsync(fd) != 0) { ok = 0; step = "fsync"; }
-    int e = errno;
-    if (close(fd) != 0 && ok) { ok = 0; step = "close"; e = errno; }
-    if (ok && rename(tmp, path) != 0) { ok = 0; step = "rename"; e = errno; }
-    if (!ok) {
-        unlink(tmp);
-        attend_errorf(err, ATTEND_ERR_IO, "%s: cannot %s temporary file '%s': %s", path, step, tmp,
-                      strerror(e));
-        free(tmp);
-        free(dir);
-        free(b.p);
-        return ATTEND_ERR_IO;
-    }
-    free(tmp);
+    st_save_src src = {w, lenb, &b};
+    attend_status st = attend_write_atomic(path, st_save_piece, &src, err);
     free(b.p);
-    int synced = st_sync_dir(dir);
-    int e2 = errno;
-    free(dir);
-    if (!synced)
-        return attend_errorf(err, ATTEND_ERR_IO, "%s: saved, but syncing its directory failed: %s",
-                             path, strerror(e2));
-    return ATTEND_OK;
+    return st;
 }

@@ -1,6 +1,7 @@
 /* SVG and HTML writing: buffer, escaping, colour maps, heatmap, line plot,
  * table. See svg.h. */
 #include "svg.h"
+#include "internal.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -91,14 +92,16 @@ void attend_buf_escape(attend_buf *b, const char *s) {
     attend_buf_append(b, run, (size_t)(s - run));
 }
 
+static const void *buf_piece(void *ctx, size_t i, size_t *len) {
+    const attend_buf *b = ctx;
+    if (i > 0) return NULL;
+    *len = b->len;
+    return b->len ? (const void *)b->s : "";
+}
+
 attend_status attend_buf_write_file(const attend_buf *b, const char *path, attend_error *err) {
     if (b->failed) return attend_errorf(err, ATTEND_ERR_NOMEM, "out of memory building %s", path);
-    FILE *f = fopen(path, "wb");
-    if (!f) return attend_errorf(err, ATTEND_ERR_IO, "cannot create %s", path);
-    size_t w = b->len ? fwrite(b->s, 1, b->len, f) : 0;
-    int bad = w != b->len || ferror(f);
-    if (fclose(f) != 0 || bad) return attend_errorf(err, ATTEND_ERR_IO, "error writing %s", path);
-    return ATTEND_OK;
+    return attend_write_atomic(path, buf_piece, (void *)b, err);
 }
 
 size_t attend_utf8_chars(const char *s) {

@@ -43,8 +43,9 @@ void attend_buf_append(attend_buf *b, const char *s, size_t n);
  * with control characters other than tab and newline (not allowed in XML)
  * replaced by U+FFFD. */
 void attend_buf_escape(attend_buf *b, const char *s);
-/* Writes the buffer to path (replacing it). ATTEND_ERR_NOMEM when the
- * buffer failed, ATTEND_ERR_IO when the file cannot be written. */
+/* Writes the buffer to path, replacing it atomically (temporary file,
+ * fsync, rename: an interrupted write leaves the old file). ATTEND_ERR_NOMEM
+ * when the buffer failed, ATTEND_ERR_IO when the file cannot be written. */
 attend_status attend_buf_write_file(const attend_buf *b, const char *path, attend_error *err);
 
 /* Number of characters (code points) of UTF-8 s: what a label's width

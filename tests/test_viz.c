@@ -2,12 +2,17 @@
  * placement, heatmap/plot SVG structure, attention weights of one text
  * (attend_explain: shapes, tokens, rows summing to 1, the same probabilities
  * as attend_classify), per-head statistics (bounds; head masking leaves the
- * model unchanged) and the recreated initial positional table. */
+ * model unchanged), the recreated initial positional table, and that
+ * pictures are written atomically. */
 #include "compare.h"
 #include "explain.h"
 #include "report.h"
 #include "svg.h"
 #include "test.h"
+#include "test_tmp.h"
+
+#include <dirent.h>
+#include <unistd.h>
 
 static size_t count_of(const char *s, const char *needle) {
     size_t n = 0;
@@ -311,7 +316,70 @@ static void test_compare_summary(void) {
     free(rows);
 }
 
+/* Whole contents of path, or NULL. */
+static char *slurp(const char *path) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    static char buf[256];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    return buf;
+}
+
+/* Files in dir whose name starts with prefix. */
+static int count_files(const char *dir, const char *prefix) {
+    DIR *d = opendir(dir);
+    if (!d) return -1;
+    int n = 0;
+    for (struct dirent *e; (e = readdir(d));) n += strncmp(e->d_name, prefix, strlen(prefix)) == 0;
+    closedir(d);
+    return n;
+}
+
+/* attend_buf_write_file replaces a file through a temporary one: the new
+ * contents in full, no temporary left behind, and a failed write keeps the
+ * old file. */
+static void test_write_file(void) {
+    char dir[512], path[600], sub[600];
+    test_tmp_dir(dir, sizeof dir, "viz_write");
+    snprintf(path, sizeof path, "%s/pic.svg", dir);
+    attend_error err;
+    attend_buf b;
+    attend_buf_init(&b);
+    attend_buf_puts(&b, "<svg>old</svg>");
+    CHECK(attend_buf_write_file(&b, path, &err) == ATTEND_OK, "first write");
+    attend_buf_free(&b);
+    attend_buf_init(&b);
+    attend_buf_puts(&b, "<svg>new</svg>");
+    CHECK(attend_buf_write_file(&b, path, &err) == ATTEND_OK, "second write");
+    const char *got = slurp(path);
+    CHECK(got && strcmp(got, "<svg>new</svg>") == 0, "replaced: '%s'", got ? got : "(none)");
+    CHECK(count_files(dir, "pic.svg.tmp.") == 0, "a temporary file was left in %s", dir);
+    /* a buffer that ran out of memory is not written: the old file stays */
+    b.failed = 1;
+    CHECK(attend_buf_write_file(&b, path, &err) == ATTEND_ERR_NOMEM, "failed buffer refused");
+    got = slurp(path);
+    CHECK(got && strcmp(got, "<svg>new</svg>") == 0, "old file kept after a failed buffer");
+    b.failed = 0;
+    /* the target is a directory: the rename fails, the temporary goes */
+    snprintf(sub, sizeof sub, "%s/adir", dir);
+    mkdir(sub, 0777);
+    CHECK(attend_buf_write_file(&b, sub, &err) == ATTEND_ERR_IO, "writing over a directory fails");
+    CHECK(strstr(err.msg, "adir") != NULL, "the message names the file: %s", err.msg);
+    CHECK(count_files(dir, "adir.tmp.") == 0, "the failed write left its temporary file");
+    /* a missing directory: a clear error */
+    snprintf(sub, sizeof sub, "%s/no/such/dir/pic.svg", dir);
+    CHECK(attend_buf_write_file(&b, sub, &err) == ATTEND_ERR_IO, "missing directory fails");
+    attend_buf_free(&b);
+    remove(path);
+    snprintf(sub, sizeof sub, "%s/adir", dir);
+    rmdir(sub);
+    rmdir(dir);
+}
+
 int main(void) {
+    test_write_file();
     test_escape();
     test_colormaps();
     test_ticks();
