@@ -774,6 +774,128 @@ static ATTEND_INLINE void backward_block(float *dq, float *dkt, float *dvt, cons
     mm(dkt + k0, ld, qb, 1, E, dpb, bs, D, kn, nr, 1); /* dK^T (D,kn) += q^T (D,nr) @ dscore */
 }
 
+/* The dropout keep factors of a 16-query block's weights (n keys x 16
+ * lanes): w = p * keep, or 0 when dropped; counters as in forward_qv. */
+static ATTEND_INLINE void dropout_qv(float *w, const float *p, const sdpa_args *a, size_t b,
+                                     size_t h, size_t l0, size_t n) {
+    const size_t base = prob_index(b, h, l0, 0, a->H, a->L, a->S), S = a->S;
+    const float keep = a->keep_scale, drop = a->dropout_p;
+    const uint32_t seed32 = (uint32_t)(a->seed ^ (a->seed >> 32));
+    uint32_t clo[QV], chi[QV];
+    for (int j = 0; j < QV; j++) {
+        const uint64_t c = (uint64_t)base + (uint64_t)j * S;
+        clo[j] = (uint32_t)c;
+        chi[j] = (uint32_t)(c >> 32);
+    }
+    for (size_t s = 0; s < n; s++)
+        for (int j = 0; j < QV; j++) {
+            const uint32_t lo = clo[j] + (uint32_t)s, hi = chi[j] + (lo < clo[j]);
+            const float u = attend_dropout_uniform32(seed32, lo, hi);
+            w[s * QV + j] = u >= drop ? p[s * QV + j] * keep : 0.0f;
+        }
+}
+
+/* Backward of queries [l0, l0+nq), nq <= 16, of (b,h), queries across the
+ * lanes (see forward_qv): the weights P (n keys x 16) come from probs
+ * (through 16 x 16 tiles) or are recomputed from the scores and the saved
+ * log-sum-exp; then, key by key, dW = dout . v, dP = dW * keep mask,
+ * sum_s P dP per lane, dscore = P (dP - sum) scale and dq += dscore k, all
+ * lane-wise. dK (n,D) += dscore^T @ q and dV (n,D) += W^T @ dout go into
+ * dkr, dvr (S,D). Scratch pb, dpb, wb: n x 16 each. */
+static ATTEND_INLINE void backward_qv(float *dq, float *dkr, float *dvr, const float *dout,
+                                      const sdpa_args *a, const size_t D, size_t b, size_t h,
+                                      size_t l0, size_t nq, const float *kr, const float *vr,
+                                      float *pb, float *dpb, float *wb) {
+    const size_t L = a->L, S = a->S, H = a->H, E = H * D;
+    const size_t n = block_keys(a, l0, nq);
+    const float *qb = a->q + (b * L + l0) * E + h * D;
+    const float *dob = dout + (b * L + l0) * E + h * D;
+    const float scale = a->scale;
+    const int drop = a->dropout_p > 0.0f;
+    // dout^T (D,16), lanes past nq zero
+    v16f got[QV];
+    for (size_t d = 0; d < D; d++)
+        for (int j = 0; j < QV; j++) got[d][j] = (size_t)j < nq ? dob[(size_t)j * E + d] : 0.0f;
+    // the weights P (n,16)
+    if (a->probs) {
+        const float *row = a->probs + prob_index(b, h, l0, 0, H, L, S);
+        float tile[QV][QV];
+        memset(tile, 0, sizeof tile);
+        size_t s0 = 0;
+        for (; s0 + QV <= n; s0 += QV) {
+            for (size_t j = 0; j < nq; j++) memcpy(tile[j], row + j * S + s0, sizeof tile[j]);
+            for (int t = 0; t < QV; t++)
+                for (int j = 0; j < QV; j++) pb[(s0 + (size_t)t) * QV + (size_t)j] = tile[j][t];
+        }
+        for (size_t s = s0; s < n; s++)
+            for (size_t j = 0; j < QV; j++) pb[s * QV + j] = j < nq ? row[j * S + s] : 0.0f;
+    } else {
+        const uint8_t *pad =
+            a->mask && a->mask->key_padding ? a->mask->key_padding + b * S : NULL;
+        const int causal = a->mask && a->mask->causal;
+        v16f qt[QV], lane, lse;
+        for (size_t d = 0; d < D; d++)
+            for (int j = 0; j < QV; j++) qt[d][j] = (size_t)j < nq ? qb[(size_t)j * E + d] : 0.0f;
+        for (int j = 0; j < QV; j++) {
+            lane[j] = (float)(l0 + (size_t)j);
+            /* past nq: +inf, so the lane's weights are exp(-inf) = 0 */
+            lse[j] = (size_t)j < nq ? a->lse[(b * H + h) * L + l0 + (size_t)j] : INFINITY;
+        }
+        const v16f ninf = (v16f){0} - INFINITY;
+        for (size_t s = 0; s < n; s++) {
+            v16f x = ninf;
+            if (!(pad && pad[s])) {
+                v16f acc = {0};
+                for (size_t d = 0; d < D; d++) acc += qt[d] * kr[s * D + d];
+                x = acc * scale;
+                if (causal) x = VSEL((v16f){0} + (float)s > lane, ninf, x);
+            }
+            x -= lse;
+            memcpy(pb + s * QV, &x, sizeof x);
+        }
+        /* the exps in a pass of their own: independent, so they pipeline */
+        for (size_t i = 0; i < n * QV; i++) pb[i] = softmax_exp(pb[i]);
+    }
+    // W = dropout(P); dW = dout . v_s; dP = dW * mask; rowdot = sum_s P dP
+    if (drop) dropout_qv(wb, pb, a, b, h, l0, n);
+    const float *w = drop ? wb : pb;
+    const float keep = a->keep_scale;
+    v16f rd = {0};
+    for (size_t s = 0; s < n; s++) {
+        v16f dw = {0};
+        for (size_t d = 0; d < D; d++) dw += got[d] * vr[s * D + d];
+        if (drop) {
+            /* m = w / p where p != 0; dropped (w = 0) or masked (p = 0) give 0 */
+            v16f ws;
+            memcpy(&ws, w + s * QV, sizeof ws);
+            dw = VSEL(ws == 0.0f, (v16f){0}, dw * keep);
+        }
+        v16f p;
+        memcpy(&p, pb + s * QV, sizeof p);
+        memcpy(dpb + s * QV, &dw, sizeof dw);
+        rd += p * dw;
+    }
+    // dscore = P (dP - rowdot) scale; dq^T (D,16) += K^T (D,n) @ dscore (n,16)
+    v16f dqt[QV];
+    for (size_t d = 0; d < D; d++) dqt[d] = (v16f){0};
+    for (size_t s = 0; s < n; s++) {
+        v16f p, dp;
+        memcpy(&p, pb + s * QV, sizeof p);
+        memcpy(&dp, dpb + s * QV, sizeof dp);
+        const v16f ds = p * (dp - rd) * scale;
+        memcpy(dpb + s * QV, &ds, sizeof ds);
+        for (size_t d = 0; d < D; d++) dqt[d] += ds * kr[s * D + d];
+    }
+    if (dq)
+        for (size_t j = 0; j < nq; j++) {
+            float *r = dq + (b * L + l0 + j) * E + h * D;
+            for (size_t d = 0; d < D; d++) r[d] += dqt[d][j];
+        }
+    // dV (n,D) += W^T (n,nq) @ dout (nq,D);  dK (n,D) += dscore^T (n,nq) @ q (nq,D)
+    mm(dvr, D, w, QV, 1, dob, E, n, D, nq, 1);
+    mm(dkr, D, dpb, QV, 1, qb, E, n, D, nq, 1);
+}
+
 /* Backward of one (b,h). Scratch: kt, vt, dkt, dvt (D,ld), kr (S16,D), three
  * blocks (QB,bs): p (recomputed weights in fused mode), dp, w; and QB row
  * dot products. */
@@ -785,6 +907,30 @@ ATTEND_DISPATCH static void sdpa_head_backward(float *dq, float *dk, float *dv,
     float *kt = scratch, *vt = kt + D * ld, *dkt = vt + D * ld, *dvt = dkt + D * ld,
           *kr = dvt + D * ld, *pbuf = kr + S16 * D, *dpb = pbuf + QB * bs,
           *wbuf = dpb + QB * bs, *rowdot = wbuf + QB * bs;
+    if (qv_path(a)) {
+        /* K, V and their gradients as (S16,D) rows in the four (D,ld) slots;
+         * the three score blocks hold n x 16 each (QB * bs >= 16 * S) */
+        float *kq = kt, *vq = vt, *dkq = dkt, *dvq = dvt;
+        if (!pack_head(NULL, kq, NULL, vq, a, b, h)) {
+            sdpa_head_backward_simple(dq, dk, dv, dout, a, b, h);
+            return;
+        }
+        memset(dkq, 0, S * D * sizeof(float));
+        memset(dvq, 0, S * D * sizeof(float));
+        for (size_t l0 = 0; l0 < L; l0 += QV) {
+            const size_t nq = L - l0 < QV ? L - l0 : QV;
+            if (D == 8)
+                backward_qv(dq, dkq, dvq, dout, a, 8, b, h, l0, nq, kq, vq, pbuf, dpb, wbuf);
+            else
+                backward_qv(dq, dkq, dvq, dout, a, D, b, h, l0, nq, kq, vq, pbuf, dpb, wbuf);
+        }
+        for (size_t s = 0; s < S; s++)
+            for (size_t d = 0; d < D; d++) {
+                if (dk) dk[(b * S + s) * E + h * D + d] += dkq[s * D + d];
+                if (dv) dv[(b * S + s) * E + h * D + d] += dvq[s * D + d];
+            }
+        return;
+    }
     if (!pack_head(kt, kr, vt, NULL, a, b, h)) {
         sdpa_head_backward_simple(dq, dk, dv, dout, a, b, h);
         return;

@@ -497,6 +497,11 @@ static void optimizer_step(attend_stepper *r, size_t n_rows, float lr, size_t st
 }
 
 int attend_train_acts_flags(const attend_model_config *c, size_t Bmax, size_t Tmax) {
+    /* Head dims up to 16 (d_model 64 with 8 heads) have the attention
+     * kernel with queries across the vector lanes, which recomputes a
+     * block's weights faster than it can read them back from memory: fused
+     * there. Otherwise the weights are kept unless they are too big. */
+    if (c->nhead && c->d_model / c->nhead <= 16) return ATTEND_ACTS_GRAD | ATTEND_ACTS_FUSED;
     return (double)attend_model_acts_size(c, Bmax, Tmax, ATTEND_ACTS_GRAD) * sizeof(float) >
                    TRAIN_UNFUSED_MAX_BYTES
                ? ATTEND_ACTS_GRAD | ATTEND_ACTS_FUSED
