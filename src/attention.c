@@ -559,8 +559,32 @@ static ATTEND_INLINE void forward_rows_online(float *out, const sdpa_args *a, si
 #define QV 16
 
 static inline int qv_path(const sdpa_args *a) {
-    return a->D <= QV && !online_path(a) &&
-           !(a->mask && (a->mask->attn_bool || a->mask->attn_float));
+    /* (key and query indices are compared as floats: exact below 2^24) */
+    return a->D <= QV && !online_path(a) && a->S < ((size_t)1 << 24) &&
+           a->L < ((size_t)1 << 24) && !(a->mask && (a->mask->attn_bool || a->mask->attn_float));
+}
+
+/* Dropout of a 16-query block's weights (n keys x 16 lanes): w = p * keep,
+ * or 0 when dropped. Lane j's counter prob_index(b,h,l0+j,s) = c_j + s is
+ * kept as 32-bit halves (the low half's carry goes to the high one) so the
+ * hash runs 16 lanes wide; the same stream as attend_dropout_apply. */
+static ATTEND_INLINE void dropout_qv(float *w, const float *p, const sdpa_args *a, size_t b,
+                                     size_t h, size_t l0, size_t n) {
+    const size_t base = prob_index(b, h, l0, 0, a->H, a->L, a->S), S = a->S;
+    const float keep = a->keep_scale, drop = a->dropout_p;
+    const uint32_t seed32 = (uint32_t)(a->seed ^ (a->seed >> 32));
+    uint32_t clo[QV], chi[QV];
+    for (int j = 0; j < QV; j++) {
+        const uint64_t c = (uint64_t)base + (uint64_t)j * S;
+        clo[j] = (uint32_t)c;
+        chi[j] = (uint32_t)(c >> 32);
+    }
+    for (size_t s = 0; s < n; s++)
+        for (int j = 0; j < QV; j++) {
+            const uint32_t lo = clo[j] + (uint32_t)s, hi = chi[j] + (lo < clo[j]);
+            const float u = attend_dropout_uniform32(seed32, lo, hi);
+            w[s * QV + j] = u >= drop ? p[s * QV + j] * keep : 0.0f;
+        }
 }
 
 /* Forward of queries [l0, l0+nq), nq <= 16, of (b,h): kr, vr (S16,D) packed
@@ -637,24 +661,7 @@ static ATTEND_INLINE void forward_qv(float *out, const sdpa_args *a, const size_
     }
     const float *pw = sc;
     if (a->dropout_p > 0.0f) {
-        /* lane j's counter prob_index(b,h,l0+j,s) = c_j + s, kept as 32-bit
-         * halves (the low half's carry goes to the high one) so the hash
-         * runs 16 lanes wide; the same stream as attend_dropout_apply */
-        const size_t base = prob_index(b, h, l0, 0, H, L, S);
-        const float keep = a->keep_scale, drop = a->dropout_p;
-        const uint32_t seed32 = (uint32_t)(a->seed ^ (a->seed >> 32));
-        uint32_t clo[QV], chi[QV];
-        for (int j = 0; j < QV; j++) {
-            const uint64_t c = (uint64_t)base + (uint64_t)j * S;
-            clo[j] = (uint32_t)c;
-            chi[j] = (uint32_t)(c >> 32);
-        }
-        for (size_t s = 0; s < n; s++)
-            for (int j = 0; j < QV; j++) {
-                const uint32_t lo = clo[j] + (uint32_t)s, hi = chi[j] + (lo < clo[j]);
-                const float u = attend_dropout_uniform32(seed32, lo, hi);
-                w[s * QV + j] = u >= drop ? sc[s * QV + j] * keep : 0.0f;
-            }
+        dropout_qv(w, sc, a, b, h, l0, n);
         pw = w;
     }
     // out^T (D,16) = V^T (D,n) @ weights (n,16)
@@ -772,27 +779,6 @@ static ATTEND_INLINE void backward_block(float *dq, float *dkt, float *dvt, cons
     }
     if (dq) mm(dq + (b * L + l0) * E + h * D, E, dpb, bs, 1, kr + k0 * D, D, nr, D, kn, 1);
     mm(dkt + k0, ld, qb, 1, E, dpb, bs, D, kn, nr, 1); /* dK^T (D,kn) += q^T (D,nr) @ dscore */
-}
-
-/* The dropout keep factors of a 16-query block's weights (n keys x 16
- * lanes): w = p * keep, or 0 when dropped; counters as in forward_qv. */
-static ATTEND_INLINE void dropout_qv(float *w, const float *p, const sdpa_args *a, size_t b,
-                                     size_t h, size_t l0, size_t n) {
-    const size_t base = prob_index(b, h, l0, 0, a->H, a->L, a->S), S = a->S;
-    const float keep = a->keep_scale, drop = a->dropout_p;
-    const uint32_t seed32 = (uint32_t)(a->seed ^ (a->seed >> 32));
-    uint32_t clo[QV], chi[QV];
-    for (int j = 0; j < QV; j++) {
-        const uint64_t c = (uint64_t)base + (uint64_t)j * S;
-        clo[j] = (uint32_t)c;
-        chi[j] = (uint32_t)(c >> 32);
-    }
-    for (size_t s = 0; s < n; s++)
-        for (int j = 0; j < QV; j++) {
-            const uint32_t lo = clo[j] + (uint32_t)s, hi = chi[j] + (lo < clo[j]);
-            const float u = attend_dropout_uniform32(seed32, lo, hi);
-            w[s * QV + j] = u >= drop ? p[s * QV + j] * keep : 0.0f;
-        }
 }
 
 /* Backward of queries [l0, l0+nq), nq <= 16, of (b,h), queries across the
