@@ -564,6 +564,33 @@ static inline int qv_path(const sdpa_args *a) {
            a->L < ((size_t)1 << 24) && !(a->mask && (a->mask->attn_bool || a->mask->attn_float));
 }
 
+/* Scores of a 16-query block against keys [0, n): dst (n,16) = K q^T *
+ * scale, -inf for a padded key and, under causal, for a key past the lane's
+ * query (lane: the lanes' query indices). vmx (may be NULL) gets the lane
+ * maxima, NaN skipped as in row_mask_range. */
+static ATTEND_INLINE void scores_qv(float *dst, const v16f *qt, const float *kr, const size_t D,
+                                    size_t n, const sdpa_args *a, size_t b, const v16f *lane,
+                                    v16f *vmx) {
+    const uint8_t *pad =
+        a->mask && a->mask->key_padding ? a->mask->key_padding + b * a->S : NULL;
+    const int causal = a->mask && a->mask->causal;
+    const float scale = a->scale;
+    const v16f ninf = (v16f){0} - INFINITY;
+    v16f m = ninf;
+    for (size_t s = 0; s < n; s++) {
+        v16f x = ninf;
+        if (!(pad && pad[s])) {
+            v16f acc = {0};
+            for (size_t d = 0; d < D; d++) acc += qt[d] * kr[s * D + d];
+            x = acc * scale;
+            if (causal) x = VSEL((v16f){0} + (float)s > *lane, ninf, x);
+        }
+        memcpy(dst + s * QV, &x, sizeof x);
+        m = VSEL(x > m, x, m);
+    }
+    if (vmx) *vmx = m;
+}
+
 /* Dropout of a 16-query block's weights (n keys x 16 lanes): w = p * keep,
  * or 0 when dropped. Lane j's counter prob_index(b,h,l0+j,s) = c_j + s is
  * kept as 32-bit halves (the low half's carry goes to the high one) so the
@@ -597,30 +624,15 @@ static ATTEND_INLINE void forward_qv(float *out, const sdpa_args *a, const size_
                                      const float *vr, float *sc, float *w) {
     const size_t L = a->L, S = a->S, H = a->H, E = H * D;
     const size_t n = block_keys(a, l0, nq);
-    const uint8_t *pad = a->mask && a->mask->key_padding ? a->mask->key_padding + b * S : NULL;
-    const int causal = a->mask && a->mask->causal;
-    const float scale = a->scale;
     // q^T (D,16): lane j is query l0+j (zeros past nq)
     v16f qt[QV];
     for (size_t d = 0; d < D; d++)
         for (int j = 0; j < QV; j++)
             qt[d][j] = (size_t)j < nq ? a->q[(b * L + l0 + (size_t)j) * E + h * D + d] : 0.0f;
-    v16f lane; /* query index of each lane, for the causal compare */
+    v16f lane, vmx; /* lane: query index of each lane, for the causal compare */
     for (int j = 0; j < QV; j++) lane[j] = (float)(l0 + (size_t)j);
-    const v16f ninf = (v16f){0} - INFINITY;
     // scores (n,16) = K (n,D) @ q^T (D,16), scaled and masked; lane maxima
-    v16f vmx = ninf;
-    for (size_t s = 0; s < n; s++) {
-        v16f x = ninf;
-        if (!(pad && pad[s])) {
-            v16f acc = {0};
-            for (size_t d = 0; d < D; d++) acc += qt[d] * kr[s * D + d];
-            x = acc * scale;
-            if (causal) x = VSEL((v16f){0} + (float)s > lane, ninf, x);
-        }
-        memcpy(sc + s * QV, &x, sizeof x);
-        vmx = VSEL(x > vmx, x, vmx); /* NaN skipped, as row_mask_range */
-    }
+    scores_qv(sc, qt, kr, D, n, a, b, &lane, &vmx);
     float mx[QV];
     memcpy(mx, &vmx, sizeof mx);
     // exp(score - max) and lane sums; a lane with no allowed key keeps
@@ -816,10 +828,8 @@ static ATTEND_INLINE void backward_qv(float *dq, float *dkr, float *dvr, const f
         for (size_t s = s0; s < n; s++)
             for (size_t j = 0; j < QV; j++) pb[s * QV + j] = j < nq ? row[j * S + s] : 0.0f;
     } else {
-        const uint8_t *pad =
-            a->mask && a->mask->key_padding ? a->mask->key_padding + b * S : NULL;
-        const int causal = a->mask && a->mask->causal;
-        v16f qt[QV], lane, lse;
+        v16f qt[QV], lane;
+        float lse[QV];
         for (size_t d = 0; d < D; d++)
             for (int j = 0; j < QV; j++) qt[d][j] = (size_t)j < nq ? qb[(size_t)j * E + d] : 0.0f;
         for (int j = 0; j < QV; j++) {
@@ -827,20 +837,11 @@ static ATTEND_INLINE void backward_qv(float *dq, float *dkr, float *dvr, const f
             /* past nq: +inf, so the lane's weights are exp(-inf) = 0 */
             lse[j] = (size_t)j < nq ? a->lse[(b * H + h) * L + l0 + (size_t)j] : INFINITY;
         }
-        const v16f ninf = (v16f){0} - INFINITY;
-        for (size_t s = 0; s < n; s++) {
-            v16f x = ninf;
-            if (!(pad && pad[s])) {
-                v16f acc = {0};
-                for (size_t d = 0; d < D; d++) acc += qt[d] * kr[s * D + d];
-                x = acc * scale;
-                if (causal) x = VSEL((v16f){0} + (float)s > lane, ninf, x);
-            }
-            x -= lse;
-            memcpy(pb + s * QV, &x, sizeof x);
-        }
-        /* the exps in a pass of their own: independent, so they pipeline */
-        for (size_t i = 0; i < n * QV; i++) pb[i] = softmax_exp(pb[i]);
+        scores_qv(pb, qt, kr, D, n, a, b, &lane, NULL);
+        /* P = exp(score - lse), the exps in a pass of their own (independent,
+         * so they pipeline) */
+        for (size_t s = 0; s < n; s++)
+            for (int j = 0; j < QV; j++) pb[s * QV + j] = softmax_exp(pb[s * QV + j] - lse[j]);
     }
     // W = dropout(P); dW = dout . v_s; dP = dW * mask; rowdot = sum_s P dP
     if (drop) dropout_qv(wb, pb, a, b, h, l0, n);
