@@ -35,7 +35,7 @@ size_t attend_explanation_top_keys(const attend_explanation *ex, size_t l, size_
     if (!avg || !taken) {
         free(avg);
         free(taken);
-        return 0;
+        return SIZE_MAX;
     }
     for (size_t i = 0; i < T; i++)
         for (size_t j = 0; j < T; j++) avg[j] += attend_explanation_at(ex, l, h, i, j) / (float)T;

@@ -34,7 +34,8 @@ void attend_svg_head_view(attend_buf *b, const attend_explanation *ex, size_t la
 
 /* For head (l, h): the keys that receive the most attention on average over
  * the queries; writes up to n key indices into keys (by weight, descending)
- * and their mean weights into w. Returns how many. */
+ * and their mean weights into w. Returns how many, or SIZE_MAX when out of
+ * memory (nothing written). */
 size_t attend_explanation_top_keys(const attend_explanation *ex, size_t l, size_t h, size_t n,
                                    size_t *keys, float *w);
 

@@ -881,6 +881,42 @@ static void trial_classify(scenario_stats *s, long n, int *inj) {
     track_end(s->name, n);
 }
 
+/* attend show's data: the explanation of one text and a head's most
+ * attended keys; an allocation failure is an error (SIZE_MAX from the key
+ * ranking), never a shorter list. */
+static size_t ref_top_n, ref_top_keys[3];
+
+static void trial_explain(scenario_stats *s, long n, int *inj) {
+    attend_error err = {0};
+    attend_model *m = NULL;
+    attend_explanation ex;
+    memset(&ex, 0, sizeof ex);
+    track_begin();
+    need(attend_model_load(&m, model_trained, &err), &err, "loading the model");
+    size_t keys[3] = {0}, nk = 0;
+    float w[3];
+    arm(n);
+    attend_status st = attend_explain(m, classify_text, strlen(classify_text), &ex, &err);
+    if (st == ATTEND_OK) nk = attend_explanation_top_keys(&ex, 0, 0, 3, keys, w);
+    *inj = disarm();
+    if (st) {
+        check_failure(s->name, n, st, &err);
+    } else if (nk == SIZE_MAX) {
+        CHECK(*inj, "explain, allocation %ld fails: top keys failed with nothing injected", n);
+    } else if (n >= (1L << 40)) { /* the reference run */
+        ref_top_n = nk;
+        memcpy(ref_top_keys, keys, sizeof keys);
+    } else {
+        if (*inj) s->recovered++;
+        CHECK(nk == ref_top_n && memcmp(keys, ref_top_keys, nk * sizeof *keys) == 0,
+              "explain, allocation %ld fails: %zu top keys, expected %zu (the same)", n, nk,
+              ref_top_n);
+    }
+    attend_explanation_free(&ex);
+    attend_model_free(m);
+    track_end(s->name, n);
+}
+
 static void trial_save(scenario_stats *s, long n, int *inj) {
     attend_error err = {0};
     attend_model *m = NULL;
@@ -1198,6 +1234,7 @@ int main(void) {
         int inj;
         scenario_stats w = {.name = "warm-up"};
         trial_classify(&w, 1L << 40, &inj);
+        trial_explain(&w, 1L << 40, &inj); /* also the reference top keys */
     }
 
     struct timespec t0, t1;
@@ -1205,9 +1242,10 @@ int main(void) {
     scenario_stats st[] = {{.name = "data"},  {.name = "vocab"}, {.name = "load"},
                            {.name = "classify"}, {.name = "save"}, {.name = "train"},
                            {.name = "interrupt"}, {.name = "resume"}, {.name = "compare"},
-                           {.name = "report"}};
-    trial_fn fns[] = {trial_data,  trial_vocab, trial_load,      trial_classify, trial_save,
-                      trial_train, trial_interrupt, trial_resume, trial_compare,  trial_report};
+                           {.name = "report"}, {.name = "explain"}};
+    trial_fn fns[] = {trial_data,  trial_vocab,     trial_load,   trial_classify,
+                      trial_save,  trial_train,     trial_interrupt, trial_resume,
+                      trial_compare, trial_report,  trial_explain};
     printf("test_alloc_fail: the N-th allocation fails, N = 1, 2, ... until a run completes\n");
     const char *only = getenv("ATTEND_ALLOC_FAIL_ONLY");
     long total = 0;

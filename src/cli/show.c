@@ -6,6 +6,7 @@
 
 #include <cjson/cJSON.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -118,10 +119,12 @@ static void print_legend(double vmax, int color) {
     printf("         rows: the token attending (query); columns: the token attended to (key)\n");
 }
 
-static void print_top(const attend_explanation *ex, size_t l, size_t h, size_t top) {
+/* -1 when out of memory (nothing printed). */
+static int print_top(const attend_explanation *ex, size_t l, size_t h, size_t top) {
     size_t keys[64];
     float w[64];
     size_t n = attend_explanation_top_keys(ex, l, h, top < 64 ? top : 64, keys, w);
+    if (n == SIZE_MAX) return -1;
     char lab[64];
     snprintf(lab, sizeof lab, "L%zu H%zu", l + 1, h + 1);
     printf("  %-9s", lab);
@@ -134,10 +137,12 @@ static void print_top(const attend_explanation *ex, size_t l, size_t h, size_t t
         col += (size_t)len;
     }
     printf("\n");
+    return 0;
 }
 
-static void print_terminal(const attend_model *m, const attend_explanation *ex, const char *text,
-                           size_t layer, size_t head, size_t top, int color) {
+/* -1 when out of memory, after a partial output. */
+static int print_terminal(const attend_model *m, const attend_explanation *ex, const char *text,
+                          size_t layer, size_t head, size_t top, int color) {
     const size_t T = ex->T, L = ex->L, H = ex->H, K = ex->K;
     size_t tc = attend_utf8_chars(text);
     printf("text       ");
@@ -173,12 +178,12 @@ static void print_terminal(const attend_model *m, const attend_explanation *ex, 
     printf("\n");
     if (L == 0) {
         printf("\nthis model has no encoder layers: no attention to show\n");
-        return;
+        return 0;
     }
     // maps to draw: per-layer head means, or single heads
     const size_t cellw = T <= 33 ? 2 : 1, max_keys = cellw == 2 ? 33 : 66;
     float *mean = calloc(T * T, sizeof(float));
-    if (!mean) return;
+    if (!mean) return -1;
     double vmax = 0;
     for (int pass = 0; pass < 2; pass++) {
         for (size_t l = 0; l < L; l++) {
@@ -218,8 +223,9 @@ static void print_terminal(const attend_model *m, const attend_explanation *ex, 
     for (size_t l = 0; l < L; l++)
         for (size_t h = 0; h < H; h++) {
             if ((layer != ALL && l != layer) || (head != ALL && h != head)) continue;
-            print_top(ex, l, h, top);
+            if (print_top(ex, l, h, top)) return -1;
         }
+    return 0;
 }
 
 /* ---- JSON ---- */
@@ -353,6 +359,8 @@ static void write_html(attend_buf *b, const attend_model *m, const attend_explan
         static const char *hdr[2] = {"label", "probability"};
         attend_buf_puts(b, "<h2>Prediction</h2>\n");
         attend_html_table(b, "attend-table", 2, hdr, n, cp, "lr");
+    } else {
+        b->failed = 1;
     }
     free(order);
     free(cells);
@@ -379,6 +387,10 @@ static void write_html(attend_buf *b, const attend_model *m, const attend_explan
             snprintf(tc[r][0], 400, "%zu", l + 1);
             snprintf(tc[r][1], 400, "%zu", h + 1);
             size_t nk = attend_explanation_top_keys(ex, l, h, top, keys, w), used = 0;
+            if (nk == SIZE_MAX) {
+                b->failed = 1; /* the file is refused: out of memory building it */
+                break;
+            }
             tc[r][2][0] = 0;
             for (size_t k = 0; k < nk && used < 300; k++)
                 used += (size_t)snprintf(tc[r][2] + used, 400 - used, "%s%.40s %.2f", k ? ", " : "",
@@ -386,7 +398,9 @@ static void write_html(attend_buf *b, const attend_model *m, const attend_explan
             for (int c = 0; c < 3; c++) tp[3 * r + c] = tc[r][c];
         }
         static const char *hdr[3] = {"layer", "head", "tokens attended to most"};
-        attend_html_table(b, "attend-table", 3, hdr, rows, tp, "rrl");
+        if (!b->failed) attend_html_table(b, "attend-table", 3, hdr, rows, tp, "rrl");
+    } else {
+        b->failed = 1;
     }
     free(tc);
     free(tp);
@@ -514,7 +528,11 @@ int cli_show(int argc, char **argv) {
         const char *no_color = getenv("NO_COLOR");
         int color = strcmp(color_arg, "always") == 0 ||
                     (strcmp(color_arg, "auto") == 0 && isatty(fileno(stdout)) && !(no_color && *no_color));
-        print_terminal(m, &ex, t, lsel, hsel, top, color);
+        if (print_terminal(m, &ex, t, lsel, hsel, top, color)) {
+            fflush(stdout);
+            attend_errorf(&err, ATTEND_ERR_NOMEM, "out of memory drawing the attention maps");
+            goto fail;
+        }
     }
     rc = CLI_OK;
     goto out;
