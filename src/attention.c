@@ -911,11 +911,15 @@ ATTEND_DISPATCH static void sdpa_head_backward(float *dq, float *dk, float *dv,
             else
                 backward_qv(dq, dkq, dvq, dout, a, D, b, h, l0, nq, kq, vq, pbuf, dpb, wbuf);
         }
-        for (size_t s = 0; s < S; s++)
-            for (size_t d = 0; d < D; d++) {
-                if (dk) dk[(b * S + s) * E + h * D + d] += dkq[s * D + d];
-                if (dv) dv[(b * S + s) * E + h * D + d] += dvq[s * D + d];
-            }
+        /* into (B,S,E), one contiguous row of D per key */
+        for (size_t s = 0; dk && s < S; s++) {
+            float *r = dk + (b * S + s) * E + h * D;
+            for (size_t d = 0; d < D; d++) r[d] += dkq[s * D + d];
+        }
+        for (size_t s = 0; dv && s < S; s++) {
+            float *r = dv + (b * S + s) * E + h * D;
+            for (size_t d = 0; d < D; d++) r[d] += dvq[s * D + d];
+        }
         return;
     }
     if (!pack_head(kt, kr, vt, NULL, a, b, h)) {
