@@ -78,6 +78,9 @@ int attend_get_threads(void);
 typedef enum { ATTEND_MATMUL_FP32 = 0, ATTEND_MATMUL_BF16 = 1 } attend_matmul_precision;
 void attend_set_matmul_precision(attend_matmul_precision p);
 attend_matmul_precision attend_get_matmul_precision(void);
+/* 1 when bf16 matmuls run on this CPU's AVX512-BF16 instructions, 0 when
+ * they take the portable path (no faster than fp32). */
+int attend_matmul_bf16_native(void);
 
 /* A line describing the build: version, OpenMP, BLAS, CPU features found. */
 const char *attend_build_info(void);

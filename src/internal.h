@@ -56,8 +56,6 @@ void attend_gemm(int trans_a, int trans_b, size_t M, size_t N, size_t K, float a
 /* ---- bf16 matmul (matmul_bf16.c) ----
  * x rounded to the nearest bfloat16 (ties to even), as an fp32 value. */
 float attend_bf16_round(float x);
-/* 1 when the CPU has the AVX512-BF16 dot-product instructions. */
-int attend_bf16_native(void);
 /* uint32 words of scratch one thread's attend_gemm_bf16 call wants (0 when
  * it needs none). */
 size_t attend_gemm_bf16_scratch(void);

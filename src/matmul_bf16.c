@@ -231,7 +231,7 @@ BF16_TARGET static void gemm_packed(int trans_a, int trans_b, size_t M, size_t N
 }
 #endif /* BF16_NATIVE */
 
-int attend_bf16_native(void) {
+int attend_matmul_bf16_native(void) {
 #if BF16_NATIVE
     static int have = -1;
     if (have < 0) {
@@ -247,7 +247,7 @@ int attend_bf16_native(void) {
 
 size_t attend_gemm_bf16_scratch(void) {
 #if BF16_NATIVE
-    return attend_bf16_native() ? BF16_SCRATCH : 0;
+    return attend_matmul_bf16_native() ? BF16_SCRATCH : 0;
 #else
     return 0;
 #endif
@@ -257,7 +257,7 @@ int attend_gemm_bf16(int trans_a, int trans_b, size_t M, size_t N, size_t K, flo
                      const float *A, size_t lda, const float *B, size_t ldb, float beta,
                      float *C, size_t ldc, uint32_t *scratch) {
 #if BF16_NATIVE
-    if (scratch && attend_bf16_native()) {
+    if (scratch && attend_matmul_bf16_native()) {
         gemm_packed(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, scratch);
         return 0;
     }

@@ -33,6 +33,6 @@ const char *attend_build_info(void) {
     snprintf(buf, sizeof buf,
              "attend %s; OpenMP %s; BLAS: OpenBLAS (%s); threads %d; bf16 matmul: %s",
              ATTEND_VERSION, ATTEND_HAVE_OPENMP ? "on" : "off", openblas_get_config(),
-             attend_get_threads(), attend_bf16_native() ? "AVX512-BF16" : "portable");
+             attend_get_threads(), attend_matmul_bf16_native() ? "AVX512-BF16" : "portable");
     return buf;
 }

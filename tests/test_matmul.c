@@ -173,7 +173,7 @@ static void test_portable_matches_native(void) {
 int main(void) {
     attend_set_threads(1);
     test_round();
-    printf("bf16 kernel: %s\n", attend_bf16_native() ? "AVX512-BF16" : "portable (rounded copies)");
+    printf("bf16 kernel: %s\n", attend_matmul_bf16_native() ? "AVX512-BF16" : "portable (rounded copies)");
 
     attend_set_matmul_precision(ATTEND_MATMUL_FP32);
     CHECK(attend_get_matmul_precision() == ATTEND_MATMUL_FP32, "precision reads back");

@@ -101,7 +101,13 @@ int cli_precision_flag(const char *cmd, int argc, char **argv, int *i) {
     const char *v = NULL;
     if (!cli_flag(argc, argv, i, "--precision", &v)) return 0;
     if (v && !strcmp(v, "fp32")) attend_set_matmul_precision(ATTEND_MATMUL_FP32);
-    else if (v && !strcmp(v, "bf16")) attend_set_matmul_precision(ATTEND_MATMUL_BF16);
+    else if (v && !strcmp(v, "bf16")) {
+        attend_set_matmul_precision(ATTEND_MATMUL_BF16);
+        if (!attend_matmul_bf16_native())
+            fprintf(stderr, "attend: note: no AVX512-BF16 kernel here (the CPU lacks the "
+                            "instructions or attend was built without dispatch): --precision bf16 "
+                            "gives bf16 results but no speed-up over fp32\n");
+    }
     else return cli_usage_error(cmd, "--precision expects fp32 or bf16"), -1;
     return 1;
 }
