@@ -308,9 +308,9 @@ static double model_forward_flops(const attend_model_config *c, size_t B, size_t
 }
 
 /* Everything one training step touches, allocated once (as attend_train). */
-/* The activation layout is attend_train's (attend_train_acts_flags: the
- * attention weights kept unless too big, else fused); ATTEND_BENCH_FUSED=0/1
- * forces one. */
+/* The activation layout is attend_train's (attend_train_acts_flags, which
+ * says when the attention weights are kept and when they are recomputed);
+ * ATTEND_BENCH_FUSED=0/1 forces one. */
 
 typedef struct {
     attend_stepper s;

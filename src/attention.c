@@ -558,10 +558,20 @@ static ATTEND_INLINE void forward_rows_online(float *out, const sdpa_args *a, si
  * the masks left (key padding, causal) are per key or a compare. */
 #define QV 16
 
+int attend_sdpa_lane_kernel(size_t head_dim) { return head_dim <= QV; }
+
 static inline int qv_path(const sdpa_args *a) {
     /* (key and query indices are compared as floats: exact below 2^24) */
-    return a->D <= QV && !online_path(a) && a->S < ((size_t)1 << 24) &&
+    return attend_sdpa_lane_kernel(a->D) && !online_path(a) && a->S < ((size_t)1 << 24) &&
            a->L < ((size_t)1 << 24) && !(a->mask && (a->mask->attn_bool || a->mask->attn_float));
+}
+
+/* t (D,16) = the transpose of rows (nq,D) of stride E (a head's block of
+ * q or dout): lane j holds row j, zeros past nq. */
+static ATTEND_INLINE void lanes_t(v16f *t, const float *rows, size_t E, const size_t D,
+                                  size_t nq) {
+    for (size_t d = 0; d < D; d++)
+        for (int j = 0; j < QV; j++) t[d][j] = (size_t)j < nq ? rows[(size_t)j * E + d] : 0.0f;
 }
 
 /* Scores of a 16-query block against keys [0, n): dst (n,16) = K q^T *
@@ -626,9 +636,7 @@ static ATTEND_INLINE void forward_qv(float *out, const sdpa_args *a, const size_
     const size_t n = block_keys(a, l0, nq);
     // q^T (D,16): lane j is query l0+j (zeros past nq)
     v16f qt[QV];
-    for (size_t d = 0; d < D; d++)
-        for (int j = 0; j < QV; j++)
-            qt[d][j] = (size_t)j < nq ? a->q[(b * L + l0 + (size_t)j) * E + h * D + d] : 0.0f;
+    lanes_t(qt, a->q + (b * L + l0) * E + h * D, E, D, nq);
     v16f lane, vmx; /* lane: query index of each lane, for the causal compare */
     for (int j = 0; j < QV; j++) lane[j] = (float)(l0 + (size_t)j);
     // scores (n,16) = K (n,D) @ q^T (D,16), scaled and masked; lane maxima
@@ -812,8 +820,7 @@ static ATTEND_INLINE void backward_qv(float *dq, float *dkr, float *dvr, const f
     const int drop = a->dropout_p > 0.0f;
     // dout^T (D,16), lanes past nq zero
     v16f got[QV];
-    for (size_t d = 0; d < D; d++)
-        for (int j = 0; j < QV; j++) got[d][j] = (size_t)j < nq ? dob[(size_t)j * E + d] : 0.0f;
+    lanes_t(got, dob, E, D, nq);
     // the weights P (n,16)
     if (a->probs) {
         const float *row = a->probs + prob_index(b, h, l0, 0, H, L, S);
@@ -830,8 +837,7 @@ static ATTEND_INLINE void backward_qv(float *dq, float *dkr, float *dvr, const f
     } else {
         v16f qt[QV], lane;
         float lse[QV];
-        for (size_t d = 0; d < D; d++)
-            for (int j = 0; j < QV; j++) qt[d][j] = (size_t)j < nq ? qb[(size_t)j * E + d] : 0.0f;
+        lanes_t(qt, qb, E, D, nq);
         for (int j = 0; j < QV; j++) {
             lane[j] = (float)(l0 + (size_t)j);
             /* past nq: +inf, so the lane's weights are exp(-inf) = 0 */

@@ -91,6 +91,11 @@ void attend_sdpa_backward_fused_out(float *dq, float *dk, float *dv, const float
                                     size_t B, size_t H, size_t L, size_t S, size_t D,
                                     float dropout_p, uint64_t seed);
 
+/* 1 when attention at this head dim runs the kernel with queries across the
+ * vector lanes (attention.c), whose fused backward recomputes the weights
+ * faster than they could be read back: training then runs fused. */
+int attend_sdpa_lane_kernel(size_t head_dim);
+
 /* ---- reproducible randomness (dropout.c) ----
  * A uniform float in [0,1) that is a pure function of (seed, i). */
 static inline uint64_t attend_mix64(uint64_t x) {

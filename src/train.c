@@ -496,12 +496,22 @@ static void optimizer_step(attend_stepper *r, size_t n_rows, float lr, size_t st
     }
 }
 
+/* Out of memory for training's buffers: what the run would need (the
+ * activations, weights, gradients and two moments, to the MiB). */
+static attend_status train_nomem(attend_error *err, const attend_model *m, size_t Bmax,
+                                 size_t Tmax, int acts_flags) {
+    const size_t n = attend_model_acts_size(&m->cfg, Bmax, Tmax, acts_flags) + 3 * m->layout.total;
+    return attend_errorf(err, ATTEND_ERR_NOMEM,
+                         "out of memory: training needs about %zu MiB (lower --batch or --max-len)",
+                         n * sizeof(float) >> 20);
+}
+
 int attend_train_acts_flags(const attend_model_config *c, size_t Bmax, size_t Tmax) {
-    /* Head dims up to 16 (d_model 64 with 8 heads) have the attention
-     * kernel with queries across the vector lanes, which recomputes a
-     * block's weights faster than it can read them back from memory: fused
-     * there. Otherwise the weights are kept unless they are too big. */
-    if (c->nhead && c->d_model / c->nhead <= 16) return ATTEND_ACTS_GRAD | ATTEND_ACTS_FUSED;
+    /* Fused where attention's lane kernel recomputes the weights faster
+     * than it could read them back (small head dims: d_model 64, 8 heads);
+     * elsewhere the weights are kept unless they are too big. */
+    if (c->nhead && attend_sdpa_lane_kernel(c->d_model / c->nhead))
+        return ATTEND_ACTS_GRAD | ATTEND_ACTS_FUSED;
     return (double)attend_model_acts_size(c, Bmax, Tmax, ATTEND_ACTS_GRAD) * sizeof(float) >
                    TRAIN_UNFUSED_MAX_BYTES
                ? ATTEND_ACTS_GRAD | ATTEND_ACTS_FUSED
@@ -528,10 +538,7 @@ attend_status attend_stepper_init(attend_stepper *s, attend_model *m, size_t Bma
     s->touched = calloc(c->vocab_size, 1);
     if (!s->grads || !s->m1 || !s->m2 || !s->acts || !s->rows || !s->norm_part || !s->touched) {
         attend_stepper_free(s);
-        return attend_errorf(err, ATTEND_ERR_NOMEM,
-                             "out of memory: training needs about %zu MiB (lower --batch or --max-len)",
-                             (attend_model_acts_size(c, Bmax, Tmax, acts_flags) + 3 * P) *
-                                     sizeof(float) >> 20);
+        return train_nomem(err, m, Bmax, Tmax, acts_flags);
     }
     attend_layout L = m->layout;
     L.items = NULL; /* bind only: the sizing list already exists in m->layout */
@@ -807,9 +814,7 @@ attend_status attend_train(const attend_train_options *o, attend_train_result *r
     r.batches = malloc(r.tr.n * sizeof(size_t));
     if (!r.tokens || !r.targets || !r.pad || !r.order || !r.batches ||
         attend_metrics_init(&r.mt, K)) {
-        st = attend_errorf(err, ATTEND_ERR_NOMEM,
-                           "out of memory: training needs about %zu MiB (lower --batch or --max-len)",
-                           (n_acts + 3 * P) * sizeof(float) >> 20);
+        st = train_nomem(err, m, Bmax, Tmax, acts_flags);
         goto done;
     }
     if (o->class_weights_auto) {

@@ -54,9 +54,10 @@ typedef struct {
 } attend_stepper;
 
 /* The activation layout training uses for batches up to Bmax x Tmax:
- * ATTEND_ACTS_GRAD, keeping the attention weights for the backward, unless
- * those activations pass 512 MiB; then also ATTEND_ACTS_FUSED (weights
- * recomputed in the backward, memory O(T) per head). */
+ * ATTEND_ACTS_GRAD | ATTEND_ACTS_FUSED (weights recomputed in the backward,
+ * memory O(T) per head) at head dims with attention's lane kernel (up to
+ * 16) or when keeping the weights would pass 512 MiB of activations; else
+ * ATTEND_ACTS_GRAD, keeping the attention weights for the backward. */
 int attend_train_acts_flags(const attend_model_config *c, size_t Bmax, size_t Tmax);
 
 /* Allocates the buffers (gradients and moments zeroed) for batches up to
