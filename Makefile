@@ -71,7 +71,8 @@ FUZZ_SAN = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-fram
 FUZZ_CFLAGS = -std=c11 -g -O1 $(FUZZ_SAN) -Iinclude -Isrc -DATTEND_HAVE_OPENMP=0 \
 	$(shell pkg-config --cflags openblas libutf8proc libcjson 2>/dev/null)
 FUZZ_LIBS = $(shell pkg-config --libs openblas libutf8proc libcjson 2>/dev/null || echo -lopenblas -lutf8proc -lcjson) -lm
-FUZZ_LIB_OBJS = $(patsubst src/%.c,$(FUZZ_BUILD)/obj/%.o,$(wildcard src/*.c))
+FUZZ_LIB_SRCS = $(filter-out src/cli/%,$(wildcard src/*/*.c))
+FUZZ_LIB_OBJS = $(patsubst src/%.c,$(FUZZ_BUILD)/obj/%.o,$(FUZZ_LIB_SRCS))
 FUZZ_BINS = $(addprefix $(FUZZ_BUILD)/fuzz_,$(FUZZ_TARGETS))
 
 .PHONY: fuzz fuzz-build fuzz-smoke fuzz-cc check-memory
@@ -79,7 +80,7 @@ FUZZ_BINS = $(addprefix $(FUZZ_BUILD)/fuzz_,$(FUZZ_TARGETS))
 fuzz-cc:
 	@command -v $(FUZZ_CC) >/dev/null 2>&1 || { echo "attend: fuzzing needs clang with libFuzzer (Debian: apt-get install clang-14 libclang-rt-14-dev)" >&2; exit 1; }
 
-$(FUZZ_BUILD)/obj/%.o: src/%.c $(wildcard src/*.h include/*.h) | fuzz-cc
+$(FUZZ_BUILD)/obj/%.o: src/%.c $(wildcard src/*/*.h include/*.h) | fuzz-cc
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
 

@@ -30,10 +30,13 @@
  * not meaningful), extra key=value notes. --quick shrinks every size so the
  * whole run takes a second or two (the CI smoke test). */
 #define _POSIX_C_SOURCE 200809L
-#include "internal.h"
-#include "model.h"
-#include "optimizer.h"
-#include "train.h"
+#include "base/rng.h"
+#include "kernels/kernels.h"
+#include "attention/sdpa.h"
+#include <math.h>
+#include "model/model.h"
+#include "nn/optimizer.h"
+#include "train/train.h"
 
 #include <cblas.h>
 #include <errno.h>

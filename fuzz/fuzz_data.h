@@ -21,8 +21,8 @@
 #define _GNU_SOURCE
 #endif
 #include "fuzz_common.h"
-#include "data.h"
-#include "tokenizer.h"
+#include "formats/data.h"
+#include "text/tokenizer.h"
 
 static void fuzz_data_on_warning(void *ctx, const char *msg) {
     size_t *n = ctx;

@@ -22,7 +22,7 @@
 #define _GNU_SOURCE
 #endif
 #include "fuzz_common.h"
-#include "model.h"
+#include "model/model.h"
 
 #include <fcntl.h>
 #include <math.h>

@@ -14,7 +14,7 @@
 #define _GNU_SOURCE
 #endif
 #include "fuzz_common.h"
-#include "tokenizer.h"
+#include "text/tokenizer.h"
 
 /* Tokenizers live across inputs, as in the library's users, so reused
  * scratch buffers are exercised too. */

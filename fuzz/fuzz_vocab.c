@@ -12,8 +12,8 @@
 #define _GNU_SOURCE
 #endif
 #include "fuzz_common.h"
-#include "model.h"
-#include "tokenizer.h"
+#include "model/model.h"
+#include "text/tokenizer.h"
 
 #include <cjson/cJSON.h>
 

@@ -59,9 +59,9 @@
  * To look at one failure: ATTEND_ALLOC_FAIL_ONLY=train ATTEND_ALLOC_FAIL_FROM=82
  * ATTEND_ALLOC_FAIL_MAX=82 build/tests/test_alloc_fail. */
 #define _POSIX_C_SOURCE 200809L
-#include "compare.h"
-#include "report.h"
-#include "train.h"
+#include "viz/compare.h"
+#include "viz/report.h"
+#include "train/train.h"
 #include "test.h"
 #include "test_tmp.h"
 

@@ -4,7 +4,7 @@
  * keys, and head dims 8 and 64. Sequences longer than the fused path's key
  * block (512) check its online softmax, forward and backward. */
 #include "attend.h"
-#include "internal.h"
+#include "attention/sdpa.h"
 #include "test.h"
 
 #include <math.h>

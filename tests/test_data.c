@@ -1,7 +1,7 @@
 /* Dataset readers (TSV, CSV, fastText, JSONL, text), malformed-record
  * handling, hashing, the label table and the stratified split. */
-#include "data.h"
-#include "tokenizer.h"
+#include "formats/data.h"
+#include "text/tokenizer.h"
 #include "test.h"
 
 #include <errno.h>

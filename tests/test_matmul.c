@@ -3,7 +3,8 @@
  * blocks (8 x 32 tiles, K blocks of 256, column blocks of 512), alpha/beta,
  * row strides wider than the matrix, thread-count independence, and the
  * bf16 rounding itself. */
-#include "internal.h"
+#include "kernels/kernels.h"
+#include <math.h>
 #include "test.h"
 
 #include <stdint.h>

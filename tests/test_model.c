@@ -27,9 +27,11 @@
  *
  * Scratch files go to $ATTEND_TMP/model (default /tmp/attend_test_model). */
 #define _POSIX_C_SOURCE 200809L
-#include "model.h"
+#include "model/model.h"
 #include "test.h"
 #include "test_tmp.h"
+#include "base/util.h"
+#include "nn/layout.h"
 
 #define PE_A (0.02 * 1.4142135623730951) /* amplitude of the sin/cos table */
 

@@ -1,6 +1,6 @@
 /* Tokenizer and vocabulary: normalisation, splitting, UTF-8 checks, the
  * vocabulary's order and limits, and the JSON round trip and its validation. */
-#include "tokenizer.h"
+#include "text/tokenizer.h"
 #include "test.h"
 
 #include <stdint.h>

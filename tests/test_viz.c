@@ -4,12 +4,14 @@
  * as attend_classify), per-head statistics (bounds; head masking leaves the
  * model unchanged), the recreated initial positional table, and that
  * pictures are written atomically. */
-#include "compare.h"
-#include "explain.h"
-#include "report.h"
-#include "svg.h"
+#include "viz/compare.h"
+#include "viz/explain.h"
+#include "viz/report.h"
+#include "viz/svg.h"
 #include "test.h"
 #include "test_tmp.h"
+#include "base/rng.h"
+#include "base/util.h"
 
 #include <dirent.h>
 #include <unistd.h>

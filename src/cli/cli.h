@@ -31,7 +31,7 @@ int cli_parse_float(const char *cmd, const char *flag, const char *val, double m
  * advanced, and a missing value is reported (*val = NULL). */
 int cli_flag(int argc, char **argv, int *i, const char *flag, const char **val);
 
-#include "data.h"
+#include "formats/data.h"
 
 /* Consumes a data-reading flag (--format, --text-col, --label-col, --strict)
  * at argv[*i]: returns 1 when consumed, 0 when not a data flag, -1 on a
@@ -71,7 +71,7 @@ int cli_show(int argc, char **argv);
 int cli_report(int argc, char **argv);
 int cli_compare(int argc, char **argv);
 
-#include "train.h"
+#include "train/train.h"
 
 /* Loads model_path and writes the report page into dir (src/cli/report.c):
  * evaluates data_path, draws epochs (n_epochs may be 0) and pos_init (NULL:

@@ -2,8 +2,8 @@
  * everything else held fixed, and compare them (the heads experiment). */
 #define _POSIX_C_SOURCE 200809L /* fileno, isatty */
 #include "cli.h"
-#include "compare.h"
-#include "report.h"
+#include "viz/compare.h"
+#include "viz/report.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,6 +1,6 @@
 /* attend eval: metrics of a model on labelled data. */
 #include "cli.h"
-#include "train.h"
+#include "train/train.h"
 
 #include <cjson/cJSON.h>
 #include <stdio.h>

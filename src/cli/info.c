@@ -1,6 +1,7 @@
 /* attend info: what a model file holds, or how attend was built. */
 #include "cli.h"
-#include "model.h"
+#include "model/model.h"
+#include "nn/layout.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -1,6 +1,6 @@
 /* attend op mha | encoder-layer: run one module on tensors from files. */
 #include "cli.h"
-#include "op.h"
+#include "nn/op.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -1,7 +1,7 @@
 /* attend predict: one text per input line, one prediction line out. */
 #define _POSIX_C_SOURCE 200809L /* fileno, isatty */
 #include "cli.h"
-#include "model.h"
+#include "model/model.h"
 
 #include <stdio.h>
 #include <stdlib.h>

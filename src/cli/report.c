@@ -3,7 +3,7 @@
  * trained model; also what attend train --report calls when it is done. */
 #define _POSIX_C_SOURCE 200809L /* fileno, isatty */
 #include "cli.h"
-#include "report.h"
+#include "viz/report.h"
 
 #include <cjson/cJSON.h>
 #include <stdio.h>

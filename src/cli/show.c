@@ -2,7 +2,7 @@
  * in the terminal, as SVG, as a self-contained HTML page, or as JSON. */
 #define _POSIX_C_SOURCE 200809L /* fileno, isatty */
 #include "cli.h"
-#include "report.h"
+#include "viz/report.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>

@@ -1,9 +1,9 @@
 /* attend train: fit a classifier on labelled text. */
 #define _POSIX_C_SOURCE 200809L /* fileno, isatty */
 #include "cli.h"
-#include "explain.h"
-#include "report.h"
-#include "train.h"
+#include "viz/explain.h"
+#include "viz/report.h"
+#include "train/train.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,6 +1,6 @@
 /* Small helpers for argument parsing and error reporting in the CLI. */
 #include "cli.h"
-#include "train.h"
+#include "train/train.h"
 
 #include <errno.h>
 #include <stdarg.h>

@@ -1,0 +1,125 @@
+/* Elementwise layers: ReLU, GELU (exact erf form, as PyTorch's default) and
+ * the residual add. Each is a dispatched chunk kernel run over chunks. */
+#include "base/parallel.h"
+#include "base/rng.h"
+#include "kernels/kernels.h"
+#include <math.h>
+
+ATTEND_DISPATCH static void relu_fwd(float *out, const float *inp, size_t n) {
+    for (size_t i = 0; i < n; i++) out[i] = inp[i] > 0.0f ? inp[i] : 0.0f;
+}
+
+void attend_relu_forward(float *out, const float *inp, size_t n) {
+    ATTEND_FOR_CHUNKS(n, s, len, relu_fwd(out + s, inp + s, len));
+}
+
+ATTEND_DISPATCH static void relu_bwd(float *dinp, const float *dout, const float *inp, size_t n) {
+    for (size_t i = 0; i < n; i++) dinp[i] += inp[i] > 0.0f ? dout[i] : 0.0f;
+}
+
+void attend_relu_backward(float *dinp, const float *dout, const float *inp, size_t n) {
+    ATTEND_FOR_CHUNKS(n, s, len, relu_bwd(dinp + s, dout + s, inp + s, len));
+}
+
+static void gelu_fwd(float *out, const float *inp, size_t n) {
+    // gelu(x) = x * Phi(x) = 0.5 x (1 + erf(x / sqrt 2))
+    for (size_t i = 0; i < n; i++) {
+        float x = inp[i];
+        out[i] = 0.5f * x * (1.0f + erff(x * ATTEND_SQRT1_2));
+    }
+}
+
+void attend_gelu_forward(float *out, const float *inp, size_t n) {
+    ATTEND_FOR_CHUNKS(n, s, len, gelu_fwd(out + s, inp + s, len));
+}
+
+static void gelu_bwd(float *dinp, const float *dout, const float *inp, size_t n) {
+    // gelu'(x) = Phi(x) + x * phi(x), phi the standard normal density
+    const float inv_sqrt_2pi = 0.3989422804014327f;
+    for (size_t i = 0; i < n; i++) {
+        float x = inp[i];
+        float cdf = 0.5f * (1.0f + erff(x * ATTEND_SQRT1_2));
+        float pdf = inv_sqrt_2pi * expf(-0.5f * x * x);
+        dinp[i] += dout[i] * (cdf + x * pdf);
+    }
+}
+
+void attend_gelu_backward(float *dinp, const float *dout, const float *inp, size_t n) {
+    ATTEND_FOR_CHUNKS(n, s, len, gelu_bwd(dinp + s, dout + s, inp + s, len));
+}
+
+ATTEND_DISPATCH static void add2(float *out, const float *a, const float *b, size_t n) {
+    for (size_t i = 0; i < n; i++) out[i] = a[i] + b[i];
+}
+
+ATTEND_DISPATCH static void acc(float *d, const float *x, size_t n) {
+    for (size_t i = 0; i < n; i++) d[i] += x[i];
+}
+
+void attend_residual_forward(float *out, const float *a, const float *b, size_t n) {
+    ATTEND_FOR_CHUNKS(n, s, len, add2(out + s, a + s, b + s, len));
+}
+
+void attend_residual_backward(float *da, float *db, const float *dout, size_t n) {
+    if (da) ATTEND_FOR_CHUNKS(n, s, len, acc(da + s, dout + s, len));
+    if (db) ATTEND_FOR_CHUNKS(n, s, len, acc(db + s, dout + s, len));
+}
+
+/* ---- the feed-forward block's activation and dropout, fused ----
+ * One pass over the (B*T, d_ff) tensor instead of three or four: at
+ * d_ff 2048 each pass is 32 MiB of memory traffic per layer. The
+ * arithmetic is the same as the separate layers' (same bits). */
+
+ATTEND_DISPATCH static void relu_drop_fwd(float *out, const float *h, size_t n, size_t first,
+                                          float p, float scale, uint64_t seed) {
+    for (size_t i = 0; i < n; i++) {
+        const float r = h[i] > 0.0f ? h[i] : 0.0f;
+        out[i] = attend_dropout_apply(r, seed, first + i, p, scale);
+    }
+}
+
+ATTEND_DISPATCH static void relu_drop_bwd(float *dh, const float *da, const float *h, size_t n,
+                                          size_t first, float p, float scale, uint64_t seed) {
+    // forward: a = m * relu(h)  ->  dh = (h > 0) m da   (0 + x as the adding layers do)
+    if (p <= 0.0f) {
+        for (size_t i = 0; i < n; i++) dh[i] = 0.0f + (h[i] > 0.0f ? da[i] : 0.0f);
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const float d = attend_dropout_apply(da[i], seed, first + i, p, scale);
+        dh[i] = 0.0f + (h[i] > 0.0f ? d : 0.0f);
+    }
+}
+
+static void gelu_drop_bwd(float *dh, const float *da, const float *h, size_t n, size_t first,
+                          float p, float scale, uint64_t seed) {
+    const float inv_sqrt_2pi = 0.3989422804014327f;
+    for (size_t i = 0; i < n; i++) {
+        const float x = h[i];
+        const float d = p > 0.0f ? attend_dropout_apply(da[i], seed, first + i, p, scale) : da[i];
+        const float cdf = 0.5f * (1.0f + erff(x * ATTEND_SQRT1_2));
+        const float pdf = inv_sqrt_2pi * expf(-0.5f * x * x);
+        dh[i] = 0.0f + d * (cdf + x * pdf);
+    }
+}
+
+void attend_act_dropout_forward(float *a, const float *h, size_t n, attend_activation act,
+                                float p, uint64_t seed) {
+    if (act == ATTEND_ACT_GELU || p <= 0.0f) { /* GELU, or nothing to fuse */
+        if (act == ATTEND_ACT_GELU) attend_gelu_forward(a, h, n);
+        else attend_relu_forward(a, h, n);
+        attend_dropout_forward(a, a, n, p, seed);
+        return;
+    }
+    const float scale = 1.0f / (1.0f - p);
+    ATTEND_FOR_CHUNKS(n, s, len, relu_drop_fwd(a + s, h + s, len, s, p, scale, seed));
+}
+
+void attend_act_dropout_backward(float *dh, const float *da, const float *h, size_t n,
+                                 attend_activation act, float p, uint64_t seed) {
+    const float scale = p > 0.0f ? 1.0f / (1.0f - p) : 1.0f;
+    if (act == ATTEND_ACT_GELU)
+        ATTEND_FOR_CHUNKS(n, s, len, gelu_drop_bwd(dh + s, da + s, h + s, len, s, p, scale, seed));
+    else
+        ATTEND_FOR_CHUNKS(n, s, len, relu_drop_bwd(dh + s, da + s, h + s, len, s, p, scale, seed));
+}

@@ -1,0 +1,98 @@
+/* The one matrix-multiply interface. Every GEMM in attend goes through
+ * attend_gemm, so a faster backend (a hand-written small-matrix kernel,
+ * oneDNN, a GPU) can replace CBLAS here without touching the layers.
+ *
+ * Threading: the BLAS runs single-threaded and attend splits C into row (or
+ * column) blocks across its own OpenMP threads. The GEMMs here are small
+ * (hundreds of rows, 64-256 columns); OpenBLAS's own threads spin and
+ * contend with OpenMP on such sizes, while blocks of C are independent, so
+ * each element is still computed by one sequential dot product. */
+#include "base/parallel.h"
+#include "kernels/kernels.h"
+
+#include <cblas.h>
+#include <stdlib.h>
+
+static attend_matmul_precision precision_ = ATTEND_MATMUL_FP32;
+
+void attend_set_matmul_precision(attend_matmul_precision p) {
+    precision_ = p == ATTEND_MATMUL_BF16 ? ATTEND_MATMUL_BF16 : ATTEND_MATMUL_FP32;
+}
+
+attend_matmul_precision attend_get_matmul_precision(void) { return precision_; }
+
+/* Below this many multiply-adds a GEMM runs on one thread. */
+#define GEMM_PARALLEL_MIN ((size_t)1 << 17)
+
+static void gemm_serial(int trans_a, int trans_b, size_t M, size_t N, size_t K, float alpha,
+                        const float *A, size_t lda, const float *B, size_t ldb, float beta,
+                        float *C, size_t ldc) {
+    /* Sizes were validated against the model's limits before they got here,
+     * so they fit BLAS's int. */
+    cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
+                trans_b ? CblasTrans : CblasNoTrans, (blasint)M, (blasint)N, (blasint)K, alpha,
+                A, (blasint)lda, B, (blasint)ldb, beta, C, (blasint)ldc);
+}
+
+/* One block of C on the calling thread, in the current precision. A bf16
+ * block whose copies cannot be allocated runs in fp32 (more precise, never
+ * wrong). */
+static void gemm_block(int trans_a, int trans_b, size_t M, size_t N, size_t K, float alpha,
+                       const float *A, size_t lda, const float *B, size_t ldb, float beta,
+                       float *C, size_t ldc, uint32_t *scratch) {
+    if (precision_ == ATTEND_MATMUL_BF16 &&
+        attend_gemm_bf16(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc,
+                         scratch) == 0)
+        return;
+    gemm_serial(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
+void attend_gemm(int trans_a, int trans_b, size_t M, size_t N, size_t K, float alpha,
+                 const float *A, size_t lda, const float *B, size_t ldb, float beta,
+                 float *C, size_t ldc) {
+    if (M == 0 || N == 0) return;
+    if (K == 0) {
+        /* BLAS leaves C untouched only when beta is 1; make K = 0 mean C *= beta. */
+        for (size_t i = 0; i < M; i++)
+            for (size_t j = 0; j < N; j++) C[i * ldc + j] = beta == 0.0f ? 0.0f : beta * C[i * ldc + j];
+        return;
+    }
+    static int blas_pinned = 0; /* set before any parallel region uses the BLAS */
+    if (!blas_pinned) {
+        openblas_set_num_threads(1);
+        blas_pinned = 1;
+    }
+    int nt = attend_get_threads();
+    if (nt <= 1 || M * N * K < GEMM_PARALLEL_MIN) nt = 1;
+    /* bf16 packing scratch, one slice per thread (NULL: the portable path) */
+    const size_t words = precision_ == ATTEND_MATMUL_BF16 ? attend_gemm_bf16_scratch() : 0;
+    uint32_t *scratch = words ? malloc((size_t)nt * words * sizeof(uint32_t)) : NULL;
+    if (nt == 1) {
+        gemm_block(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, scratch);
+        free(scratch);
+        return;
+    }
+    /* Split the longer side of C into nt blocks (multiples of 32, the bf16
+     * tile's width). */
+    const int by_rows = M >= N;
+    const size_t len = by_rows ? M : N;
+    size_t blk = (len + (size_t)nt - 1) / (size_t)nt;
+    blk = (blk + 31) / 32 * 32;
+    const size_t nblk = (len + blk - 1) / blk;
+    ATTEND_OMP(parallel for schedule(static) num_threads(nt))
+    for (size_t b = 0; b < nblk; b++) {
+        size_t s = b * blk, n = len - s < blk ? len - s : blk;
+        uint32_t *sc = scratch ? scratch + b * words : NULL;
+        if (by_rows) {
+            // rows [s, s+n) of C come from rows of op(A)
+            const float *Ab = trans_a ? A + s : A + s * lda;
+            gemm_block(trans_a, trans_b, n, N, K, alpha, Ab, lda, B, ldb, beta, C + s * ldc, ldc,
+                       sc);
+        } else {
+            // columns [s, s+n) of C come from columns of op(B)
+            const float *Bb = trans_b ? B + s * ldb : B + s;
+            gemm_block(trans_a, trans_b, M, n, K, alpha, A, lda, Bb, ldb, beta, C + s, ldc, sc);
+        }
+    }
+    free(scratch);
+}

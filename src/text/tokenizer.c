@@ -1,0 +1,605 @@
+/* Tokenizer and vocabulary (see tokenizer.h for the rules). */
+#include "text/tokenizer.h"
+#include "base/rng.h"
+#include "base/util.h"
+#include "base/json.h"
+
+#include <cjson/cJSON.h>
+#include <stdlib.h>
+#include <string.h>
+#include <utf8proc.h>
+
+static const char *const special_tokens[ATTEND_VOCAB_NSPECIAL] = {"<pad>", "<unk>", "<cls>"};
+
+/* ------------------------------------------------------------------------ */
+/* UTF-8                                                                    */
+/* ------------------------------------------------------------------------ */
+
+int attend_utf8_valid(const char *s, size_t len, size_t *bad) {
+    const unsigned char *p = (const unsigned char *)s;
+    size_t i = 0;
+    while (i < len) {
+        unsigned c = p[i];
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        size_t need;
+        unsigned lo = 0x80, hi = 0xBF; /* allowed range of the second byte */
+        if (c >= 0xC2 && c <= 0xDF) {
+            need = 1;
+        } else if (c >= 0xE0 && c <= 0xEF) {
+            need = 2;
+            if (c == 0xE0) lo = 0xA0;      /* overlong */
+            else if (c == 0xED) hi = 0x9F; /* UTF-16 surrogates */
+        } else if (c >= 0xF0 && c <= 0xF4) {
+            need = 3;
+            if (c == 0xF0) lo = 0x90;      /* overlong */
+            else if (c == 0xF4) hi = 0x8F; /* past U+10FFFF */
+        } else {
+            if (bad) *bad = i; /* stray continuation byte, C0/C1, F5..FF */
+            return 0;
+        }
+        if (len - i <= need || p[i + 1] < lo || p[i + 1] > hi) {
+            if (bad) *bad = i;
+            return 0;
+        }
+        for (size_t k = 2; k <= need; k++) {
+            if (p[i + k] < 0x80 || p[i + k] > 0xBF) {
+                if (bad) *bad = i;
+                return 0;
+            }
+        }
+        i += need + 1;
+    }
+    return 1;
+}
+
+size_t attend_utf8_cut(const char *s, size_t len) {
+    const unsigned char *p = (const unsigned char *)s;
+    size_t n = len;
+    /* Back off over continuation bytes to the lead byte of the last sequence. */
+    while (n > 0 && (p[n - 1] & 0xC0) == 0x80) n--;
+    if (n == 0) return 0;
+    unsigned c = p[n - 1];
+    size_t seq = c < 0x80 ? 1 : c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2;
+    /* Keep the last sequence only if it is complete within len. */
+    return (len - (n - 1) >= seq) ? (n - 1) + seq : n - 1;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Tokenizer                                                                */
+/* ------------------------------------------------------------------------ */
+
+/* Character classes for splitting. */
+enum { CLASS_SEP, CLASS_LETTER, CLASS_MARK, CLASS_DIGIT, CLASS_SYMBOL };
+
+static int char_class(int32_t cp) {
+    if (cp < 0x80) {
+        if ((cp | 0x20) >= 'a' && (cp | 0x20) <= 'z') return CLASS_LETTER;
+        if (cp >= '0' && cp <= '9') return CLASS_DIGIT;
+        if (cp <= ' ' || cp == 0x7F) return CLASS_SEP; /* space and controls */
+        return CLASS_SYMBOL;
+    }
+    switch (utf8proc_category(cp)) {
+    case UTF8PROC_CATEGORY_LU:
+    case UTF8PROC_CATEGORY_LL:
+    case UTF8PROC_CATEGORY_LT:
+    case UTF8PROC_CATEGORY_LM:
+    case UTF8PROC_CATEGORY_LO:
+    case UTF8PROC_CATEGORY_NL: /* letter numbers (Roman numerals) behave as letters */
+        return CLASS_LETTER;
+    case UTF8PROC_CATEGORY_MN:
+    case UTF8PROC_CATEGORY_MC:
+    case UTF8PROC_CATEGORY_ME:
+        return CLASS_MARK;
+    case UTF8PROC_CATEGORY_ND:
+    case UTF8PROC_CATEGORY_NO:
+        return CLASS_DIGIT;
+    case UTF8PROC_CATEGORY_ZS:
+    case UTF8PROC_CATEGORY_ZL:
+    case UTF8PROC_CATEGORY_ZP:
+    case UTF8PROC_CATEGORY_CC:
+    case UTF8PROC_CATEGORY_CF:
+        return CLASS_SEP;
+    default: /* P*, S*, Co, Cn (Cs cannot occur in valid UTF-8) */
+        return CLASS_SYMBOL;
+    }
+}
+
+#define TOKENIZER_UTF8PROC_OPTIONS                                                       \
+    (UTF8PROC_STABLE | UTF8PROC_COMPOSE | UTF8PROC_COMPAT | UTF8PROC_CASEFOLD |         \
+     UTF8PROC_IGNORE | UTF8PROC_STRIPCC | UTF8PROC_LUMP)
+
+attend_status attend_tokenizer_init(attend_tokenizer *tok, attend_error *err) {
+    if (!tok) return attend_errorf(err, ATTEND_ERR_ARG, "tokenizer: NULL argument");
+    memset(tok, 0, sizeof *tok);
+    tok->max_text_bytes = ATTEND_TOKENIZER_MAX_TEXT;
+    return ATTEND_OK;
+}
+
+void attend_tokenizer_free(attend_tokenizer *tok) {
+    if (!tok) return;
+    free(tok->bytes);
+    free(tok->start);
+    free(tok->len);
+    free(tok->cps);
+    memset(tok, 0, sizeof *tok);
+}
+
+/* Grows *p (elements of size elem) to at least n elements. */
+static int grow_array(void **p, size_t *cap, size_t n, size_t elem) {
+    if (n <= *cap) return 1;
+    size_t want = *cap ? *cap : 64;
+    while (want < n) {
+        if (want > SIZE_MAX / 2) {
+            want = n;
+            break;
+        }
+        want *= 2;
+    }
+    size_t bytes;
+    if (attend_mul_overflow(want, elem, &bytes)) return 0;
+    void *q = realloc(*p, bytes);
+    if (!q) return 0;
+    *p = q;
+    *cap = want;
+    return 1;
+}
+
+attend_status attend_tokenizer_split(attend_tokenizer *tok, const char *text, size_t len,
+                                     size_t max_tokens, attend_error *err) {
+    if (!tok || (!text && len))
+        return attend_errorf(err, ATTEND_ERR_ARG, "tokenizer: NULL argument");
+    tok->count = 0;
+    tok->truncated = 0;
+    size_t bad = 0;
+    if (!attend_utf8_valid(text, len, &bad))
+        return attend_errorf(err, ATTEND_ERR_FORMAT,
+                             "invalid UTF-8 at byte %zu of the text (0x%02x)", bad,
+                             (unsigned)(unsigned char)text[bad]);
+    size_t cap_bytes = tok->max_text_bytes ? tok->max_text_bytes : ATTEND_TOKENIZER_MAX_TEXT;
+    if (len > cap_bytes) {
+        len = attend_utf8_cut(text, cap_bytes);
+        tok->truncated = 1;
+    }
+    if (len == 0) return ATTEND_OK;
+
+    /* Decompose (NFKD + case fold + ignorables + lump) into code points,
+     * growing the buffer once if it was too small, then recompose (NFKC). */
+    const utf8proc_option_t opts = (utf8proc_option_t)TOKENIZER_UTF8PROC_OPTIONS;
+    utf8proc_ssize_t n;
+    for (;;) {
+        n = utf8proc_decompose((const utf8proc_uint8_t *)text, (utf8proc_ssize_t)len,
+                               tok->cps, (utf8proc_ssize_t)tok->cps_cap, opts);
+        if (n < 0)
+            return attend_errorf(err, ATTEND_ERR_FORMAT, "cannot normalise text: %s",
+                                 utf8proc_errmsg(n));
+        if ((size_t)n <= tok->cps_cap) break;
+        if (!grow_array((void **)&tok->cps, &tok->cps_cap, (size_t)n, sizeof(int32_t)))
+            return attend_errorf(err, ATTEND_ERR_NOMEM, "tokenizer: out of memory");
+    }
+    n = utf8proc_normalize_utf32(tok->cps, n, opts);
+    if (n < 0)
+        return attend_errorf(err, ATTEND_ERR_FORMAT, "cannot normalise text: %s",
+                             utf8proc_errmsg(n));
+    size_t ncp = (size_t)n;
+
+    /* Worst case: every code point its own 4-byte token plus its NUL. */
+    size_t need_bytes;
+    if (attend_mul_overflow(ncp, 5, &need_bytes) ||
+        !grow_array((void **)&tok->bytes, &tok->bytes_cap, need_bytes + 1, 1))
+        return attend_errorf(err, ATTEND_ERR_NOMEM, "tokenizer: out of memory");
+    if (ncp > tok->tok_cap) {
+        /* start[] and len[] grow in step; tok_cap moves only when both did. */
+        size_t cap_start = tok->tok_cap, cap_len = tok->tok_cap;
+        if (!grow_array((void **)&tok->start, &cap_start, ncp, sizeof(size_t)) ||
+            !grow_array((void **)&tok->len, &cap_len, ncp, sizeof(size_t)))
+            return attend_errorf(err, ATTEND_ERR_NOMEM, "tokenizer: out of memory");
+        tok->tok_cap = cap_start;
+    }
+
+    utf8proc_uint8_t *out = (utf8proc_uint8_t *)tok->bytes;
+    size_t nb = 0, count = 0;
+    int cur = CLASS_SEP; /* class of the open token; CLASS_SEP = none open */
+    for (size_t i = 0; i < ncp; i++) {
+        int32_t cp = tok->cps[i];
+        int cls = char_class(cp);
+        if (cls == CLASS_SEP) {
+            if (cur != CLASS_SEP) {
+                tok->len[count] = nb - tok->start[count];
+                out[nb++] = 0;
+                count++;
+                cur = CLASS_SEP;
+            }
+            continue;
+        }
+        int extend = 0;
+        if (cls == CLASS_MARK) {
+            if (cur != CLASS_SEP) extend = 1; /* a mark belongs to what precedes it */
+            else cls = CLASS_LETTER;          /* a leading mark starts a word */
+        } else if (cp == '\'' && cur == CLASS_LETTER && i + 1 < ncp &&
+                   char_class(tok->cps[i + 1]) == CLASS_LETTER) {
+            extend = 1; /* internal apostrophe: don't, o'clock */
+        } else if (cls == cur && cls != CLASS_SYMBOL) {
+            extend = 1;
+        }
+        if (!extend) {
+            if (cur != CLASS_SEP) {
+                tok->len[count] = nb - tok->start[count];
+                out[nb++] = 0;
+                count++;
+                cur = CLASS_SEP;
+            }
+            if (max_tokens && count == max_tokens) break;
+            tok->start[count] = nb;
+            cur = cls;
+        }
+        nb += (size_t)utf8proc_encode_char(cp, out + nb);
+    }
+    if (cur != CLASS_SEP) {
+        tok->len[count] = nb - tok->start[count];
+        out[nb++] = 0;
+        count++;
+    }
+    tok->count = count;
+    return ATTEND_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* String table: open addressing with linear probing                        */
+/* ------------------------------------------------------------------------ */
+
+static uint64_t tab_hash(const char *s, size_t len) {
+    return attend_mix64(attend_fnv1a64(s, len, ATTEND_FNV64_OFFSET));
+}
+
+static void tab_free(attend_strtab *t) {
+    free(t->bytes);
+    free(t->off);
+    free(t->len);
+    free(t->hash);
+    free(t->count);
+    free(t->slots);
+    memset(t, 0, sizeof *t);
+}
+
+/* Index of s, or SIZE_MAX. */
+static size_t tab_find(const attend_strtab *t, const char *s, size_t len, uint64_t h) {
+    if (!t->nslots) return SIZE_MAX;
+    size_t mask = t->nslots - 1;
+    for (size_t i = (size_t)h & mask;; i = (i + 1) & mask) {
+        uint32_t e = t->slots[i];
+        if (!e) return SIZE_MAX;
+        size_t k = (size_t)e - 1;
+        if (t->hash[k] == h && t->len[k] == len && memcmp(t->bytes + t->off[k], s, len) == 0)
+            return k;
+    }
+}
+
+static int tab_rehash(attend_strtab *t, size_t nslots) {
+    uint32_t *slots = calloc(nslots, sizeof *slots);
+    if (!slots) return 0;
+    size_t mask = nslots - 1;
+    for (size_t k = 0; k < t->n; k++) {
+        size_t i = (size_t)t->hash[k] & mask;
+        while (slots[i]) i = (i + 1) & mask;
+        slots[i] = (uint32_t)(k + 1);
+    }
+    free(t->slots);
+    t->slots = slots;
+    t->nslots = nslots;
+    return 1;
+}
+
+/* Appends s (not present yet) and returns its index in *idx. */
+static attend_status tab_add(attend_strtab *t, const char *s, size_t len, uint64_t h,
+                             size_t *idx, attend_error *err) {
+    if (t->n >= ATTEND_VOCAB_MAX_SIZE)
+        return attend_errorf(err, ATTEND_ERR_NOMEM, "more than %zu distinct tokens",
+                             (size_t)ATTEND_VOCAB_MAX_SIZE);
+    if ((t->n + 1) * 2 > t->nslots) {
+        if (!tab_rehash(t, t->nslots ? t->nslots * 2 : 64)) goto nomem;
+    }
+    if (t->n == t->cap) {
+        size_t cap = t->cap ? t->cap * 2 : 64, tmp;
+        if (attend_mul_overflow(cap, sizeof(uint64_t), &tmp)) goto nomem;
+        void *q;
+        if (!(q = realloc(t->off, cap * sizeof *t->off))) goto nomem;
+        t->off = q;
+        if (!(q = realloc(t->len, cap * sizeof *t->len))) goto nomem;
+        t->len = q;
+        if (!(q = realloc(t->hash, cap * sizeof *t->hash))) goto nomem;
+        t->hash = q;
+        if (!(q = realloc(t->count, cap * sizeof *t->count))) goto nomem;
+        t->count = q;
+        t->cap = cap;
+    }
+    size_t need;
+    if (attend_add_overflow(t->nbytes, len + 1, &need) || len + 1 == 0) goto nomem;
+    if (!grow_array((void **)&t->bytes, &t->bytes_cap, need, 1)) goto nomem;
+    size_t k = t->n;
+    memcpy(t->bytes + t->nbytes, s, len);
+    t->bytes[t->nbytes + len] = 0;
+    t->off[k] = t->nbytes;
+    t->len[k] = len;
+    t->hash[k] = h;
+    t->count[k] = 0;
+    t->nbytes = need;
+    t->n = k + 1;
+    size_t mask = t->nslots - 1, i = (size_t)h & mask;
+    while (t->slots[i]) i = (i + 1) & mask;
+    t->slots[i] = (uint32_t)(k + 1);
+    *idx = k;
+    return ATTEND_OK;
+nomem:
+    return attend_errorf(err, ATTEND_ERR_NOMEM, "vocabulary: out of memory");
+}
+
+/* ------------------------------------------------------------------------ */
+/* Counter                                                                  */
+/* ------------------------------------------------------------------------ */
+
+attend_status attend_vocab_counter_init(attend_vocab_counter *c, attend_error *err) {
+    if (!c) return attend_errorf(err, ATTEND_ERR_ARG, "vocabulary counter: NULL argument");
+    memset(c, 0, sizeof *c);
+    return ATTEND_OK;
+}
+
+void attend_vocab_counter_free(attend_vocab_counter *c) {
+    if (!c) return;
+    tab_free(&c->tab);
+    c->total = 0;
+}
+
+attend_status attend_vocab_counter_add(attend_vocab_counter *c, const char *s, size_t len,
+                                       attend_error *err) {
+    if (!c || (!s && len))
+        return attend_errorf(err, ATTEND_ERR_ARG, "vocabulary counter: NULL argument");
+    uint64_t h = tab_hash(s, len);
+    size_t k = tab_find(&c->tab, s, len, h);
+    if (k == SIZE_MAX) {
+        attend_status st = tab_add(&c->tab, s, len, h, &k, err);
+        if (st) return st;
+    }
+    c->tab.count[k]++;
+    c->total++;
+    return ATTEND_OK;
+}
+
+attend_status attend_vocab_counter_add_text(attend_vocab_counter *c, attend_tokenizer *tok,
+                                            const char *text, size_t len, attend_error *err) {
+    attend_status st = attend_tokenizer_split(tok, text, len, 0, err);
+    if (st) return st;
+    for (size_t i = 0; i < tok->count; i++) {
+        size_t tl;
+        const char *t = attend_tokenizer_token(tok, i, &tl);
+        if ((st = attend_vocab_counter_add(c, t, tl, err))) return st;
+    }
+    return ATTEND_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Vocabulary                                                               */
+/* ------------------------------------------------------------------------ */
+
+attend_status attend_vocab_init(attend_vocab *v, attend_error *err) {
+    if (!v) return attend_errorf(err, ATTEND_ERR_ARG, "vocabulary: NULL argument");
+    memset(v, 0, sizeof *v);
+    for (size_t i = 0; i < ATTEND_VOCAB_NSPECIAL; i++) {
+        size_t len = strlen(special_tokens[i]), k;
+        attend_status st = tab_add(&v->tab, special_tokens[i], len,
+                                   tab_hash(special_tokens[i], len), &k, err);
+        if (st) {
+            attend_vocab_free(v);
+            return st;
+        }
+    }
+    return ATTEND_OK;
+}
+
+void attend_vocab_free(attend_vocab *v) {
+    if (v) tab_free(&v->tab);
+}
+
+const char *attend_vocab_token(const attend_vocab *v, size_t id) {
+    if (!v || id >= v->tab.n) return NULL;
+    return v->tab.bytes + v->tab.off[id];
+}
+
+int32_t attend_vocab_id(const attend_vocab *v, const char *s, size_t len) {
+    if (!v || (!s && len)) return ATTEND_VOCAB_UNK;
+    size_t k = tab_find(&v->tab, s, len, tab_hash(s, len));
+    return k == SIZE_MAX ? ATTEND_VOCAB_UNK : (int32_t)k;
+}
+
+typedef struct {
+    uint64_t count;
+    const char *s;
+    size_t len;
+} vocab_entry;
+
+/* Count descending, then bytes ascending (a proper prefix sorts first). */
+static int vocab_entry_cmp(const void *pa, const void *pb) {
+    const vocab_entry *a = pa, *b = pb;
+    if (a->count != b->count) return a->count > b->count ? -1 : 1;
+    size_t m = a->len < b->len ? a->len : b->len;
+    int c = memcmp(a->s, b->s, m);
+    if (c) return c;
+    return (a->len > b->len) - (a->len < b->len);
+}
+
+static int is_special(const char *s, size_t len) {
+    for (size_t i = 0; i < ATTEND_VOCAB_NSPECIAL; i++)
+        if (strlen(special_tokens[i]) == len && memcmp(special_tokens[i], s, len) == 0)
+            return 1;
+    return 0;
+}
+
+attend_status attend_vocab_build(attend_vocab *v, const attend_vocab_counter *c,
+                                 size_t min_freq, size_t max_vocab, attend_error *err) {
+    if (!v || !c) return attend_errorf(err, ATTEND_ERR_ARG, "vocabulary: NULL argument");
+    memset(v, 0, sizeof *v);
+    if (max_vocab != 0 && max_vocab < ATTEND_VOCAB_NSPECIAL)
+        return attend_errorf(err, ATTEND_ERR_ARG,
+                             "max vocabulary size %zu is below the %d special tokens "
+                             "(use 0 for no limit)",
+                             max_vocab, ATTEND_VOCAB_NSPECIAL);
+    const attend_strtab *t = &c->tab;
+    vocab_entry *e = malloc((t->n ? t->n : 1) * sizeof *e);
+    if (!e) return attend_errorf(err, ATTEND_ERR_NOMEM, "vocabulary: out of memory");
+    size_t m = 0;
+    for (size_t k = 0; k < t->n; k++) {
+        if (t->count[k] < (uint64_t)min_freq) continue;
+        const char *s = t->bytes + t->off[k];
+        if (is_special(s, t->len[k])) continue;
+        e[m].count = t->count[k];
+        e[m].s = s;
+        e[m].len = t->len[k];
+        m++;
+    }
+    qsort(e, m, sizeof *e, vocab_entry_cmp);
+    if (max_vocab && m > max_vocab - ATTEND_VOCAB_NSPECIAL) m = max_vocab - ATTEND_VOCAB_NSPECIAL;
+    attend_status st = attend_vocab_init(v, err);
+    for (size_t i = 0; st == ATTEND_OK && i < m; i++) {
+        size_t k;
+        st = tab_add(&v->tab, e[i].s, e[i].len, tab_hash(e[i].s, e[i].len), &k, err);
+    }
+    free(e);
+    if (st) attend_vocab_free(v);
+    return st;
+}
+
+attend_status attend_vocab_encode(const attend_vocab *v, attend_tokenizer *tok,
+                                  const char *text, size_t len, int add_cls, int32_t *ids,
+                                  size_t max_len, size_t *n, attend_error *err) {
+    if (n) *n = 0;
+    if (!v || !tok || !ids || !n)
+        return attend_errorf(err, ATTEND_ERR_ARG, "encode: NULL argument");
+    if (max_len == 0) return attend_errorf(err, ATTEND_ERR_ARG, "encode: max_len must be >= 1");
+    size_t pos = 0;
+    if (add_cls) ids[pos++] = ATTEND_VOCAB_CLS;
+    if (pos == max_len) {
+        *n = pos;
+        return ATTEND_OK;
+    }
+    attend_status st = attend_tokenizer_split(tok, text, len, max_len - pos, err);
+    if (st) return st;
+    for (size_t i = 0; i < tok->count; i++) {
+        size_t tl;
+        const char *t = attend_tokenizer_token(tok, i, &tl);
+        ids[pos++] = attend_vocab_id(v, t, tl);
+    }
+    *n = pos;
+    return ATTEND_OK;
+}
+
+attend_status attend_json_string_array(size_t n, const char *(*get)(const void *ctx, size_t i),
+                                       const void *ctx, const char *what, char **out,
+                                       attend_error *err) {
+    *out = NULL;
+    cJSON *arr = cJSON_CreateArray();
+    if (!arr) goto nomem;
+    for (size_t i = 0; i < n; i++) {
+        cJSON *s = cJSON_CreateString(get(ctx, i));
+        if (!s) goto nomem;
+        if (!cJSON_AddItemToArray(arr, s)) {
+            cJSON_Delete(s);
+            goto nomem;
+        }
+    }
+    char *txt = cJSON_PrintUnformatted(arr);
+    cJSON_Delete(arr);
+    arr = NULL;
+    if (!txt) goto nomem;
+    /* Copy into plain malloc memory so that callers free() it whatever
+     * allocator hooks cJSON was given. */
+    size_t len = strlen(txt);
+    *out = malloc(len + 1);
+    if (*out) memcpy(*out, txt, len + 1);
+    cJSON_free(txt);
+    if (!*out) goto nomem;
+    return ATTEND_OK;
+nomem:
+    cJSON_Delete(arr);
+    return attend_errorf(err, ATTEND_ERR_NOMEM, "%s: out of memory", what);
+}
+
+static const char *vocab_token_at(const void *ctx, size_t i) {
+    const attend_vocab *v = ctx;
+    return v->tab.bytes + v->tab.off[i];
+}
+
+attend_status attend_vocab_to_json(const attend_vocab *v, char **out, attend_error *err) {
+    if (!v || !out) return attend_errorf(err, ATTEND_ERR_ARG, "vocabulary: NULL argument");
+    return attend_json_string_array(v->tab.n, vocab_token_at, v, "vocabulary", out, err);
+}
+
+attend_status attend_vocab_from_json(attend_vocab *v, const char *json, attend_error *err) {
+    if (!v || !json) return attend_errorf(err, ATTEND_ERR_ARG, "vocabulary: NULL argument");
+    memset(v, 0, sizeof *v);
+    const char *end = NULL;
+    int oom = 0;
+    cJSON *arr = attend_json_parse(json, &end, &oom);
+    if (!arr && oom) return attend_errorf(err, ATTEND_ERR_NOMEM, "vocabulary: out of memory parsing the JSON");
+    if (!arr) {
+        size_t at = end && end >= json ? (size_t)(end - json) : 0;
+        return attend_errorf(err, ATTEND_ERR_FORMAT,
+                             "vocabulary: invalid JSON near byte %zu (expected an array "
+                             "of token strings)",
+                             at);
+    }
+    attend_status st = ATTEND_OK;
+    if (!cJSON_IsArray(arr)) {
+        st = attend_errorf(err, ATTEND_ERR_FORMAT, "vocabulary: not a JSON array of strings");
+        goto done;
+    }
+    if ((st = attend_vocab_init(v, err))) goto done;
+    size_t i = 0;
+    for (const cJSON *it = arr->child; it; it = it->next, i++) {
+        if (!cJSON_IsString(it) || !it->valuestring) {
+            st = attend_errorf(err, ATTEND_ERR_FORMAT, "vocabulary: id %zu is not a string", i);
+            goto done;
+        }
+        const char *s = it->valuestring;
+        size_t len = strlen(s), bad;
+        if (len == 0) {
+            st = attend_errorf(err, ATTEND_ERR_FORMAT, "vocabulary: id %zu is an empty string",
+                               i);
+            goto done;
+        }
+        if (!attend_utf8_valid(s, len, &bad)) {
+            st = attend_errorf(err, ATTEND_ERR_FORMAT,
+                               "vocabulary: id %zu is not valid UTF-8 (byte %zu)", i, bad);
+            goto done;
+        }
+        if (i < ATTEND_VOCAB_NSPECIAL) {
+            /* Already in v from attend_vocab_init; the file must agree. */
+            if (strcmp(s, special_tokens[i]) != 0) {
+                st = attend_errorf(err, ATTEND_ERR_FORMAT,
+                                   "vocabulary: id %zu must be \"%s\", found \"%.64s\"", i,
+                                   special_tokens[i], s);
+                goto done;
+            }
+            continue;
+        }
+        uint64_t h = tab_hash(s, len);
+        size_t first = tab_find(&v->tab, s, len, h);
+        if (first != SIZE_MAX) {
+            st = attend_errorf(err, ATTEND_ERR_FORMAT,
+                               "vocabulary: token \"%.64s\" appears twice (ids %zu and %zu)", s,
+                               first, i);
+            goto done;
+        }
+        size_t k;
+        if ((st = tab_add(&v->tab, s, len, h, &k, err))) goto done;
+    }
+    if (i < ATTEND_VOCAB_NSPECIAL)
+        st = attend_errorf(err, ATTEND_ERR_FORMAT,
+                           "vocabulary: %zu entries, fewer than the %d special tokens", i,
+                           ATTEND_VOCAB_NSPECIAL);
+done:
+    cJSON_Delete(arr);
+    if (st) attend_vocab_free(v);
+    return st;
+}

@@ -1,0 +1,301 @@
+/* Attention weights of one text, and per-head statistics over a dataset.
+ * Everything here goes through the model's ordinary forward pass
+ * (attend_model_forward), reading the weights it leaves in
+ * acts.layers[l].attn.probs (B,H,T,T); no kernel is changed for it. */
+#include "viz/explain.h"
+#include "base/rng.h"
+#include "base/util.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- one text ---- */
+
+void attend_explanation_free(attend_explanation *ex) {
+    if (ex->tokens)
+        for (size_t i = 0; i < ex->T; i++) free(ex->tokens[i]);
+    free(ex->tokens);
+    free(ex->unknown);
+    free(ex->attn);
+    free(ex->probs);
+    memset(ex, 0, sizeof *ex);
+}
+
+attend_status attend_explain(const attend_model *m, const char *text, size_t len,
+                             attend_explanation *ex, attend_error *err) {
+    memset(ex, 0, sizeof *ex);
+    const attend_model_config *c = &m->cfg;
+    const size_t E = c->d_model, H = c->nhead, L = c->num_layers, K = c->num_classes;
+    attend_tokenizer tok;
+    attend_status st = attend_tokenizer_init(&tok, err);
+    if (st) return st;
+    int32_t *ids = malloc(c->max_len * sizeof(int32_t));
+    uint8_t *pad = calloc(c->max_len, 1);
+    float *mem = NULL;
+    if (!ids || !pad) goto nomem;
+    // the whole text's token count, to say when it was cut at max_len
+    if ((st = attend_tokenizer_split(&tok, text, len, 0, err))) goto done;
+    ex->n_text_tokens = tok.count;
+    size_t n = 0;
+    if ((st = attend_model_encode(m, &tok, text, len, ids, &n, err))) goto done;
+    const int cls = c->pool == ATTEND_POOL_CLS;
+    if (n == 0 || (cls && n == 1)) {
+        st = attend_errorf(err, ATTEND_ERR_ARG, "the text has no tokens after normalisation");
+        goto done;
+    }
+    const size_t T = n;
+    ex->T = T;
+    ex->L = L;
+    ex->H = H;
+    ex->K = K;
+    ex->tokens = calloc(T, sizeof(char *));
+    ex->unknown = calloc(T, 1);
+    ex->attn = calloc(L * H * T * T + 1, sizeof(float));
+    ex->probs = calloc(K, sizeof(float));
+    if (!ex->tokens || !ex->unknown || !ex->attn || !ex->probs) goto nomem;
+    // attend_model_encode left the split it used in tok: token i is id i (+1 with <cls>)
+    for (size_t t = 0; t < T; t++) {
+        const char *s = cls && t == 0 ? "<cls>" : attend_tokenizer_token(&tok, t - (size_t)cls, NULL);
+        if (!(ex->tokens[t] = attend_strdup(s))) goto nomem;
+        ex->unknown[t] = ids[t] == ATTEND_VOCAB_UNK;
+    }
+    (void)E;
+    size_t n_acts = attend_model_acts_size(c, 1, T, 0);
+    if (!n_acts || !(mem = malloc(n_acts * sizeof(float)))) goto nomem;
+    attend_model_acts a;
+    attend_model_acts_bind(&a, c, 1, T, 0, mem);
+    attend_model_forward(m, &a, ids, pad, 1, T, 0, 0);
+    attend_softmax_forward(ex->probs, a.logits, 1, K);
+    for (size_t k = 1; k < K; k++) ex->predicted = ex->probs[k] > ex->probs[ex->predicted] ? k : ex->predicted;
+    for (size_t l = 0; l < L; l++)
+        memcpy(ex->attn + l * H * T * T, a.layers[l].attn.probs, H * T * T * sizeof(float));
+    st = ATTEND_OK;
+    goto done;
+nomem:
+    st = attend_errorf(err, ATTEND_ERR_NOMEM, "out of memory explaining a text");
+done:
+    if (st) attend_explanation_free(ex);
+    attend_tokenizer_free(&tok);
+    free(ids);
+    free(pad);
+    free(mem);
+    return st;
+}
+
+/* ---- per-head statistics ---- */
+
+void attend_head_stats_free(attend_head_stats *hs) {
+    free(hs->entropy);
+    free(hs->distance);
+    free(hs->acc_drop);
+    free(hs->loss_rise);
+    memset(hs, 0, sizeof *hs);
+}
+
+/* A copy of m examples of enc spread evenly over it (enc's order is often
+ * the file's, which may be sorted by class). */
+static attend_status subset(attend_encoded *out, const attend_encoded *enc, size_t m,
+                            attend_error *err) {
+    memset(out, 0, sizeof *out);
+    size_t total = 0;
+    for (size_t k = 0; k < m; k++) total += enc->len[k * enc->n / m];
+    out->ids = malloc((total ? total : 1) * sizeof(int32_t));
+    out->off = malloc(m * sizeof(size_t));
+    out->len = malloc(m * sizeof(size_t));
+    out->line = malloc(m * sizeof(size_t));
+    out->labels = enc->labels ? malloc(m * sizeof(int32_t)) : NULL;
+    if (!out->ids || !out->off || !out->len || !out->line || (enc->labels && !out->labels)) {
+        attend_encoded_free(out);
+        return attend_errorf(err, ATTEND_ERR_NOMEM, "out of memory");
+    }
+    size_t used = 0;
+    for (size_t k = 0; k < m; k++) {
+        size_t i = k * enc->n / m;
+        memcpy(out->ids + used, enc->ids + enc->off[i], enc->len[i] * sizeof(int32_t));
+        out->off[k] = used;
+        out->len[k] = enc->len[i];
+        out->line[k] = enc->line[i];
+        if (enc->labels) out->labels[k] = enc->labels[i];
+        out->max_len = enc->len[i] > out->max_len ? enc->len[i] : out->max_len;
+        used += enc->len[i];
+    }
+    out->n = m;
+    return ATTEND_OK;
+}
+
+static const attend_encoded *sort_src_;
+static int by_len(const void *a, const void *b) {
+    size_t i = *(const size_t *)a, j = *(const size_t *)b;
+    if (sort_src_->len[i] != sort_src_->len[j]) return sort_src_->len[i] < sort_src_->len[j] ? -1 : 1;
+    return i < j ? -1 : i > j;
+}
+
+/* Entropy and distance sums over every real query of every example. */
+static attend_status entropy_distance(const attend_model *m, const attend_encoded *e,
+                                      attend_head_stats *hs, attend_error *err) {
+    const attend_model_config *c = &m->cfg;
+    const size_t H = c->nhead, L = c->num_layers, batch = 32;
+    const size_t T = e->max_len ? e->max_len : 1;
+    size_t n_acts = attend_model_acts_size(c, batch, T, 0);
+    float *mem = n_acts ? malloc(n_acts * sizeof(float)) : NULL;
+    int32_t *tokens = malloc(batch * T * sizeof(int32_t));
+    uint8_t *pad = malloc(batch * T);
+    size_t *idx = malloc((e->n ? e->n : 1) * sizeof(size_t));
+    attend_status st = ATTEND_OK;
+    if (!mem || !tokens || !pad || !idx) {
+        st = attend_errorf(err, ATTEND_ERR_NOMEM, "out of memory for attention statistics");
+        goto done;
+    }
+    for (size_t i = 0; i < e->n; i++) idx[i] = i;
+    sort_src_ = e;
+    qsort(idx, e->n, sizeof *idx, by_len);
+    sort_src_ = NULL;
+    double u_ent = 0, u_dist = 0;
+    size_t nq = 0;
+    for (size_t s = 0; s < e->n; s += batch) {
+        const size_t B = e->n - s < batch ? e->n - s : batch;
+        size_t Tb = 1;
+        for (size_t b = 0; b < B; b++) Tb = e->len[idx[s + b]] > Tb ? e->len[idx[s + b]] : Tb;
+        for (size_t b = 0; b < B; b++) {
+            size_t i = idx[s + b], n = e->len[i];
+            for (size_t t = 0; t < Tb; t++) {
+                tokens[b * Tb + t] = t < n ? e->ids[e->off[i] + t] : ATTEND_VOCAB_PAD;
+                pad[b * Tb + t] = t >= n;
+            }
+        }
+        attend_model_acts a;
+        attend_model_acts_bind(&a, c, B, Tb, 0, mem);
+        attend_model_forward(m, &a, tokens, pad, B, Tb, 0, 0);
+        for (size_t b = 0; b < B; b++) {
+            const size_t n = e->len[idx[s + b]];
+            // what a head spreading its weight evenly over the n keys scores
+            for (size_t i = 0; i < n; i++) {
+                double d = 0;
+                for (size_t j = 0; j < n; j++) d += (double)(i > j ? i - j : j - i);
+                u_dist += d / (double)n;
+                u_ent += log2((double)n);
+            }
+            nq += n;
+            for (size_t l = 0; l < L; l++)
+                for (size_t h = 0; h < H; h++) {
+                    const float *P = a.layers[l].attn.probs + ((b * H + h) * Tb) * Tb;
+                    double ent = 0, dist = 0;
+                    for (size_t i = 0; i < n; i++)
+                        for (size_t j = 0; j < n; j++) {
+                            double p = P[i * Tb + j];
+                            if (p > 0) ent -= p * log2(p);
+                            dist += p * (double)(i > j ? i - j : j - i);
+                        }
+                    hs->entropy[l * H + h] += ent;
+                    hs->distance[l * H + h] += dist;
+                }
+        }
+    }
+    for (size_t k = 0; k < L * H; k++) {
+        hs->entropy[k] /= nq ? (double)nq : 1.0;
+        hs->distance[k] /= nq ? (double)nq : 1.0;
+    }
+    hs->uniform_entropy = nq ? u_ent / (double)nq : 0;
+    hs->uniform_distance = nq ? u_dist / (double)nq : 0;
+    hs->n_queries = nq;
+done:
+    free(mem);
+    free(tokens);
+    free(pad);
+    free(idx);
+    return st;
+}
+
+attend_status attend_head_stats_compute(attend_model *m, const attend_encoded *enc,
+                                        size_t max_examples, int importance,
+                                        attend_head_stats *hs, attend_error *err) {
+    memset(hs, 0, sizeof *hs);
+    const attend_model_config *c = &m->cfg;
+    const size_t H = c->nhead, L = c->num_layers, E = c->d_model, D = E / H;
+    hs->L = L;
+    hs->H = H;
+    if (enc->n == 0) return attend_errorf(err, ATTEND_ERR_ARG, "no examples for head statistics");
+    if (importance && !enc->labels)
+        return attend_errorf(err, ATTEND_ERR_ARG, "head importance needs labelled examples");
+    size_t want = max_examples && max_examples < enc->n ? max_examples : enc->n;
+    attend_encoded sub;
+    attend_status st = subset(&sub, enc, want, err);
+    if (st) return st;
+    attend_metrics mt = {0};
+    float *saved = NULL;
+    hs->n_examples = sub.n;
+    hs->entropy = calloc(L * H + 1, sizeof(double));
+    hs->distance = calloc(L * H + 1, sizeof(double));
+    if (!hs->entropy || !hs->distance) goto nomem;
+    if ((st = entropy_distance(m, &sub, hs, err))) goto fail;
+    if (importance && L) {
+        hs->acc_drop = calloc(L * H, sizeof(double));
+        hs->loss_rise = calloc(L * H, sizeof(double));
+        saved = malloc(E * E * sizeof(float));
+        if (!hs->acc_drop || !hs->loss_rise || !saved || attend_metrics_init(&mt, c->num_classes))
+            goto nomem;
+        if ((st = attend_evaluate(m, &sub, 64, &mt, NULL, err))) goto fail;
+        hs->base_accuracy = mt.accuracy;
+        hs->base_loss = mt.loss;
+        for (size_t l = 0; l < L; l++) {
+            // out_proj.weight is (E out, E in); head h's context is in columns [h*D, (h+1)*D)
+            float *W = m->p.layers[l].self_attn.out_proj_weight;
+            memcpy(saved, W, E * E * sizeof(float));
+            for (size_t h = 0; h < H; h++) {
+                for (size_t r = 0; r < E; r++) memset(W + r * E + h * D, 0, D * sizeof(float));
+                st = attend_evaluate(m, &sub, 64, &mt, NULL, err);
+                memcpy(W, saved, E * E * sizeof(float));
+                if (st) goto fail;
+                hs->acc_drop[l * H + h] = hs->base_accuracy - mt.accuracy;
+                hs->loss_rise[l * H + h] = mt.loss - hs->base_loss;
+            }
+        }
+        hs->has_importance = 1;
+    }
+    st = ATTEND_OK;
+    goto done;
+nomem:
+    st = attend_errorf(err, ATTEND_ERR_NOMEM, "out of memory for head statistics");
+fail:
+    attend_head_stats_free(hs);
+done:
+    attend_metrics_free(&mt);
+    free(saved);
+    attend_encoded_free(&sub);
+    return st;
+}
+
+/* ---- positional tables ---- */
+
+const float *attend_model_pos_table(const attend_model *m) {
+    if (m->cfg.pos == ATTEND_POS_LEARNED) return m->p.pos_emb;
+    if (m->cfg.pos == ATTEND_POS_SINUSOIDAL) return m->sinusoid;
+    return NULL;
+}
+
+attend_status attend_model_initial_pos(const attend_model *m, float *out, attend_error *err) {
+    if (m->cfg.pos != ATTEND_POS_LEARNED || !m->p.pos_emb)
+        return attend_errorf(err, ATTEND_ERR_ARG, "the model has no learned positional table");
+    // the seed is read from the text: a double would round seeds above 2^53
+    const char *key = m->meta_provenance ? strstr(m->meta_provenance, "\"seed\":") : NULL;
+    char *end = NULL;
+    unsigned long long s = key ? strtoull(key + 7, &end, 10) : 0;
+    if (!key || end == key + 7)
+        return attend_errorf(err, ATTEND_ERR_ARG, "the model file records no training seed");
+    // a shallow copy of the model whose parameter views point into a scratch
+    // block; initialising it leaves m untouched
+    float *block = calloc(m->layout.total, sizeof(float));
+    if (!block) return attend_errorf(err, ATTEND_ERR_NOMEM, "out of memory");
+    attend_model tmp = *m;
+    tmp.params = block;
+    attend_layout lay = m->layout;
+    lay.items = NULL; /* binding pass only: names and shapes are already known */
+    lay.count = lay.cap = 0;
+    lay.base = block;
+    lay.total = 0;
+    attend_model_layout(&lay, &m->cfg, &tmp.p);
+    attend_model_init_weights(&tmp, attend_seed_child(s, 12));
+    memcpy(out, tmp.p.pos_emb, m->cfg.max_len * m->cfg.d_model * sizeof(float));
+    free(block);
+    return ATTEND_OK;
+}
