@@ -37,6 +37,7 @@
 #include "model/model.h"
 #include "nn/optimizer.h"
 #include "train/train.h"
+#include "base/util.h"
 
 #include <cblas.h>
 #include <errno.h>
@@ -62,12 +63,6 @@ typedef struct {
     const char *self; /* path of this executable, for the attention children */
     int bf16;         /* --precision bf16: matmuls in bf16, workload names end in _bf16 */
 } bench_opts;
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 static int cmp_double(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
@@ -138,13 +133,13 @@ static size_t repeat(bench_fn fn, void *ctx, size_t warmup, size_t min_reps, siz
                      double budget_s, double *times) {
     for (size_t i = 0; i < warmup; i++) fn(ctx);
     size_t n = 0;
-    double start = now_s(), c0 = cpu_s();
-    while (n < max_reps && (n < min_reps || now_s() - start < budget_s)) {
-        double t0 = now_s();
+    double start = attend_now_s(), c0 = cpu_s();
+    while (n < max_reps && (n < min_reps || attend_now_s() - start < budget_s)) {
+        double t0 = attend_now_s();
         fn(ctx);
-        times[n++] = (now_s() - t0) * 1e3;
+        times[n++] = (attend_now_s() - t0) * 1e3;
     }
-    double wall = now_s() - start;
+    double wall = attend_now_s() - start;
     last_cpu_share = wall > 0 ? (cpu_s() - c0) / (wall * bench_threads) : 0.0;
     qsort(times, n, sizeof *times, cmp_double);
     return n;
@@ -556,10 +551,10 @@ static void bench_wordnet(const bench_opts *o) {
     opt.ctx = &rep;
     attend_train_result res;
     attend_error err = {0};
-    double t0 = now_s(), c0 = cpu_s();
+    double t0 = attend_now_s(), c0 = cpu_s();
     attend_status st = attend_train(&opt, &res, &err);
-    double ms = (now_s() - t0) * 1e3;
-    double share = (cpu_s() - c0) / ((now_s() - t0) * o->threads);
+    double ms = (attend_now_s() - t0) * 1e3;
+    double share = (cpu_s() - c0) / ((attend_now_s() - t0) * o->threads);
     if (st != ATTEND_OK)
         emit("wordnet_epoch", o->threads, -1, -1, "failed: %s", err.msg);
     else
@@ -659,9 +654,9 @@ static int attn_child(const bench_opts *o, size_t T, int backward, int fused, do
     }
     /* One timed run first; it decides the repetitions (about 2 s in all,
      * 0.1 s with --quick; at least 1). */
-    double t0 = now_s(), c0 = cpu_s();
+    double t0 = attend_now_s(), c0 = cpu_s();
     attn_run(&a);
-    double first = now_s() - t0;
+    double first = attend_now_s() - t0;
     double budget = o->quick ? 0.1 : 2.0;
     size_t n_t;
     if (first > budget / 2) {

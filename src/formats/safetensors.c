@@ -19,15 +19,14 @@
 #include "attend.h"
 #include "base/util.h"
 #include "base/atomic.h"
+#include "base/buf.h"
 #include "base/json.h"
+#include "base/utf8.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -120,43 +119,6 @@ static const char *st_fmt_shape(char *buf, size_t cap, size_t ndim, const size_t
 }
 #define ST_SHAPE_CAP 200
 
-static char *st_strdup(const char *s) {
-    size_t n = strlen(s) + 1;
-    char *p = malloc(n);
-    if (p) memcpy(p, s, n);
-    return p;
-}
-
-/* ------------------------------------------------------------------------ */
-/* UTF-8                                                                    */
-/* ------------------------------------------------------------------------ */
-
-/* Offset of the first byte that starts an invalid UTF-8 sequence (overlong
- * forms, surrogates and code points above U+10FFFF included, as Rust's
- * str::from_utf8 rejects them), or ST_NONE if s is valid. */
-static size_t st_utf8_bad(const unsigned char *s, size_t n) {
-    size_t i = 0;
-    while (i < n) {
-        unsigned c = s[i];
-        if (c < 0x80) { i++; continue; }
-        size_t len;
-        unsigned lo = 0x80, hi = 0xBF; /* allowed range of the second byte */
-        if (c >= 0xC2 && c <= 0xDF) len = 2;
-        else if (c == 0xE0) { len = 3; lo = 0xA0; }
-        else if (c == 0xED) { len = 3; hi = 0x9F; }
-        else if (c >= 0xE1 && c <= 0xEF) len = 3;
-        else if (c == 0xF0) { len = 4; lo = 0x90; }
-        else if (c == 0xF4) { len = 4; hi = 0x8F; }
-        else if (c >= 0xF1 && c <= 0xF3) len = 4;
-        else return i;
-        if (n - i < len || s[i + 1] < lo || s[i + 1] > hi) return i;
-        for (size_t k = 2; k < len; k++)
-            if ((s[i + k] & 0xC0) != 0x80) return i;
-        i += len;
-    }
-    return ST_NONE;
-}
-
 /* ------------------------------------------------------------------------ */
 /* Reader                                                                   */
 /* ------------------------------------------------------------------------ */
@@ -202,7 +164,7 @@ void attend_st_close(attend_st_file *f) {
 static attend_st_file *st_file_new(const char *name) {
     attend_st_file *f = calloc(1, sizeof *f);
     if (!f) return NULL;
-    f->name = st_strdup(name);
+    f->name = attend_strdup(name);
     if (!f->name) { free(f); return NULL; }
     return f;
 }
@@ -567,8 +529,8 @@ static attend_status st_parse(attend_st_file *f, attend_error *err) {
     const unsigned char *h = f->bytes + 8;
     size_t n = f->header_len;
 
-    size_t bad = st_utf8_bad(h, n);
-    if (bad != ST_NONE)
+    size_t bad;
+    if (!attend_utf8_valid((const char *)h, n, &bad))
         return attend_errorf(err, ATTEND_ERR_FORMAT, "%s: header is not valid UTF-8 at byte %zu",
                              fn, 8 + bad);
     if (n == 0 || h[0] != '{')
@@ -836,7 +798,7 @@ attend_status attend_st_writer_add(attend_st_writer *w, const char *name, attend
         return attend_errorf(err, ATTEND_ERR_ARG, "tensor '%s': shape is NULL", tn);
     if (strcmp(name, "__metadata__") == 0)
         return attend_errorf(err, ATTEND_ERR_ARG, "tensor name '__metadata__' is reserved");
-    if (st_utf8_bad((const unsigned char *)name, strlen(name)) != ST_NONE)
+    if (!attend_utf8_valid(name, strlen(name), NULL))
         return attend_errorf(err, ATTEND_ERR_ARG, "tensor '%s': name is not valid UTF-8", tn);
     size_t numel = 1, nbytes;
     for (size_t i = 0; i < ndim; i++) {
@@ -858,7 +820,7 @@ attend_status attend_st_writer_add(attend_st_writer *w, const char *name, attend
     w->t = grown;
     st_wtensor *t = &w->t[w->count];
     memset(t, 0, sizeof *t);
-    if (!(t->name = st_strdup(name)))
+    if (!(t->name = attend_strdup(name)))
         return attend_errorf(err, ATTEND_ERR_NOMEM, "tensor '%s': out of memory", tn);
     t->dtype = dtype;
     t->ndim = ndim;
@@ -875,8 +837,8 @@ attend_status attend_st_writer_meta(attend_st_writer *w, const char *key, const 
         return attend_errorf(err, ATTEND_ERR_ARG, "attend_st_writer_meta: NULL argument");
     char kb[ST_SHOW_CAP];
     const char *ks = st_show(kb, sizeof kb, key);
-    if (st_utf8_bad((const unsigned char *)key, strlen(key)) != ST_NONE ||
-        st_utf8_bad((const unsigned char *)value, strlen(value)) != ST_NONE)
+    if (!attend_utf8_valid(key, strlen(key), NULL) ||
+        !attend_utf8_valid(value, strlen(value), NULL))
         return attend_errorf(err, ATTEND_ERR_ARG, "metadata '%s': key or value is not valid UTF-8", ks);
     for (size_t i = 0; i < w->mcount; i++)
         if (strcmp(w->m[i].key, key) == 0)
@@ -884,7 +846,7 @@ attend_status attend_st_writer_meta(attend_st_writer *w, const char *key, const 
     st_wmeta *grown = st_grow(w->m, &w->mcap, w->mcount, sizeof *w->m);
     if (!grown) return attend_errorf(err, ATTEND_ERR_NOMEM, "metadata '%s': out of memory", ks);
     w->m = grown;
-    char *k = st_strdup(key), *v = st_strdup(value);
+    char *k = attend_strdup(key), *v = attend_strdup(value);
     if (!k || !v) {
         free(k);
         free(v);
@@ -896,228 +858,17 @@ attend_status attend_st_writer_meta(attend_st_writer *w, const char *key, const 
     return ATTEND_OK;
 }
 
-/* Growing text buffer for the header; oom sticks once set. */
-typedef struct {
-    char *p;
-    size_t n, cap;
-    int oom;
-} st_buf;
-
-static void sb_put(st_buf *b, const char *s, size_t len) {
-    if (b->oom) return;
-    if (len > b->cap - b->n) {
-        size_t ncap = b->cap ? b->cap : 256;
-        while (ncap - b->n < len) {
-            if (ncap > SIZE_MAX / 2) { b->oom = 1; return; }
-            ncap *= 2;
-        }
-        char *np = realloc(b->p, ncap);
-        if (!np) { b->oom = 1; return; }
-        b->p = np;
-        b->cap = ncap;
-    }
-    memcpy(b->p + b->n, s, len);
-    b->n += len;
-}
-
-static void sb_str(st_buf *b, const char *s) { sb_put(b, s, strlen(s)); }
-
-static void sb_size(st_buf *b, size_t v) {
-    char tmp[32];
-    int w = snprintf(tmp, sizeof tmp, "%zu", v);
-    sb_put(b, tmp, (size_t)w);
-}
-
-/* A JSON string literal: quotes, backslashes and control characters escaped. */
-static void sb_json_str(st_buf *b, const char *s) {
-    sb_put(b, "\"", 1);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        char esc[8];
-        if (*p == '"') sb_put(b, "\\\"", 2);
-        else if (*p == '\\') sb_put(b, "\\\\", 2);
-        else if (*p == '\n') sb_put(b, "\\n", 2);
-        else if (*p == '\t') sb_put(b, "\\t", 2);
-        else if (*p == '\r') sb_put(b, "\\r", 2);
-        else if (*p < 0x20) {
-            snprintf(esc, sizeof esc, "\\u%04x", *p);
-            sb_put(b, esc, 6);
-        } else sb_put(b, (const char *)p, 1);
-    }
-    sb_put(b, "\"", 1);
-}
-
-/* Writes all of buf to fd; 0 with errno set on failure. */
-static int st_write_all(int fd, const void *buf, size_t len) {
-    const unsigned char *p = buf;
-    while (len) {
-        size_t chunk = len < ((size_t)1 << 30) ? len : ((size_t)1 << 30);
-        ssize_t w = write(fd, p, chunk);
-        if (w < 0) {
-            if (errno == EINTR) continue;
-            return 0;
-        }
-        p += w;
-        len -= (size_t)w;
-    }
-    return 1;
-}
-
-/* The directory holding path ("." for a bare name), malloc'ed; NULL when
- * out of memory. */
-static char *st_dir_of(const char *path) {
-    const char *slash = strrchr(path, '/');
-    if (!slash) return st_strdup(".");
-    size_t dl = slash == path ? 1 : (size_t)(slash - path); /* "/x" -> "/" */
-    char *dir = malloc(dl + 1);
-    if (dir) {
-        memcpy(dir, path, dl);
-        dir[dl] = '\0';
-    }
-    return dir;
-}
-
-/* fsyncs directory dir so that a rename in it is durable. */
-static int st_sync_dir(const char *dir) {
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    /* Unreadable directories and filesystems that cannot sync one are not
-     * errors: the file itself was synced before the rename. */
-    if (fd < 0) return errno == EACCES ? 1 : 0;
-    int ok = fsync(fd) == 0 || errno == EINVAL || errno == ENOTSUP;
-    int e = errno;
-    close(fd);
-    errno = e;
-    return ok;
-}
-
-/* Reads 1 to max_digits decimal digits without a leading zero from *p into
- * *v; 0 (and *p unmoved) when there are none, too many, or a leading zero. */
-static int st_read_number(const char **p, size_t max_digits, long long *v) {
-    const char *s = *p;
-    size_t n = 0;
-    long long x = 0;
-    while (s[n] >= '0' && s[n] <= '9') {
-        if (n == max_digits) return 0;
-        x = x * 10 + (s[n] - '0');
-        n++;
-    }
-    if (n == 0 || (n > 1 && s[0] == '0')) return 0;
-    *p = s + n;
-    *v = x;
-    return 1;
-}
-
-/* A save killed between creating its temporary file and the rename (SIGKILL,
- * a crash, the OOM killer) leaves "<file>.tmp.<pid>" (or ".tmp.<pid>.<k>",
- * the retry names below) behind, and nothing else would ever remove it.
- * Removes those of path whose process no longer exists: exactly that name
- * (no leading zeros, nothing after), a regular file, and kill(pid, 0)
- * failing with ESRCH. A live process's file is never touched (EPERM, another
- * user's live process, counts as alive), nor this process's own. Best
- * effort: any failure just leaves the file. */
-static void st_remove_stale_temps(const char *path, const char *dir) {
-    const char *slash = strrchr(path, '/');
-    const char *base = slash ? slash + 1 : path;
-    const size_t bl = strlen(base);
-    if (bl == 0) return;
-    DIR *d = opendir(dir);
-    if (!d) return;
-    const long long self = (long long)getpid();
-    const struct dirent *e;
-    while ((e = readdir(d))) {
-        const char *name = e->d_name, *p;
-        long long pid, k;
-        if (strncmp(name, base, bl) != 0 || strncmp(name + bl, ".tmp.", 5) != 0) continue;
-        p = name + bl + 5;
-        if (!st_read_number(&p, 10, &pid) || pid <= 0 || pid > INT_MAX || pid == self) continue;
-        if (*p == '.') {
-            p++;
-            if (!st_read_number(&p, 2, &k)) continue;
-        }
-        if (*p != '\0') continue;
-        if (kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue;
-        struct stat sb;
-        if (fstatat(dirfd(d), name, &sb, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(sb.st_mode)) continue;
-        unlinkat(dirfd(d), name, 0);
-    }
-    closedir(d);
-}
-
-/* Writes a file crash-safely: the pieces go to "<path>.tmp.<pid>" next to
- * it (so the rename stays within one filesystem; O_EXCL with a retry suffix
- * keeps concurrent savers apart), which is fsynced, renamed over path, and
- * the directory fsynced. A reader sees the old file or the new one, never
- * a part. piece(ctx, i, &len) gives the i-th piece (NULL after the last).
- * Everything is allocated before the first write: running out of memory
- * after the rename would report a failed save that in fact replaced the
- * file. */
-attend_status attend_write_atomic(const char *path,
-                                  const void *(*piece)(void *ctx, size_t i, size_t *len),
-                                  void *ctx, attend_error *err) {
-    size_t tcap = strlen(path) + 64;
-    char *tmp = malloc(tcap), *dir = st_dir_of(path);
-    if (!tmp || !dir) {
-        free(tmp);
-        free(dir);
-        return attend_errorf(err, ATTEND_ERR_NOMEM, "%s: out of memory", path);
-    }
-    st_remove_stale_temps(path, dir);
-    int fd = -1;
-    for (unsigned k = 0; k < 100 && fd < 0; k++) {
-        if (k == 0) snprintf(tmp, tcap, "%s.tmp.%ld", path, (long)getpid());
-        else snprintf(tmp, tcap, "%s.tmp.%ld.%u", path, (long)getpid(), k);
-        fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-        if (fd < 0 && errno != EEXIST) break;
-    }
-    if (fd < 0) {
-        int e = errno;
-        attend_errorf(err, ATTEND_ERR_IO, "%s: cannot create temporary file '%s': %s", path, tmp,
-                      strerror(e));
-        free(tmp);
-        free(dir);
-        return ATTEND_ERR_IO;
-    }
-
-    const char *step = "write";
-    int ok = 1;
-    size_t len;
-    for (size_t i = 0; ok; i++) {
-        const void *p = piece(ctx, i, &len);
-        if (!p) break;
-        if (len) ok = st_write_all(fd, p, len);
-    }
-    if (ok && fsync(fd) != 0) { ok = 0; step = "fsync"; }
-    int e = errno;
-    if (close(fd) != 0 && ok) { ok = 0; step = "close"; e = errno; }
-    if (ok && rename(tmp, path) != 0) { ok = 0; step = "rename"; e = errno; }
-    if (!ok) {
-        unlink(tmp);
-        attend_errorf(err, ATTEND_ERR_IO, "%s: cannot %s temporary file '%s': %s", path, step, tmp,
-                      strerror(e));
-        free(tmp);
-        free(dir);
-        return ATTEND_ERR_IO;
-    }
-    free(tmp);
-    int synced = st_sync_dir(dir);
-    int e2 = errno;
-    free(dir);
-    if (!synced)
-        return attend_errorf(err, ATTEND_ERR_IO, "%s: saved, but syncing its directory failed: %s",
-                             path, strerror(e2));
-    return ATTEND_OK;
-}
-
 /* The pieces of a safetensors file: length, header, each tensor's bytes. */
 typedef struct {
     const attend_st_writer *w;
     const unsigned char *lenb;
-    const st_buf *header;
+    const attend_buf *header;
 } st_save_src;
 
 static const void *st_save_piece(void *ctx, size_t i, size_t *len) {
     const st_save_src *s = ctx;
     if (i == 0) return *len = 8, (const void *)s->lenb;
-    if (i == 1) return *len = s->header->n, (const void *)s->header->p;
+    if (i == 1) return *len = s->header->len, (const void *)s->header->s;
     if (i - 2 >= s->w->count) return NULL;
     *len = s->w->t[i - 2].nbytes;
     return s->w->t[i - 2].nbytes ? s->w->t[i - 2].data : (const void *)"";
@@ -1129,56 +880,57 @@ attend_status attend_st_writer_save(attend_st_writer *w, const char *path, atten
 
     /* Header: metadata, then tensors in insertion order, which is also the
      * data order; padded with spaces so the data starts at a multiple of 8. */
-    st_buf b = {0};
+    attend_buf b;
+    attend_buf_init(&b);
     size_t off = 0;
-    sb_str(&b, "{");
+    attend_buf_puts(&b, "{");
     if (w->mcount) {
-        sb_str(&b, "\"__metadata__\":{");
+        attend_buf_puts(&b, "\"__metadata__\":{");
         for (size_t i = 0; i < w->mcount; i++) {
-            if (i) sb_str(&b, ",");
-            sb_json_str(&b, w->m[i].key);
-            sb_str(&b, ":");
-            sb_json_str(&b, w->m[i].value);
+            if (i) attend_buf_puts(&b, ",");
+            attend_buf_json_string(&b, w->m[i].key);
+            attend_buf_puts(&b, ":");
+            attend_buf_json_string(&b, w->m[i].value);
         }
-        sb_str(&b, "}");
+        attend_buf_puts(&b, "}");
     }
     for (size_t i = 0; i < w->count; i++) {
         const st_wtensor *t = &w->t[i];
-        if (i || w->mcount) sb_str(&b, ",");
-        sb_json_str(&b, t->name);
-        sb_str(&b, ":{\"dtype\":\"");
-        sb_str(&b, attend_dtype_name(t->dtype));
-        sb_str(&b, "\",\"shape\":[");
+        if (i || w->mcount) attend_buf_puts(&b, ",");
+        attend_buf_json_string(&b, t->name);
+        attend_buf_puts(&b, ":{\"dtype\":\"");
+        attend_buf_puts(&b, attend_dtype_name(t->dtype));
+        attend_buf_puts(&b, "\",\"shape\":[");
         for (size_t d = 0; d < t->ndim; d++) {
-            if (d) sb_str(&b, ",");
-            sb_size(&b, t->shape[d]);
+            if (d) attend_buf_puts(&b, ",");
+            attend_buf_printf(&b, "%zu", t->shape[d]);
         }
-        sb_str(&b, "],\"data_offsets\":[");
-        sb_size(&b, off);
-        sb_str(&b, ",");
+        attend_buf_puts(&b, "],\"data_offsets\":[");
+        attend_buf_printf(&b, "%zu", off);
+        attend_buf_puts(&b, ",");
         if (attend_add_overflow(off, t->nbytes, &off)) {
-            free(b.p);
+            attend_buf_free(&b);
             return attend_errorf(err, ATTEND_ERR_ARG, "%s: total tensor size overflows", path);
         }
-        sb_size(&b, off);
-        sb_str(&b, "]}");
+        attend_buf_printf(&b, "%zu", off);
+        attend_buf_puts(&b, "]}");
     }
-    sb_str(&b, "}");
-    while (!b.oom && b.n % 8) sb_str(&b, " ");
-    if (b.oom) {
-        free(b.p);
+    attend_buf_puts(&b, "}");
+    while (!b.failed && b.len % 8) attend_buf_puts(&b, " ");
+    if (b.failed) {
+        attend_buf_free(&b);
         return attend_errorf(err, ATTEND_ERR_NOMEM, "%s: out of memory building the header", path);
     }
-    if (b.n > ST_MAX_HEADER) {
-        free(b.p);
+    if (b.len > ST_MAX_HEADER) {
+        attend_buf_free(&b);
         return attend_errorf(err, ATTEND_ERR_ARG, "%s: header would be %zu bytes, over the limit "
-                             "of %u", path, b.n, ST_MAX_HEADER);
+                             "of %u", path, b.len, ST_MAX_HEADER);
     }
     unsigned char lenb[8];
-    for (int i = 0; i < 8; i++) lenb[i] = (unsigned char)((uint64_t)b.n >> (8 * i));
+    for (int i = 0; i < 8; i++) lenb[i] = (unsigned char)((uint64_t)b.len >> (8 * i));
 
     st_save_src src = {w, lenb, &b};
     attend_status st = attend_write_atomic(path, st_save_piece, &src, err);
-    free(b.p);
+    attend_buf_free(&b);
     return st;
 }

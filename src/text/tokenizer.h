@@ -32,18 +32,12 @@
 #define ATTEND_TOKENIZER_H
 
 #include "attend.h"
+#include "base/utf8.h"
 
 #include <stddef.h>
 #include <stdint.h>
 
-/* ---- UTF-8 and hashing helpers (also used by data.c) ---- */
-
-/* 1 if s[0..len) is valid UTF-8; else 0 and *bad (if not NULL) = offset of
- * the first byte of the offending sequence. */
-int attend_utf8_valid(const char *s, size_t len, size_t *bad);
-
-/* Largest n <= len that does not split a UTF-8 sequence of valid text s. */
-size_t attend_utf8_cut(const char *s, size_t len);
+/* ---- hashing helper (also used by data.c) ---- */
 
 #define ATTEND_FNV64_OFFSET 0xcbf29ce484222325ull
 #define ATTEND_FNV64_PRIME 0x100000001b3ull

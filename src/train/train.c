@@ -4,11 +4,12 @@
  * shuffling, dropout) is a pure function of the seed and a counter, and all
  * parallel loops give each output to one thread in a fixed order, so the same
  * seed and thread count give the same run. */
-#define _POSIX_C_SOURCE 200809L /* clock_gettime */
+#define _POSIX_C_SOURCE 200809L /* sysconf */
 #include "train/train.h"
 #include "nn/optimizer.h"
 #include "base/parallel.h"
 #include "base/rng.h"
+#include "base/buf.h"
 #include "base/util.h"
 #include "attention/sdpa.h"
 #include "nn/layout.h"
@@ -17,7 +18,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 /* Training keeps the attention weights for the backward while they take
@@ -28,12 +28,6 @@
 
 /* Batches larger than this are refused (with the memory they would need). */
 #define MAX_BATCH 4096
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 static void emit(void (*fn)(void *, const char *), void *ctx, const char *fmt, ...) {
     if (!fn) return;
@@ -382,29 +376,23 @@ static attend_status describe(train_run *r, const attend_train_options *o,
     char buf[4096];
     free(r->prov);
     free(r->training);
-    /* File names are written as JSON strings; escape what JSON needs. */
-    char data_esc[1024], val_esc[1024];
-    const char *srcs[2] = {o->data_path, o->val_path ? o->val_path : ""};
-    char *dsts[2] = {data_esc, val_esc};
-    for (int s = 0; s < 2; s++) {
-        size_t k = 0;
-        for (const char *p = srcs[s]; *p && k + 7 < sizeof data_esc; p++) {
-            unsigned char ch = (unsigned char)*p;
-            if (ch == '"' || ch == '\\') { dsts[s][k++] = '\\'; dsts[s][k++] = (char)ch; }
-            else if (ch < 0x20) k += (size_t)snprintf(dsts[s] + k, 7, "\\u%04x", ch);
-            else dsts[s][k++] = (char)ch;
-        }
-        dsts[s][k] = 0;
-    }
-    snprintf(buf, sizeof buf,
-             "{\"data\":\"%s\",\"data_fnv1a64\":\"%s\",\"data_format\":\"%s\",\"val\":\"%s\","
-             "\"val_fnv1a64\":\"%s\",\"val_split\":%g,\"seed\":%llu,\"threads\":%d,"
-             "\"matmul_precision\":\"%s\",\"attend_version\":\"%s\"}",
-             data_esc, r->train_ds.hash_hex, attend_data_format_name(r->train_ds.format), val_esc,
-             o->val_path ? r->val_ds.hash_hex : "", o->val_path ? 0.0 : o->val_split,
-             (unsigned long long)o->seed, attend_get_threads(),
-             attend_get_matmul_precision() == ATTEND_MATMUL_BF16 ? "bf16" : "fp32", ATTEND_VERSION);
-    r->prov = attend_strdup(buf);
+    r->prov = r->training = NULL;
+    attend_buf pb;
+    attend_buf_init(&pb);
+    attend_buf_puts(&pb, "{\"data\":");
+    attend_buf_json_string(&pb, o->data_path);
+    attend_buf_printf(&pb, ",\"data_fnv1a64\":\"%s\",\"data_format\":\"%s\",\"val\":",
+                      r->train_ds.hash_hex, attend_data_format_name(r->train_ds.format));
+    attend_buf_json_string(&pb, o->val_path ? o->val_path : "");
+    attend_buf_printf(&pb,
+                      ",\"val_fnv1a64\":\"%s\",\"val_split\":%g,\"seed\":%llu,\"threads\":%d,"
+                      "\"matmul_precision\":\"%s\",\"attend_version\":\"%s\"}",
+                      o->val_path ? r->val_ds.hash_hex : "", o->val_path ? 0.0 : o->val_split,
+                      (unsigned long long)o->seed, attend_get_threads(),
+                      attend_get_matmul_precision() == ATTEND_MATMUL_BF16 ? "bf16" : "fp32",
+                      ATTEND_VERSION);
+    if (!pb.failed) r->prov = attend_strdup(pb.s);
+    attend_buf_free(&pb);
     snprintf(buf, sizeof buf,
              "{\"epochs\":%zu,\"epochs_run\":%zu,\"best_epoch\":%zu,\"batch\":%zu,\"lr\":%g,"
              "\"warmup\":%g,\"weight_decay\":%g,\"clip\":%g,\"label_smoothing\":%g,"
@@ -778,7 +766,7 @@ attend_status attend_train(const attend_train_options *o, attend_train_result *r
     memset(&r, 0, sizeof r);
     memset(res, 0, sizeof *res);
     attend_status st = ATTEND_OK;
-    const double t_start = now_s();
+    const double t_start = attend_now_s();
     if (o->batch < 1 || o->batch > MAX_BATCH)
         return attend_errorf(err, ATTEND_ERR_ARG, "batch %zu is outside [1, %d]", o->batch, MAX_BATCH);
     /* Check the architecture before reading any data: fail fast. */
@@ -856,7 +844,7 @@ attend_status attend_train(const attend_train_options *o, attend_train_result *r
 
     for (; ts.epoch <= o->epochs; ts.epoch++, ts.batch = 0) {
         const size_t epoch = ts.epoch;
-        const double t0 = now_s();
+        const double t0 = attend_now_s();
         const size_t first_batch = ts.batch;
         // shuffle, bucket by length within chunks, shuffle the batch order:
         // a pure function of (seed, epoch), so a resumed run sees the same order
@@ -897,7 +885,7 @@ attend_status attend_train(const attend_train_options *o, attend_train_result *r
             ts.loss_sum += loss;
             ts.loss_n++;
             if (o->on_progress) {
-                double el = now_s() - t0;
+                double el = attend_now_s() - t0;
                 size_t done_here = bi + 1 - first_batch;
                 o->on_progress(o->ctx, bi + 1, n_batches, el > 0 ? ts.tokens_seen / el : 0.0,
                                el / (double)done_here * (double)(n_batches - bi - 1));
@@ -927,7 +915,7 @@ attend_status attend_train(const attend_train_options *o, attend_train_result *r
         rep.train_loss = ts.loss_n ? ts.loss_sum / (double)ts.loss_n : 0.0;
         rep.lr = attend_lr_at(ts.step ? ts.step - 1 : 0, total_steps, warmup, o->lr);
         rep.has_val = has_val;
-        double train_s = now_s() - t0;
+        double train_s = attend_now_s() - t0;
         rep.tokens_per_s = train_s > 0 ? ts.tokens_seen / train_s : 0.0;
         if (has_val) {
             if ((st = attend_evaluate(m, &r.va, 64, &r.mt, NULL, err))) goto done;
@@ -958,7 +946,7 @@ attend_status attend_train(const attend_train_options *o, attend_train_result *r
             next.batch = 0;
             if ((st = checkpoint_save(&r, o, &next, res, err))) goto done;
         }
-        rep.seconds = now_s() - t0;
+        rep.seconds = attend_now_s() - t0;
         if (o->on_epoch) o->on_epoch(o->ctx, &rep);
         if (o->patience && ts.since_best >= o->patience) {
             emit(o->on_info, o->ctx, "early stop: validation loss has not improved for %zu epochs",
@@ -967,7 +955,7 @@ attend_status attend_train(const attend_train_options *o, attend_train_result *r
         }
     }
 done:
-    res->seconds = now_s() - t_start;
+    res->seconds = attend_now_s() - t_start;
     train_run_free(&r);
     return st;
 }

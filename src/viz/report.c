@@ -1,7 +1,8 @@
 /* The report page and the attention pictures. See report.h. */
-#define _POSIX_C_SOURCE 200809L /* mkdir, gmtime_r, clock_gettime */
+#define _POSIX_C_SOURCE 200809L /* mkdir, gmtime_r */
 #include "viz/report.h"
 #include "base/json.h"
+#include "base/util.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -921,12 +922,6 @@ static void section_card(page *pg, const attend_model *m, const attend_report_op
 
 /* ---- putting it together ---- */
 
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 static int cmp_size(const void *a, const void *b) {
     size_t x = *(const size_t *)a, y = *(const size_t *)b;
     return x < y ? -1 : x > y;
@@ -944,7 +939,7 @@ static size_t gcd(size_t a, size_t b) {
 attend_status attend_report_write(attend_model *m, const attend_report_options *o,
                                   const char *dir, attend_report_result *res,
                                   attend_error *err) {
-    const double t0 = now_s();
+    const double t0 = attend_now_s();
     const attend_model_config *c = &m->cfg;
     const size_t K = c->num_classes;
     page pg;
@@ -1055,7 +1050,7 @@ attend_status attend_report_write(attend_model *m, const attend_report_options *
         }
     }
     if (!pg.st && c->num_layers) section_heads(&pg, &hs);
-    if (!pg.st) section_card(&pg, m, o, &ds, &mt, now_s() - t0);
+    if (!pg.st) section_card(&pg, m, o, &ds, &mt, attend_now_s() - t0);
     attend_html_end(&pg.html);
     if ((st = pg.st)) goto done;
     snprintf(path, sizeof path, "%s/index.html", dir);

@@ -13,44 +13,11 @@
 #define ATTEND_SVG_H
 
 #include "attend.h"
+#include "base/buf.h"
+#include "base/utf8.h"
 
 #include <stddef.h>
 #include <stdint.h>
-
-/* ---- text buffer ---- */
-
-/* A growable NUL-terminated string. On allocation failure `failed` is set
- * and further writes are ignored; check it once at the end. */
-typedef struct {
-    char *s;
-    size_t len, cap;
-    int failed;
-} attend_buf;
-
-void attend_buf_init(attend_buf *b);
-void attend_buf_free(attend_buf *b);
-/* Appends formatted text. */
-void attend_buf_printf(attend_buf *b, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 2, 3)))
-#endif
-    ;
-/* Appends s as is. */
-void attend_buf_puts(attend_buf *b, const char *s);
-/* Appends n bytes. */
-void attend_buf_append(attend_buf *b, const char *s, size_t n);
-/* Appends s escaped for XML/HTML text and attribute values (& < > " '),
- * with control characters other than tab and newline (not allowed in XML)
- * replaced by U+FFFD. */
-void attend_buf_escape(attend_buf *b, const char *s);
-/* Writes the buffer to path, replacing it atomically (temporary file,
- * fsync, rename: an interrupted write leaves the old file). ATTEND_ERR_NOMEM
- * when the buffer failed, ATTEND_ERR_IO when the file cannot be written. */
-attend_status attend_buf_write_file(const attend_buf *b, const char *path, attend_error *err);
-
-/* Number of characters (code points) of UTF-8 s: what a label's width
- * estimate is based on. */
-size_t attend_utf8_chars(const char *s);
 
 /* ---- colour maps ---- */
 
