@@ -22,7 +22,8 @@
 #endif
 #include "fuzz_common.h"
 #include "formats/data.h"
-#include "text/tokenizer.h"
+#include "base/util.h"
+#include "text/vocab.h"
 
 static void fuzz_data_on_warning(void *ctx, const char *msg) {
     size_t *n = ctx;

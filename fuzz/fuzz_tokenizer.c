@@ -1,4 +1,4 @@
-/* libFuzzer target: the tokenizer (attend_tokenizer_split) and what is built
+/* libFuzzer target: the tokenizer (attend_splitter_split) and what is built
  * on it: counting, building a vocabulary, its JSON form, encoding.
  * Input: one text. Properties:
  *   - the split succeeds exactly when the text is valid UTF-8 (checked by
@@ -14,26 +14,26 @@
 #define _GNU_SOURCE
 #endif
 #include "fuzz_common.h"
-#include "text/tokenizer.h"
+#include "text/vocab.h"
 
 /* Tokenizers live across inputs, as in the library's users, so reused
  * scratch buffers are exercised too. */
-static attend_tokenizer fuzz_tok_full, fuzz_tok_small;
+static attend_splitter fuzz_tok_full, fuzz_tok_small;
 static int fuzz_tok_ready = 0;
 
 static void fuzz_tok_setup(void) {
     if (fuzz_tok_ready) return;
     attend_error err;
-    FUZZ_CHECK(attend_tokenizer_init(&fuzz_tok_full, &err) == ATTEND_OK, "init: %s", err.msg);
-    FUZZ_CHECK(attend_tokenizer_init(&fuzz_tok_small, &err) == ATTEND_OK, "init: %s", err.msg);
+    FUZZ_CHECK(attend_splitter_init(&fuzz_tok_full, &err) == ATTEND_OK, "init: %s", err.msg);
+    FUZZ_CHECK(attend_splitter_init(&fuzz_tok_small, &err) == ATTEND_OK, "init: %s", err.msg);
     fuzz_tok_small.max_text_bytes = 7;
     fuzz_tok_ready = 1;
 }
 
-static void fuzz_tok_check_tokens(const attend_tokenizer *tok) {
+static void fuzz_tok_check_tokens(const attend_splitter *tok) {
     for (size_t i = 0; i < tok->count; i++) {
         size_t len = 0;
-        const char *t = attend_tokenizer_token(tok, i, &len);
+        const char *t = attend_splitter_token(tok, i, &len);
         FUZZ_CHECK(len > 0, "token %zu is empty", i);
         FUZZ_CHECK(strlen(t) == len, "token %zu: strlen %zu, len %zu", i, strlen(t), len);
         FUZZ_CHECK(fuzz_utf8_ok((const unsigned char *)t, len), "token %zu not valid UTF-8", i);
@@ -48,17 +48,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     const char *text = (const char *)data;
     attend_error err;
     memset(&err, 0, sizeof err);
-    attend_tokenizer *tok = &fuzz_tok_full;
-    attend_status st = attend_tokenizer_split(tok, text, size, 0, &err);
+    attend_splitter *tok = &fuzz_tok_full;
+    attend_status st = attend_splitter_split(tok, text, size, 0, &err);
     int valid = fuzz_utf8_ok(data, size);
     if (st != ATTEND_OK) {
-        fuzz_check_error(st, &err, "attend_tokenizer_split");
+        fuzz_check_error(st, &err, "attend_splitter_split");
         FUZZ_CHECK(!valid && st == ATTEND_ERR_FORMAT, "valid UTF-8 refused: %s", err.msg);
         FUZZ_CHECK(tok->count == 0, "failed split left %zu tokens", tok->count);
         return 0;
     }
     FUZZ_CHECK(valid, "invalid UTF-8 accepted");
-    FUZZ_CHECK(tok->truncated == (size > ATTEND_TOKENIZER_MAX_TEXT), "truncated flag %d",
+    FUZZ_CHECK(tok->truncated == (size > ATTEND_SPLITTER_MAX_TEXT), "truncated flag %d",
                tok->truncated);
     fuzz_tok_check_tokens(tok);
 
@@ -70,25 +70,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     FUZZ_CHECK(all && lens, "out of memory");
     for (size_t i = 0, at = 0; i < n; i++) {
         lens[i] = tok->len[i];
-        memcpy(all + at, attend_tokenizer_token(tok, i, NULL), lens[i] + 1);
+        memcpy(all + at, attend_splitter_token(tok, i, NULL), lens[i] + 1);
         at += lens[i] + 1;
     }
 
     /* Prefix property with a token limit. */
     size_t k = 1 + size % 5;
-    st = attend_tokenizer_split(tok, text, size, k, &err);
+    st = attend_splitter_split(tok, text, size, k, &err);
     FUZZ_CHECK(st == ATTEND_OK, "limited split failed: %s", err.msg);
     FUZZ_CHECK(tok->count == (n < k ? n : k), "limit %zu gave %zu of %zu tokens", k, tok->count, n);
     for (size_t i = 0, at = 0; i < tok->count; i++) {
         size_t len;
-        const char *t = attend_tokenizer_token(tok, i, &len);
+        const char *t = attend_splitter_token(tok, i, &len);
         FUZZ_CHECK(len == lens[i] && memcmp(t, all + at, len) == 0,
                    "token %zu differs under a limit", i);
         at += lens[i] + 1;
     }
 
     /* A 7-byte cap: cut at a character boundary, never an error. */
-    st = attend_tokenizer_split(&fuzz_tok_small, text, size, 0, &err);
+    st = attend_splitter_split(&fuzz_tok_small, text, size, 0, &err);
     FUZZ_CHECK(st == ATTEND_OK, "capped split failed: %s", err.msg);
     FUZZ_CHECK(fuzz_tok_small.truncated == (size > 7), "capped truncated flag");
     fuzz_tok_check_tokens(&fuzz_tok_small);

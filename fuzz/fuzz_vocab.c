@@ -13,7 +13,7 @@
 #endif
 #include "fuzz_common.h"
 #include "model/model.h"
-#include "text/tokenizer.h"
+#include "text/vocab.h"
 
 #include <cjson/cJSON.h>
 

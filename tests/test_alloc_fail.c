@@ -605,11 +605,11 @@ static attend_status create_model(const char *path, attend_error *err) {
     attend_labels lt;
     attend_vocab_counter c;
     attend_vocab v;
-    attend_tokenizer tok;
+    attend_splitter tok;
     attend_status st = attend_dataset_read(&ds, data_tsv, NULL, err);
     if (st) return st;
     if ((st = attend_labels_from_dataset(&lt, &ds, err))) goto out_ds;
-    if ((st = attend_tokenizer_init(&tok, err))) goto out_lt;
+    if ((st = attend_splitter_init(&tok, err))) goto out_lt;
     if ((st = attend_vocab_counter_init(&c, err))) goto out_tok;
     for (size_t i = 0; i < ds.count && !st; i++)
         st = attend_vocab_counter_add_text(&c, &tok, ds.records[i].text, strlen(ds.records[i].text), err);
@@ -640,7 +640,7 @@ static attend_status create_model(const char *path, attend_error *err) {
     }
     attend_vocab_counter_free(&c);
 out_tok:
-    attend_tokenizer_free(&tok);
+    attend_splitter_free(&tok);
 out_lt:
     attend_labels_free(&lt);
 out_ds:
@@ -771,7 +771,7 @@ static void trial_vocab(scenario_stats *s, long n, int *inj) {
     attend_labels lt = {0}, lt2 = {0};
     attend_vocab_counter c;
     attend_vocab v = {0}, v2 = {0};
-    attend_tokenizer tok;
+    attend_splitter tok;
     int have_c = 0, have_tok = 0, have_v = 0;
     char *jl = NULL, *jv = NULL;
     int stage = 0; /* the call that failed, where it leaves an object to check */
@@ -779,7 +779,7 @@ static void trial_vocab(scenario_stats *s, long n, int *inj) {
     arm(n);
     attend_status st = attend_labels_from_dataset(&lt, &ds, &err);
     if (st) stage = 3;
-    if (!st && !(st = attend_tokenizer_init(&tok, &err))) have_tok = 1;
+    if (!st && !(st = attend_splitter_init(&tok, &err))) have_tok = 1;
     if (!st && !(st = attend_vocab_counter_init(&c, &err))) have_c = 1;
     for (size_t i = 0; i < ds.count && !st; i++)
         st = attend_vocab_counter_add_text(&c, &tok, ds.records[i].text, strlen(ds.records[i].text), &err);
@@ -806,7 +806,7 @@ static void trial_vocab(scenario_stats *s, long n, int *inj) {
     }
     attend_labels_free(&lt);
     attend_labels_free(&lt2);
-    if (have_tok) attend_tokenizer_free(&tok);
+    if (have_tok) attend_splitter_free(&tok);
     if (have_c) attend_vocab_counter_free(&c);
     if (have_v) attend_vocab_free(&v);
     attend_vocab_free(&v2);

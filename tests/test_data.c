@@ -1,7 +1,9 @@
 /* Dataset readers (TSV, CSV, fastText, JSONL, text), malformed-record
  * handling, hashing, the label table and the stratified split. */
 #include "formats/data.h"
-#include "text/tokenizer.h"
+#include "text/vocab.h"
+#include "base/utf8.h"
+#include "base/util.h"
 #include "test.h"
 
 #include <errno.h>

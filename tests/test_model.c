@@ -407,12 +407,12 @@ static void check_padding_invariance(attend_model *m, const char *name) {
     int32_t e1[64], e2[64], ids[128]; /* attend_model_encode writes up to max_len (16) */
     uint8_t pad[128];
     size_t n1 = 0, n2 = 0;
-    attend_tokenizer tok;
+    attend_splitter tok;
     attend_error err = {0};
-    if (attend_tokenizer_init(&tok, &err)) return;
+    if (attend_splitter_init(&tok, &err)) return;
     attend_model_encode(m, &tok, "wb wa", 5, e1, &n1, &err);
     attend_model_encode(m, &tok, "wc wd wa wb wc wd", 17, e2, &n2, &err);
-    attend_tokenizer_free(&tok);
+    attend_splitter_free(&tok);
     const size_t T = n2;
     CHECK(n1 < n2 && n2 <= 7, "%s: encoded lengths %zu, %zu", name, n1, n2);
     if (!(n1 < n2 && n2 <= 7)) return;

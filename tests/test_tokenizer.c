@@ -1,15 +1,16 @@
 /* Tokenizer and vocabulary: normalisation, splitting, UTF-8 checks, the
  * vocabulary's order and limits, and the JSON round trip and its validation. */
-#include "text/tokenizer.h"
+#include "base/utf8.h"
+#include "text/vocab.h"
 #include "test.h"
 
 #include <stdint.h>
 
 /* Splits text and checks the tokens equal the NULL-terminated list want. */
-static void check_split(attend_tokenizer *tok, const char *text, const char *const *want,
+static void check_split(attend_splitter *tok, const char *text, const char *const *want,
                         int line) {
     attend_error err = {0};
-    attend_status st = attend_tokenizer_split(tok, text, strlen(text), 0, &err);
+    attend_status st = attend_splitter_split(tok, text, strlen(text), 0, &err);
     CHECK(st == ATTEND_OK, "line %d: split of \"%s\" failed: %s", line, text, err.msg);
     if (st) return;
     size_t n = 0;
@@ -18,7 +19,7 @@ static void check_split(attend_tokenizer *tok, const char *text, const char *con
           n);
     for (size_t i = 0; i < n && i < tok->count; i++) {
         size_t len;
-        const char *t = attend_tokenizer_token(tok, i, &len);
+        const char *t = attend_splitter_token(tok, i, &len);
         CHECK(strcmp(t, want[i]) == 0 && len == strlen(want[i]),
               "line %d: \"%s\": token %zu is \"%s\", expected \"%s\"", line, text, i, t,
               want[i]);
@@ -71,9 +72,9 @@ static void test_utf8(void) {
 }
 
 static void test_split(void) {
-    attend_tokenizer tok;
+    attend_splitter tok;
     attend_error err = {0};
-    CHECK(attend_tokenizer_init(&tok, &err) == ATTEND_OK, "init: %s", err.msg);
+    CHECK(attend_splitter_init(&tok, &err) == ATTEND_OK, "init: %s", err.msg);
 
     SPLIT(&tok, "Hello, World!", "hello", ",", "world", "!");
     /* NFKC turns full-width letters into ASCII, case fold lowers them. */
@@ -115,43 +116,43 @@ static void test_split(void) {
     SPLIT_NONE(&tok, "   \t \n ");
 
     /* max_tokens stops early. */
-    CHECK(attend_tokenizer_split(&tok, "a b c d e", 9, 3, &err) == ATTEND_OK, "%s", err.msg);
-    CHECK(tok.count == 3 && strcmp(attend_tokenizer_token(&tok, 2, NULL), "c") == 0,
+    CHECK(attend_splitter_split(&tok, "a b c d e", 9, 3, &err) == ATTEND_OK, "%s", err.msg);
+    CHECK(tok.count == 3 && strcmp(attend_splitter_token(&tok, 2, NULL), "c") == 0,
           "max_tokens 3 gave %zu", tok.count);
 
     /* Invalid UTF-8 is rejected with the byte offset. */
     err.msg[0] = 0;
-    attend_status st = attend_tokenizer_split(&tok, "abc\xff" "def", 7, 0, &err);
+    attend_status st = attend_splitter_split(&tok, "abc\xff" "def", 7, 0, &err);
     CHECK(st == ATTEND_ERR_FORMAT, "invalid UTF-8 accepted (status %d)", (int)st);
     CHECK(strstr(err.msg, "invalid UTF-8") && strstr(err.msg, "byte 3"), "message: %s",
           err.msg);
     CHECK(tok.count == 0, "tokens left after an error");
-    st = attend_tokenizer_split(&tok, "\xed\xa0\x80", 3, 0, &err);
+    st = attend_splitter_split(&tok, "\xed\xa0\x80", 3, 0, &err);
     CHECK(st == ATTEND_ERR_FORMAT, "surrogate accepted");
 
     /* Long texts are cut at a character boundary, never mid-sequence. */
-    size_t big = 3 * ATTEND_TOKENIZER_MAX_TEXT + 7;
+    size_t big = 3 * ATTEND_SPLITTER_MAX_TEXT + 7;
     char *s = malloc(big);
     for (size_t i = 0; i + 2 <= big; i += 2) memcpy(s + i, "\xc3\xa9", 2); /* é é é ... */
     s[big - 1] = 'x';
-    st = attend_tokenizer_split(&tok, s, big, 0, &err);
+    st = attend_splitter_split(&tok, s, big, 0, &err);
     CHECK(st == ATTEND_OK && tok.truncated == 1 && tok.count == 1, "long text: st %d trunc %d n %zu",
           (int)st, tok.truncated, tok.count);
     if (st == ATTEND_OK && tok.count == 1) {
         size_t len;
-        attend_tokenizer_token(&tok, 0, &len);
-        CHECK(len == ATTEND_TOKENIZER_MAX_TEXT, "long token has %zu bytes", len);
+        attend_splitter_token(&tok, 0, &len);
+        CHECK(len == ATTEND_SPLITTER_MAX_TEXT, "long token has %zu bytes", len);
     }
     tok.max_text_bytes = 5; /* cut inside the third é: keeps 2 */
-    st = attend_tokenizer_split(&tok, s, big, 0, &err);
+    st = attend_splitter_split(&tok, s, big, 0, &err);
     CHECK(st == ATTEND_OK && tok.count == 1 && tok.len[0] == 4, "cut at 5 gave %zu bytes",
           tok.count ? tok.len[0] : 0);
     free(s);
-    attend_tokenizer_free(&tok);
-    attend_tokenizer_free(&tok); /* double free of a freed tokenizer is harmless */
+    attend_splitter_free(&tok);
+    attend_splitter_free(&tok); /* double free of a freed tokenizer is harmless */
 }
 
-static void add_text(attend_vocab_counter *c, attend_tokenizer *tok, const char *text) {
+static void add_text(attend_vocab_counter *c, attend_splitter *tok, const char *text) {
     attend_error err = {0};
     attend_status st = attend_vocab_counter_add_text(c, tok, text, strlen(text), &err);
     CHECK(st == ATTEND_OK, "add_text: %s", err.msg);
@@ -165,10 +166,10 @@ static int vocab_equal(const attend_vocab *a, const attend_vocab *b) {
 }
 
 static void test_vocab(void) {
-    attend_tokenizer tok;
+    attend_splitter tok;
     attend_vocab_counter c;
     attend_error err = {0};
-    attend_tokenizer_init(&tok, &err);
+    attend_splitter_init(&tok, &err);
     attend_vocab_counter_init(&c, &err);
     /* counts: the 4, cat 3, sat 2, mat 2, a 1, dog 1, "." 3 */
     add_text(&c, &tok, "The cat sat.");
@@ -283,7 +284,7 @@ static void test_vocab(void) {
     attend_vocab_free(&v);
     attend_vocab_free(&v3);
     attend_vocab_counter_free(&c);
-    attend_tokenizer_free(&tok);
+    attend_splitter_free(&tok);
 }
 
 static void test_vocab_json_errors(void) {
@@ -335,9 +336,9 @@ static void test_fuzz(void) {
                                          "\xf0\x9f\x98\x80", "\xc3", "\x80", "\xff", "\xed\xa0\x80",
                                          "\xe2\x80\x8b", "\x01", "\xc2\xa0", "\xef\xb7\xba", "<"};
     const size_t npieces = sizeof pieces / sizeof pieces[0];
-    attend_tokenizer tok;
+    attend_splitter tok;
     attend_error err = {0};
-    attend_tokenizer_init(&tok, &err);
+    attend_splitter_init(&tok, &err);
     tok.max_text_bytes = 200;
     char buf[512];
     int ok = 1, n_valid = 0;
@@ -352,13 +353,13 @@ static void test_fuzz(void) {
             memcpy(buf + len, piece, pl);
             len += pl;
         }
-        attend_status st = attend_tokenizer_split(&tok, buf, len, 0, &err);
+        attend_status st = attend_splitter_split(&tok, buf, len, 0, &err);
         if (st != ATTEND_OK && st != ATTEND_ERR_FORMAT) ok = 0;
         if (st == ATTEND_OK) {
             n_valid++;
             for (size_t i = 0; i < tok.count; i++) {
                 size_t tl;
-                const char *t = attend_tokenizer_token(&tok, i, &tl);
+                const char *t = attend_splitter_token(&tok, i, &tl);
                 if (tl == 0 || !attend_utf8_valid(t, tl, NULL) || strlen(t) != tl ||
                     strpbrk(t, " \t\n"))
                     ok = 0;
@@ -367,7 +368,7 @@ static void test_fuzz(void) {
     }
     CHECK(ok, "fuzzed tokenizer produced a bad token or status");
     CHECK(n_valid > 300, "too few valid fuzz inputs (%d)", n_valid);
-    attend_tokenizer_free(&tok);
+    attend_splitter_free(&tok);
 
     /* Truncations and byte flips of a valid serialised vocabulary. */
     const char *good = "[\"<pad>\",\"<unk>\",\"<cls>\",\"caf\u00e9\",\"x\\\"y\",\"12\"]";

@@ -5,6 +5,7 @@
  * allocation. */
 #include "base/json.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 /* RFC 8259 syntax check; cJSON accepts things serde_json
@@ -181,4 +182,35 @@ cJSON *attend_json_parse(const char *s, const char **end, int *oom) {
     cJSON *v = cJSON_ParseWithOpts(s, end, 1);
     if (oom) *oom = !v && attend_json_check(s, strlen(s), CJSON_NESTING_LIMIT, NULL);
     return v;
+}
+
+attend_status attend_json_string_array(size_t n, const char *(*get)(const void *ctx, size_t i),
+                                       const void *ctx, const char *what, char **out,
+                                       attend_error *err) {
+    *out = NULL;
+    cJSON *arr = cJSON_CreateArray();
+    if (!arr) goto nomem;
+    for (size_t i = 0; i < n; i++) {
+        cJSON *s = cJSON_CreateString(get(ctx, i));
+        if (!s) goto nomem;
+        if (!cJSON_AddItemToArray(arr, s)) {
+            cJSON_Delete(s);
+            goto nomem;
+        }
+    }
+    char *txt = cJSON_PrintUnformatted(arr);
+    cJSON_Delete(arr);
+    arr = NULL;
+    if (!txt) goto nomem;
+    /* Copy into plain malloc memory so that callers free() it whatever
+     * allocator hooks cJSON was given. */
+    size_t len = strlen(txt);
+    *out = malloc(len + 1);
+    if (*out) memcpy(*out, txt, len + 1);
+    cJSON_free(txt);
+    if (!*out) goto nomem;
+    return ATTEND_OK;
+nomem:
+    cJSON_Delete(arr);
+    return attend_errorf(err, ATTEND_ERR_NOMEM, "%s: out of memory", what);
 }

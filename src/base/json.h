@@ -31,4 +31,10 @@ int attend_json_check(const char *s, size_t n, int max_depth, attend_json_syntax
  * whenever it has the memory, so its failure can have no other cause. */
 cJSON *attend_json_parse(const char *s, const char **end, int *oom);
 
+/* The strings get(ctx, 0..n-1) as one compact JSON array, malloc'ed into
+ * *out (free() it); what names the data in an out-of-memory message. */
+attend_status attend_json_string_array(size_t n, const char *(*get)(const void *ctx, size_t i),
+                                       const void *ctx, const char *what, char **out,
+                                       attend_error *err);
+
 #endif

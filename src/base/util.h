@@ -16,6 +16,21 @@ static inline int attend_add_overflow(size_t a, size_t b, size_t *out) {
     return __builtin_add_overflow(a, b, out);
 }
 
+#define ATTEND_FNV64_OFFSET 0xcbf29ce484222325ull
+#define ATTEND_FNV64_PRIME 0x100000001b3ull
+
+/* FNV-1a 64 of n bytes, continuing from h (start with ATTEND_FNV64_OFFSET). */
+static inline uint64_t attend_fnv1a64(const void *p, size_t n, uint64_t h) {
+    const unsigned char *b = (const unsigned char *)p;
+    for (size_t i = 0; i < n; i++) h = (h ^ b[i]) * ATTEND_FNV64_PRIME;
+    return h;
+}
+
+/* Grows the array *p (elements of elem bytes, capacity *cap) to hold at
+ * least n elements, doubling; 1 on success, 0 when out of memory or the
+ * size overflows (*p and *cap are then unchanged). */
+int attend_grow(void **p, size_t *cap, size_t n, size_t elem);
+
 /* strdup is POSIX, not C11. NULL when out of memory. */
 char *attend_strdup(const char *s);
 

@@ -3,7 +3,8 @@
 #include "base/rng.h"
 #include "base/util.h"
 #include "base/json.h"
-#include "text/tokenizer.h"
+#include "base/utf8.h"
+#include "base/util.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>

@@ -771,17 +771,6 @@ void attend_st_writer_free(attend_st_writer *w) {
     free(w);
 }
 
-/* Returns p grown to hold count + 1 items of elem bytes (updating *cap), or
- * NULL when out of memory (p is then still valid). */
-static void *st_grow(void *p, size_t *cap, size_t count, size_t elem) {
-    if (count < *cap) return p;
-    size_t ncap = *cap ? *cap * 2 : 8, bytes;
-    if (attend_mul_overflow(ncap, elem, &bytes)) return NULL;
-    void *np = realloc(p, bytes);
-    if (np) *cap = ncap;
-    return np;
-}
-
 attend_status attend_st_writer_add(attend_st_writer *w, const char *name, attend_dtype dtype,
                                    size_t ndim, const size_t *shape, const void *data,
                                    attend_error *err) {
@@ -815,7 +804,8 @@ attend_status attend_st_writer_add(attend_st_writer *w, const char *name, attend
     for (size_t i = 0; i < w->count; i++)
         if (strcmp(w->t[i].name, name) == 0)
             return attend_errorf(err, ATTEND_ERR_ARG, "duplicate tensor name '%s'", tn);
-    st_wtensor *grown = st_grow(w->t, &w->cap, w->count, sizeof *w->t);
+    void *grown = w->t;
+    if (!attend_grow(&grown, &w->cap, w->count + 1, sizeof *w->t)) grown = NULL;
     if (!grown) return attend_errorf(err, ATTEND_ERR_NOMEM, "tensor '%s': out of memory", tn);
     w->t = grown;
     st_wtensor *t = &w->t[w->count];
@@ -843,7 +833,8 @@ attend_status attend_st_writer_meta(attend_st_writer *w, const char *key, const 
     for (size_t i = 0; i < w->mcount; i++)
         if (strcmp(w->m[i].key, key) == 0)
             return attend_errorf(err, ATTEND_ERR_ARG, "duplicate metadata key '%s'", ks);
-    st_wmeta *grown = st_grow(w->m, &w->mcap, w->mcount, sizeof *w->m);
+    void *grown = w->m;
+    if (!attend_grow(&grown, &w->mcap, w->mcount + 1, sizeof *w->m)) grown = NULL;
     if (!grown) return attend_errorf(err, ATTEND_ERR_NOMEM, "metadata '%s': out of memory", ks);
     w->m = grown;
     char *k = attend_strdup(key), *v = attend_strdup(value);

@@ -270,7 +270,7 @@ void attend_model_free(attend_model *m) {
     free(m->infer_mem);
     free(m->infer_ids);
     free(m->infer_pad);
-    if (m->tok_ready) attend_tokenizer_free(&m->tok);
+    if (m->tok_ready) attend_splitter_free(&m->tok);
     free(m);
 }
 
@@ -519,7 +519,7 @@ void attend_model_backward(const attend_model *m, attend_model_params *g,
     }
 }
 
-attend_status attend_model_encode(const attend_model *m, attend_tokenizer *tok,
+attend_status attend_model_encode(const attend_model *m, attend_splitter *tok,
                                   const char *text, size_t len, int32_t *ids, size_t *n,
                                   attend_error *err) {
     return attend_vocab_encode(&m->vocab, tok, text, len, m->cfg.pool == ATTEND_POOL_CLS, ids,
@@ -536,7 +536,7 @@ attend_status attend_classify(attend_model *m, const char *text, size_t len, flo
     const attend_model_config *c = &m->cfg;
     attend_status st;
     if (!m->tok_ready) {
-        if ((st = attend_tokenizer_init(&m->tok, err)) != ATTEND_OK) return st;
+        if ((st = attend_splitter_init(&m->tok, err)) != ATTEND_OK) return st;
         m->tok_ready = 1;
     }
     if (!m->infer_ids) {

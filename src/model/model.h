@@ -6,7 +6,7 @@
 #include "formats/data.h"
 #include "nn/layout.h"
 #include <math.h>
-#include "text/tokenizer.h"
+#include "text/vocab.h"
 
 /* Parameter (or gradient, or optimizer moment) views, PyTorch-style names:
  *   embedding.weight (V,E), pos_embedding.weight (max_len,E) [learned],
@@ -37,7 +37,7 @@ struct attend_model {
     size_t infer_T;
     int32_t *infer_ids;
     uint8_t *infer_pad;
-    attend_tokenizer tok;
+    attend_splitter tok;
     int tok_ready;
 };
 
@@ -102,7 +102,7 @@ attend_status attend_model_config_from_json(attend_model_config *cfg, const char
                                             attend_error *err);
 
 /* Tokens to ids for this model (adds <cls> for cls pooling); *n ids. */
-attend_status attend_model_encode(const attend_model *m, attend_tokenizer *tok,
+attend_status attend_model_encode(const attend_model *m, attend_splitter *tok,
                                   const char *text, size_t len, int32_t *ids, size_t *n,
                                   attend_error *err);
 

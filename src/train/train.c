@@ -57,8 +57,8 @@ attend_status attend_encode_dataset(attend_encoded *e, const attend_model *m,
                                     attend_error *err) {
     memset(e, 0, sizeof *e);
     const size_t T = m->cfg.max_len;
-    attend_tokenizer tok;
-    attend_status st = attend_tokenizer_init(&tok, err);
+    attend_splitter tok;
+    attend_status st = attend_splitter_init(&tok, err);
     if (st != ATTEND_OK) return st;
     size_t n = 0;
     for (size_t i = 0; i < ds->count; i++) n += !select || select[i] == want;
@@ -106,12 +106,12 @@ attend_status attend_encode_dataset(attend_encoded *e, const attend_model *m,
         used += len;
         e->n++;
     }
-    attend_tokenizer_free(&tok);
+    attend_splitter_free(&tok);
     return ATTEND_OK;
 nomem:
     st = attend_errorf(err, ATTEND_ERR_NOMEM, "out of memory encoding %s", ds->name);
 fail:
-    attend_tokenizer_free(&tok);
+    attend_splitter_free(&tok);
     attend_encoded_free(e);
     return st;
 }
@@ -303,10 +303,10 @@ static attend_status prepare(train_run *r, const attend_train_options *o,
     }
 
     // vocabulary from the training split only
-    attend_tokenizer tok;
-    if ((st = attend_tokenizer_init(&tok, err))) return st;
+    attend_splitter tok;
+    if ((st = attend_splitter_init(&tok, err))) return st;
     if ((st = attend_vocab_counter_init(&r->counter, err))) {
-        attend_tokenizer_free(&tok);
+        attend_splitter_free(&tok);
         return st;
     }
     r->counter_ready = 1;
@@ -315,7 +315,7 @@ static attend_status prepare(train_run *r, const attend_train_options *o,
         const char *t = r->train_ds.records[i].text;
         st = attend_vocab_counter_add_text(&r->counter, &tok, t, strlen(t), err);
     }
-    attend_tokenizer_free(&tok);
+    attend_splitter_free(&tok);
     if (st) return st;
     if ((st = attend_vocab_build(&r->vocab, &r->counter, o->min_freq, o->max_vocab, err))) return st;
     r->vocab_ready = 1;

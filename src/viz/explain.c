@@ -26,15 +26,15 @@ attend_status attend_explain(const attend_model *m, const char *text, size_t len
     memset(ex, 0, sizeof *ex);
     const attend_model_config *c = &m->cfg;
     const size_t E = c->d_model, H = c->nhead, L = c->num_layers, K = c->num_classes;
-    attend_tokenizer tok;
-    attend_status st = attend_tokenizer_init(&tok, err);
+    attend_splitter tok;
+    attend_status st = attend_splitter_init(&tok, err);
     if (st) return st;
     int32_t *ids = malloc(c->max_len * sizeof(int32_t));
     uint8_t *pad = calloc(c->max_len, 1);
     float *mem = NULL;
     if (!ids || !pad) goto nomem;
     // the whole text's token count, to say when it was cut at max_len
-    if ((st = attend_tokenizer_split(&tok, text, len, 0, err))) goto done;
+    if ((st = attend_splitter_split(&tok, text, len, 0, err))) goto done;
     ex->n_text_tokens = tok.count;
     size_t n = 0;
     if ((st = attend_model_encode(m, &tok, text, len, ids, &n, err))) goto done;
@@ -55,7 +55,7 @@ attend_status attend_explain(const attend_model *m, const char *text, size_t len
     if (!ex->tokens || !ex->unknown || !ex->attn || !ex->probs) goto nomem;
     // attend_model_encode left the split it used in tok: token i is id i (+1 with <cls>)
     for (size_t t = 0; t < T; t++) {
-        const char *s = cls && t == 0 ? "<cls>" : attend_tokenizer_token(&tok, t - (size_t)cls, NULL);
+        const char *s = cls && t == 0 ? "<cls>" : attend_splitter_token(&tok, t - (size_t)cls, NULL);
         if (!(ex->tokens[t] = attend_strdup(s))) goto nomem;
         ex->unknown[t] = ids[t] == ATTEND_VOCAB_UNK;
     }
@@ -75,7 +75,7 @@ nomem:
     st = attend_errorf(err, ATTEND_ERR_NOMEM, "out of memory explaining a text");
 done:
     if (st) attend_explanation_free(ex);
-    attend_tokenizer_free(&tok);
+    attend_splitter_free(&tok);
     free(ids);
     free(pad);
     free(mem);
