@@ -2,12 +2,14 @@
 #   make            build build/attend and build/libattend.a
 #   make test       build and run the test suite (ctest)
 #   make test SANITIZE=1   same under AddressSanitizer + UBSan (in build-sanitize/)
+#   make test TSAN=1       the concurrency tests under ThreadSanitizer (in build-tsan/)
 #   make demo       train the default classifier on the bundled WordNet data
 #   make bench      run the benchmarks beside PyTorch
 # Switches: OPENMP=0 builds without threads; DISPATCH=0 builds only the
 # portable code (no AVX2/AVX-512 variants); NATIVE=1 tunes for this CPU.
 
 SANITIZE ?= 0
+TSAN ?= 0
 OPENMP ?= 1
 NATIVE ?= 0
 DISPATCH ?= 1
@@ -16,6 +18,16 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 ifeq ($(SANITIZE),1)
 BUILD ?= build-sanitize
 CMAKE_FLAGS = -DCMAKE_BUILD_TYPE=Debug -DATTEND_SANITIZE=ON
+else ifeq ($(TSAN),1)
+# ThreadSanitizer: the tests of concurrent use (ctest label "threads"), with
+# OpenMP off since libgomp is not instrumented (it would report its own
+# barriers as races), and CPU dispatch off since ThreadSanitizer's runtime
+# is not up yet when the loader runs the dispatch (ifunc) resolvers.
+BUILD ?= build-tsan
+OPENMP = 0
+DISPATCH = 0
+CMAKE_FLAGS = -DCMAKE_BUILD_TYPE=RelWithDebInfo -DATTEND_TSAN=ON
+CTEST_ARGS = -L threads
 else
 BUILD ?= build
 CMAKE_FLAGS = -DCMAKE_BUILD_TYPE=Release
@@ -36,7 +48,7 @@ configure: deps
 	@grep -E '^-- attend:|WARNING' $(BUILD).configure.log || true
 
 test: all
-	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) $(CTEST_ARGS)
 
 demo: all
 	@sh scripts/demo.sh $(BUILD)

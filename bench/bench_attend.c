@@ -287,7 +287,10 @@ static attend_model *make_model(size_t V, size_t F, size_t T) {
     cfg.pos = ATTEND_POS_LEARNED;
     cfg.pool = ATTEND_POOL_MEAN;
     attend_model *m = NULL;
-    if (attend_model_create(&m, &cfg, &vocab, (char *const *)LABELS, &err)) goto fail;
+    attend_tokenizer *tok = NULL;
+    if (attend_tokenizer_words_new(&tok, &vocab, &err) ||
+        attend_model_create(&m, &cfg, tok, (char *const *)LABELS, &err))
+        goto fail;
     attend_model_init_weights(m, 1);
     return m;
 fail:
@@ -455,6 +458,7 @@ static void bench_infer(const bench_opts *o, double *times) {
 
 typedef struct {
     attend_model *m;
+    attend_context *ctx;
     const char *text;
     size_t len, n_tokens;
     float probs[4];
@@ -463,7 +467,7 @@ typedef struct {
 static void classify_run(void *p) {
     classify_ctx *c = p;
     attend_error err;
-    if (attend_classify(c->m, c->text, c->len, c->probs, &c->n_tokens, &err) != ATTEND_OK) {
+    if (attend_classify(c->m, c->ctx, c->text, c->len, c->probs, &c->n_tokens, &err) != ATTEND_OK) {
         fprintf(stderr, "attend_bench: attend_classify: %s\n", err.msg);
         exit(1);
     }
@@ -482,7 +486,12 @@ static void latency_text(char *buf, size_t cap, size_t V) {
 
 static void bench_latency(const bench_opts *o, double *times) {
     classify_ctx c;
+    attend_error err;
     c.m = make_model(bench_V(o), 256, 128);
+    if (attend_context_new(&c.ctx, c.m, &err)) {
+        fprintf(stderr, "attend_bench: %s\n", err.msg);
+        exit(1);
+    }
     char text[512];
     latency_text(text, sizeof text, c.m->cfg.vocab_size);
     c.text = text;
@@ -495,6 +504,7 @@ static void bench_latency(const bench_opts *o, double *times) {
          "tokens=%zu reps=%zu min_ms=%.4f cpu=%.2f", c.n_tokens, n, times[0], last_cpu_share);
     emit("latency_p99_ff256", o->threads, p99, -1, "tokens=%zu reps=%zu max_ms=%.4f", c.n_tokens, n,
          times[n - 1]);
+    attend_context_free(c.ctx);
     attend_model_free(c.m);
 }
 

@@ -14,9 +14,12 @@ int main(int argc, char **argv) {
         return 2;
     }
     attend_error err;
-    attend_model *m = NULL;
-    if (attend_model_load(&m, argv[1], &err) != ATTEND_OK) {
+    attend_model *m = NULL;      /* the weights: shared, read-only */
+    attend_context *ctx = NULL;  /* what one thread writes while classifying */
+    if (attend_model_load(&m, argv[1], &err) != ATTEND_OK ||
+        attend_context_new(&ctx, m, &err) != ATTEND_OK) {
         fprintf(stderr, "%s: %s\n", argv[0], err.msg);
+        attend_model_free(m);
         return 1;
     }
     size_t K = attend_model_num_labels(m);
@@ -25,7 +28,7 @@ int main(int argc, char **argv) {
     if (!probs) return 1;
     while (fgets(line, sizeof line, stdin)) {
         size_t len = strcspn(line, "\r\n"), n_tokens = 0, best = 0;
-        if (attend_classify(m, line, len, probs, &n_tokens, &err) != ATTEND_OK)
+        if (attend_classify(m, ctx, line, len, probs, &n_tokens, &err) != ATTEND_OK)
             fprintf(stderr, "%s: %s\n", argv[0], err.msg);
         else if (n_tokens > 0) {
             for (size_t k = 1; k < K; k++)
@@ -35,6 +38,7 @@ int main(int argc, char **argv) {
         putchar('\n');
     }
     free(probs);
+    attend_context_free(ctx);
     attend_model_free(m);
     return 0;
 }

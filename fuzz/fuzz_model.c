@@ -112,12 +112,12 @@ static void fuzz_model_write(const uint8_t *data, size_t size) {
 }
 
 /* Classifies text and checks the result. */
-static void fuzz_model_classify(attend_model *m, const char *text, size_t len) {
+static void fuzz_model_classify(const attend_model *m, attend_context *ctx, const char *text, size_t len) {
     size_t K = attend_model_num_labels(m), ntok = 12345;
     float *probs = malloc((K ? K : 1) * sizeof(float));
     FUZZ_CHECK(probs != NULL, "out of memory");
     attend_error err;
-    attend_status st = attend_classify(m, text, len, probs, &ntok, &err);
+    attend_status st = attend_classify(m, ctx, text, len, probs, &ntok, &err);
     if (st != ATTEND_OK) {
         fuzz_check_error(st, &err, "attend_classify");
         /* NUMERIC: finite but extreme weights (1e38) overflowed the logits */
@@ -167,25 +167,33 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (k) FUZZ_CHECK(strcmp(attend_model_label(m, k - 1), l) < 0, "labels not sorted");
     }
     FUZZ_CHECK(attend_model_label(m, K) == NULL, "label past the end");
-    FUZZ_CHECK(attend_vocab_size(&m->vocab) == c->vocab_size, "vocabulary size");
+    FUZZ_CHECK(attend_model_vocab_size(m) == c->vocab_size, "vocabulary size");
+    attend_context *ctx = NULL;
+    st = attend_context_new(&ctx, m, &err);
+    if (st != ATTEND_OK) {
+        FUZZ_CHECK(st == ATTEND_ERR_NOMEM, "context: %s", err.msg);
+        attend_model_free(m);
+        return 0;
+    }
 
     /* Texts: nothing, unknown words, the model's own tokens (so real
      * embedding rows are used) up to past max_len, and invalid UTF-8. */
-    fuzz_model_classify(m, "", 0);
-    fuzz_model_classify(m, "zzqx unknown words !", 20);
-    fuzz_model_classify(m, "\xff\xfe", 2);
+    fuzz_model_classify(m, ctx, "", 0);
+    fuzz_model_classify(m, ctx, "zzqx unknown words !", 20);
+    fuzz_model_classify(m, ctx, "\xff\xfe", 2);
     char text[2048];
     size_t len = 0;
-    for (size_t id = ATTEND_VOCAB_NSPECIAL; id < attend_vocab_size(&m->vocab); id++) {
-        const char *t = attend_vocab_token(&m->vocab, id);
+    for (size_t id = 3; id < attend_model_vocab_size(m); id++) { /* past <pad> <unk> <cls> */
+        const char *t = attend_model_token(m, (int32_t)id);
         size_t tl = strlen(t);
         if (len + tl + 2 > sizeof text) break;
         memcpy(text + len, t, tl);
         len += tl;
         text[len++] = ' ';
     }
-    fuzz_model_classify(m, text, len);
-    fuzz_model_classify(m, text, len / 2); /* shorter after a longer one: reused workspace */
+    fuzz_model_classify(m, ctx, text, len);
+    fuzz_model_classify(m, ctx, text, len / 2); /* shorter after a longer one: reused workspace */
+    attend_context_free(ctx);
     attend_model_free(m);
     return 0;
 }

@@ -14,7 +14,7 @@
 #define _GNU_SOURCE
 #endif
 #include "fuzz_common.h"
-#include "text/vocab.h"
+#include "text/tokenizer.h"
 
 /* Tokenizers live across inputs, as in the library's users, so reused
  * scratch buffers are exercised too. */
@@ -117,20 +117,27 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         FUZZ_CHECK(strcmp(attend_vocab_token(&back, id), attend_vocab_token(&v, id)) == 0,
                    "id %zu changed in JSON", id);
 
-    /* Encoding with <cls> into 6 slots. */
-    int32_t ids[6];
-    size_t nid = 99;
-    st = attend_vocab_encode(&back, tok, text, size, 1, ids, 6, &nid, &err);
+    /* Encoding through the tokenizer interface into 5 slots, with the total. */
+    attend_tokenizer *words = NULL;
+    st = attend_tokenizer_words_new(&words, &back, &err); /* takes back */
+    FUZZ_CHECK(st == ATTEND_OK, "tokenizer: %s", err.msg);
+    void *scratch = NULL;
+    FUZZ_CHECK(attend_tokenizer_scratch_new(words, &scratch, &err) == ATTEND_OK, "scratch: %s", err.msg);
+    int32_t ids[5];
+    size_t nid = 99, n_all = 99;
+    st = attend_tokenizer_encode(words, scratch, text, size, ids, 5, &nid, &n_all, &err);
     FUZZ_CHECK(st == ATTEND_OK, "encode: %s", err.msg);
-    FUZZ_CHECK(nid == 1 + (n < 5 ? n : 5), "encode gave %zu ids for %zu tokens", nid, n);
-    FUZZ_CHECK(ids[0] == ATTEND_VOCAB_CLS, "first id %d", (int)ids[0]);
-    for (size_t i = 1, at = 0; i < nid; i++) {
-        FUZZ_CHECK(ids[i] == attend_vocab_id(&back, all + at, lens[i - 1]), "id %zu", i);
-        at += lens[i - 1] + 1;
+    FUZZ_CHECK(nid == (n < 5 ? n : 5) && n_all == n, "encode gave %zu ids (total %zu) for %zu tokens",
+               nid, n_all, n);
+    for (size_t i = 0, at = 0; i < nid; i++) {
+        FUZZ_CHECK(ids[i] == attend_vocab_id(&v, all + at, lens[i]), "id %zu", i);
+        FUZZ_CHECK(strcmp(attend_tokenizer_piece(words, scratch, i), all + at) == 0, "piece %zu", i);
+        at += lens[i] + 1;
     }
+    attend_tokenizer_scratch_free(words, scratch);
+    attend_tokenizer_free(words);
 
     free(json);
-    attend_vocab_free(&back);
     attend_vocab_free(&v);
     attend_vocab_counter_free(&c);
     free(all);

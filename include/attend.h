@@ -488,9 +488,15 @@ typedef enum {
 #define ATTEND_MAX_HEAD_HIDDEN 4
 #define ATTEND_MAX_LAYERS 64
 
+/* Architectures a model file can hold. */
+typedef enum {
+    ATTEND_ARCH_CLASSIFIER = 0 /* the from-scratch classifier ("attend.classifier.v1") */
+} attend_arch;
+
 /* Architecture of a classifier: embedding + positions, encoder stack,
  * pooling, optional hidden layers, linear layer to the classes. */
 typedef struct {
+    attend_arch arch;       /* default ATTEND_ARCH_CLASSIFIER */
     size_t vocab_size;      /* V, special tokens included */
     size_t num_classes;     /* K */
     size_t d_model;         /* E (default 64) */
@@ -514,30 +520,75 @@ void attend_model_config_default(attend_model_config *cfg);
 /* Checks ranges and divisibility; fills err with the offending field. */
 attend_status attend_model_config_check(const attend_model_config *cfg, attend_error *err);
 
-/* A classifier: configuration, weights, vocabulary and labels (opaque). */
+/* A model: configuration, weights, tokenizer and labels (opaque). Once
+ * loaded it is immutable: every call below takes it const and may run on
+ * any number of threads at once, each with its own attend_context. */
 typedef struct attend_model attend_model;
 
 /* Loads and fully validates a model file (safetensors with attend's
- * __metadata__). Never trusts sizes in the file. */
+ * __metadata__). Never trusts sizes in the file. The file is mapped
+ * read-only and the weights are used where they lie (no copy), so a
+ * loaded model costs about its file's size in memory. */
 attend_status attend_model_load(attend_model **out, const char *path, attend_error *err);
 
-/* Frees a model. NULL is fine. */
+/* Frees a model. NULL is fine. Free every context made from it first. */
 void attend_model_free(attend_model *m);
 
 /* The model's configuration (NULL for a NULL model). */
 const attend_model_config *attend_model_get_config(const attend_model *m);
 
+/* Name of the architecture ("classifier"). */
+const char *attend_arch_name(attend_arch arch);
+
 /* Number of classes and the name of class i (0 and NULL for a NULL model). */
 size_t attend_model_num_labels(const attend_model *m);
 const char *attend_model_label(const attend_model *m, size_t i);
 
+/* Number of tensors, and the name, dims and shape of tensor i (in the
+ * order of the model file); shape has room for 2 dims. 0 / ATTEND_ERR_ARG
+ * for a NULL model or i out of range. */
+size_t attend_model_num_tensors(const attend_model *m);
+attend_status attend_model_tensor(const attend_model *m, size_t i, const char **name,
+                                  size_t *ndim, size_t shape[2]);
+
+/* Total number of parameters (floats). */
+size_t attend_model_num_params(const attend_model *m);
+
+/* Size of the vocabulary, special tokens included, and the token of an id
+ * (NULL when out of range). */
+size_t attend_model_vocab_size(const attend_model *m);
+const char *attend_model_token(const attend_model *m, int32_t id);
+
+/* The model file's "provenance" (data, seed, threads, precision, version)
+ * or "training" (settings and results) record as JSON text, or NULL. */
+const char *attend_model_meta(const attend_model *m, const char *key);
+
+/* Per-thread state for running a model: token buffers, activations and the
+ * tokenizer's scratch, grown to the largest input seen and reused. One
+ * context per thread; a context is used with the model it was made from. */
+typedef struct attend_context attend_context;
+
+/* A new context for m (which must outlive it). */
+attend_status attend_context_new(attend_context **out, const attend_model *m,
+                                 attend_error *err);
+/* Frees a context. NULL is fine. */
+void attend_context_free(attend_context *ctx);
+
 /* Classifies one UTF-8 text: probs (K) receives the class probabilities and
  * *n_tokens (may be NULL) the tokens used. A text with no tokens is not an
  * error: *n_tokens = 0 and every probability is 0. Invalid UTF-8 is
- * ATTEND_ERR_FORMAT; a NULL model (as a failed load leaves it) is ATTEND_ERR_ARG.
- * Not thread-safe on one model: one model per thread. */
-attend_status attend_classify(attend_model *m, const char *text, size_t len, float *probs,
-                              size_t *n_tokens, attend_error *err);
+ * ATTEND_ERR_FORMAT; a NULL model (as a failed load leaves it) or a context
+ * made for another model is ATTEND_ERR_ARG. */
+attend_status attend_classify(const attend_model *m, attend_context *ctx, const char *text,
+                              size_t len, float *probs, size_t *n_tokens, attend_error *err);
+
+/* Classifies count texts at once (texts[i] of lens[i] bytes): probs
+ * (count,K) row i for text i, n_tokens (count) may be NULL. The texts are
+ * run in batches of similar length, which is faster than one at a time.
+ * A text that fails (invalid UTF-8) fails the call, naming its index. */
+attend_status attend_classify_batch(const attend_model *m, attend_context *ctx,
+                                    const char *const *texts, const size_t *lens, size_t count,
+                                    float *probs, size_t *n_tokens, attend_error *err);
 
 #ifdef __cplusplus
 }

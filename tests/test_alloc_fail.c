@@ -630,9 +630,9 @@ static attend_status create_model(const char *path, attend_error *err) {
         cfg.norm_first = 1;
         cfg.activation = ATTEND_ACT_GELU;
         attend_model *m = NULL;
-        if ((st = attend_model_create(&m, &cfg, &v, lt.names, err))) {
-            attend_vocab_free(&v);
-        } else {
+        attend_tokenizer *words = NULL;
+        if (!(st = attend_tokenizer_words_new(&words, &v, err)) &&
+            !(st = attend_model_create(&m, &cfg, words, lt.names, err))) {
             attend_model_init_weights(m, 9);
             st = attend_model_save(m, path, err);
             attend_model_free(m);
@@ -706,9 +706,12 @@ static void make_fixtures(void) {
     remove(train_out);
 
     attend_model *m = NULL;
+    attend_context *ctx = NULL;
     need(attend_model_load(&m, model_trained, &err), &err, "loading the trained model");
-    need(attend_classify(m, classify_text, strlen(classify_text), ref_probs, NULL, &err), &err,
+    need(attend_context_new(&ctx, m, &err), &err, "making a context");
+    need(attend_classify(m, ctx, classify_text, strlen(classify_text), ref_probs, NULL, &err), &err,
          "classifying");
+    attend_context_free(ctx);
     attend_model_free(m);
 }
 
@@ -837,7 +840,7 @@ static void trial_load(scenario_stats *s, long n, int *inj) {
         // nothing half-built to use: the API refuses a NULL model
         float probs[4];
         attend_error e2 = {0};
-        attend_status st2 = attend_classify(NULL, "fox", 3, probs, NULL, &e2);
+        attend_status st2 = attend_classify(NULL, NULL, "fox", 3, probs, NULL, &e2);
         CHECK(st2 == ATTEND_ERR_ARG && e2.msg[0], "load, allocation %ld fails: classify on no model gave '%s'",
               n, attend_status_name(st2));
         CHECK(!attend_model_get_config(NULL) && attend_model_num_labels(NULL) == 0 &&
@@ -858,13 +861,16 @@ static void trial_classify(scenario_stats *s, long n, int *inj) {
     track_begin();
     need(attend_model_load(&m, model_trained, &err), &err, "loading the model");
     float probs[4] = {0};
+    attend_context *ctx = NULL;
     arm(n);
-    attend_status st = attend_classify(m, classify_text, strlen(classify_text), probs, NULL, &err);
+    attend_status st = attend_context_new(&ctx, m, &err);
+    if (!st) st = attend_classify(m, ctx, classify_text, strlen(classify_text), probs, NULL, &err);
     *inj = disarm();
     if (st) {
         check_failure(s->name, n, st, &err);
         // the model is still whole: the next call works and agrees
-        st = attend_classify(m, classify_text, strlen(classify_text), probs, NULL, &err);
+        if (!ctx) need(attend_context_new(&ctx, m, &err), &err, "making a context");
+        st = attend_classify(m, ctx, classify_text, strlen(classify_text), probs, NULL, &err);
         CHECK(st == ATTEND_OK, "classify, allocation %ld fails: the next call fails too: %s", n, err.msg);
     } else if (*inj) {
         s->recovered++;
@@ -877,6 +883,7 @@ static void trial_classify(scenario_stats *s, long n, int *inj) {
         s->inexact++;
         s->worst = fmax(s->worst, d);
     }
+    attend_context_free(ctx);
     attend_model_free(m);
     track_end(s->name, n);
 }

@@ -97,6 +97,18 @@ static int make_vocab(attend_vocab *v, size_t V) {
     return st ? -1 : 0;
 }
 
+/* attend_classify with a context of its own (made and freed per call, so
+ * that every call also checks a fresh context gives the same answer). */
+static attend_status tclassify(const attend_model *m, const char *text, size_t len, float *probs,
+                               size_t *n_tokens, attend_error *err) {
+    attend_context *ctx = NULL;
+    attend_status st = attend_context_new(&ctx, m, err);
+    if (st) return st;
+    st = attend_classify(m, ctx, text, len, probs, n_tokens, err);
+    attend_context_free(ctx);
+    return st;
+}
+
 static const char *label_names[] = {"ant", "bee", "cat", "dog", "eel", "fox", "gnu", "hen"};
 
 /* cfg->vocab_size and cfg->num_classes (<= 8) must be set. */
@@ -107,12 +119,11 @@ static attend_model *new_model(const attend_model_config *cfg, uint64_t seed) {
     CHECK(attend_vocab_size(&v) == cfg->vocab_size, "vocabulary has %zu ids, wanted %zu",
           attend_vocab_size(&v), cfg->vocab_size);
     attend_model *m = NULL;
-    attend_status st = attend_model_create(&m, cfg, &v, (char *const *)label_names, &err);
+    attend_tokenizer *words = NULL;
+    attend_status st = attend_tokenizer_words_new(&words, &v, &err);
+    if (!st) st = attend_model_create(&m, cfg, words, (char *const *)label_names, &err);
     CHECK(st == ATTEND_OK, "attend_model_create: %s", err.msg);
-    if (st) {
-        attend_vocab_free(&v);
-        return NULL;
-    }
+    if (st) return NULL;
     attend_model_init_weights(m, seed);
     return m;
 }
@@ -161,12 +172,11 @@ static void test_init_large_vocab(void) {
     }
     attend_model *m = NULL;
     attend_error err = {0};
-    attend_status st = attend_model_create(&m, &c, &v, (char *const *)label_names, &err);
+    attend_tokenizer *words = NULL;
+    attend_status st = attend_tokenizer_words_new(&words, &v, &err);
+    if (!st) st = attend_model_create(&m, &c, words, (char *const *)label_names, &err);
     CHECK(st == ATTEND_OK, "create: %s", err.msg);
-    if (st) {
-        attend_vocab_free(&v);
-        return;
-    }
+    if (st) return;
     const uint64_t seeds[] = {0, 1, 2, 42, 12345, 0xdeadbeefull, UINT64_MAX};
     for (size_t s = 0; s < sizeof seeds / sizeof *seeds; s++) {
         attend_model_init_weights(m, seeds[s]);
@@ -239,12 +249,12 @@ static void check_same_model(const attend_model *a, const attend_model *b, const
         CHECK(strcmp(attend_model_label(a, k), attend_model_label(b, k)) == 0,
               "%s: label %zu '%s' vs '%s'", what, k, attend_model_label(a, k), attend_model_label(b, k));
     CHECK(attend_model_label(b, attend_model_num_labels(b)) == NULL, "%s: label past the end", what);
-    size_t V = attend_vocab_size(&a->vocab);
-    CHECK(V == attend_vocab_size(&b->vocab), "%s: vocabulary size %zu vs %zu", what, V,
-          attend_vocab_size(&b->vocab));
+    size_t V = attend_model_vocab_size(a);
+    CHECK(V == attend_model_vocab_size(b), "%s: vocabulary size %zu vs %zu", what, V,
+          attend_model_vocab_size(b));
     size_t diff = 0;
-    for (size_t i = 0; i < V && i < attend_vocab_size(&b->vocab); i++)
-        diff += strcmp(attend_vocab_token(&a->vocab, i), attend_vocab_token(&b->vocab, i)) != 0;
+    for (size_t i = 0; i < V && i < attend_model_vocab_size(b); i++)
+        diff += strcmp(attend_model_token(a, (int32_t)i), attend_model_token(b, (int32_t)i)) != 0;
     CHECK(diff == 0, "%s: %zu vocabulary tokens differ", what, diff);
     CHECK(a->layout.count == b->layout.count && a->layout.total == b->layout.total,
           "%s: layout %zu tensors / %zu floats vs %zu / %zu", what, a->layout.count, a->layout.total,
@@ -255,9 +265,12 @@ static void check_same_model(const attend_model *a, const attend_model *b, const
                   x->shape[0] == y->shape[0] && x->shape[1] == y->shape[1],
               "%s: tensor %zu '%s' vs '%s'", what, i, x->name, y->name);
     }
-    if (a->layout.total == b->layout.total)
-        CHECK(memcmp(a->params, b->params, a->layout.total * sizeof(float)) == 0,
-              "%s: weights are not bit-identical", what);
+    size_t wdiff = 0;
+    for (size_t i = 0; i < a->layout.count && i < b->layout.count; i++)
+        if (a->layout.items[i].numel == b->layout.items[i].numel)
+            wdiff += memcmp(attend_model_view(a, i), attend_model_view(b, i),
+                            a->layout.items[i].numel * sizeof(float)) != 0;
+    CHECK(wdiff == 0, "%s: weights of %zu tensors are not bit-identical", what, wdiff);
 }
 
 static const char *texts[] = {
@@ -327,8 +340,8 @@ static void test_roundtrip(void) {
     float p1[8], p2[8];
     for (size_t i = 0; i < N_TEXTS; i++) {
         size_t n1 = 99, n2 = 99;
-        attend_status s1 = attend_classify(m, texts[i], strlen(texts[i]), p1, &n1, &err);
-        attend_status s2 = attend_classify(m2, texts[i], strlen(texts[i]), p2, &n2, &err);
+        attend_status s1 = tclassify(m, texts[i], strlen(texts[i]), p1, &n1, &err);
+        attend_status s2 = tclassify(m2, texts[i], strlen(texts[i]), p2, &n2, &err);
         CHECK(s1 == ATTEND_OK && s2 == ATTEND_OK, "classify '%s': %s", texts[i], err.msg);
         CHECK(n1 == n2 && n1 > 0, "'%s': %zu vs %zu tokens", texts[i], n1, n2);
         CHECK(memcmp(p1, p2, 4 * sizeof(float)) == 0, "'%s': probabilities differ after load", texts[i]);
@@ -338,27 +351,27 @@ static void test_roundtrip(void) {
     }
     // token counts and truncation at max_len (12)
     size_t n = 0;
-    attend_classify(m2, texts[0], strlen(texts[0]), p2, &n, &err);
+    tclassify(m2, texts[0], strlen(texts[0]), p2, &n, &err);
     CHECK(n == 3, "'%s' gave %zu tokens, expected 3", texts[0], n);
-    attend_classify(m2, texts[5], strlen(texts[5]), p2, &n, &err);
+    tclassify(m2, texts[5], strlen(texts[5]), p2, &n, &err);
     CHECK(n == 11, "11 words gave %zu tokens", n);
     const char *longer = "wa wb wc wd wa wb wc wd wa wb wc wd wa wb wc wd wa wb wc wd";
-    attend_classify(m2, longer, strlen(longer), p2, &n, &err);
+    tclassify(m2, longer, strlen(longer), p2, &n, &err);
     CHECK(n == 12, "20 words gave %zu tokens, expected the max_len 12", n);
     CHECK_NEAR(sum_f(p2, 4), 1.0, 1e-5, "sum of probabilities (truncated)");
     // the workspace of a long text does not leak into a short one
     float p3[8];
-    attend_classify(m2, texts[2], strlen(texts[2]), p2, &n, &err);
+    tclassify(m2, texts[2], strlen(texts[2]), p2, &n, &err);
     attend_model *m3 = NULL;
     if (attend_model_load(&m3, path, &err) == ATTEND_OK) {
-        attend_classify(m3, texts[2], strlen(texts[2]), p3, &n, &err);
+        tclassify(m3, texts[2], strlen(texts[2]), p3, &n, &err);
         CHECK(memcmp(p2, p3, 4 * sizeof(float)) == 0, "a short text after a long one classifies differently");
         attend_model_free(m3);
     }
     // NULL n_tokens is allowed
-    CHECK(attend_classify(m2, texts[1], strlen(texts[1]), p2, NULL, &err) == ATTEND_OK, "NULL n_tokens");
+    CHECK(tclassify(m2, texts[1], strlen(texts[1]), p2, NULL, &err) == ATTEND_OK, "NULL n_tokens");
     // len is honoured: only the first word
-    attend_classify(m2, "wa wb wc", 2, p2, &n, &err);
+    tclassify(m2, "wa wb wc", 2, p2, &n, &err);
     CHECK(n == 1, "len 2 of 'wa wb wc' gave %zu tokens", n);
 
     // no tokens: n_tokens 0, all-zero probabilities, not an error
@@ -366,7 +379,7 @@ static void test_roundtrip(void) {
     for (size_t i = 0; i < sizeof empties / sizeof *empties; i++) {
         for (size_t k = 0; k < 4; k++) p2[k] = 0.5f;
         n = 99;
-        st = attend_classify(m2, empties[i], strlen(empties[i]), p2, &n, &err);
+        st = tclassify(m2, empties[i], strlen(empties[i]), p2, &n, &err);
         CHECK(st == ATTEND_OK, "empty text %zu: %s", i, err.msg);
         CHECK(n == 0, "empty text %zu: %zu tokens", i, n);
         CHECK(p2[0] == 0.0f && p2[1] == 0.0f && p2[2] == 0.0f && p2[3] == 0.0f,
@@ -376,17 +389,17 @@ static void test_roundtrip(void) {
     const char *bad[] = {"\xff", "wa \xc3\x28 wb", "\xed\xa0\x80", "\xc0\xaf", "wa \xf4\x90\x80\x80"};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         err.msg[0] = '\0';
-        st = attend_classify(m2, bad[i], strlen(bad[i]), p2, &n, &err);
+        st = tclassify(m2, bad[i], strlen(bad[i]), p2, &n, &err);
         CHECK(st == ATTEND_ERR_FORMAT, "invalid UTF-8 %zu: status %d", i, (int)st);
         CHECK(err.msg[0] != '\0', "invalid UTF-8 %zu: no message", i);
     }
     // and the model still works afterwards
-    CHECK(attend_classify(m2, texts[0], strlen(texts[0]), p2, &n, &err) == ATTEND_OK && n == 3,
+    CHECK(tclassify(m2, texts[0], strlen(texts[0]), p2, &n, &err) == ATTEND_OK && n == 3,
           "classify after an error");
 
     // the stored dropout is the config's, but inference ignores it: repeated calls agree
-    attend_classify(m2, texts[3], strlen(texts[3]), p2, &n, &err);
-    attend_classify(m2, texts[3], strlen(texts[3]), p3, &n, &err);
+    tclassify(m2, texts[3], strlen(texts[3]), p2, &n, &err);
+    tclassify(m2, texts[3], strlen(texts[3]), p3, &n, &err);
     CHECK(memcmp(p2, p3, 4 * sizeof(float)) == 0, "two calls on the same text disagree");
 
     attend_model_free(m);
@@ -407,17 +420,17 @@ static void check_padding_invariance(attend_model *m, const char *name) {
     int32_t e1[64], e2[64], ids[128]; /* attend_model_encode writes up to max_len (16) */
     uint8_t pad[128];
     size_t n1 = 0, n2 = 0;
-    attend_splitter tok;
+    void *tok = NULL;
     attend_error err = {0};
-    if (attend_splitter_init(&tok, &err)) return;
-    attend_model_encode(m, &tok, "wb wa", 5, e1, &n1, &err);
-    attend_model_encode(m, &tok, "wc wd wa wb wc wd", 17, e2, &n2, &err);
-    attend_splitter_free(&tok);
+    if (attend_tokenizer_scratch_new(m->tok, &tok, &err)) return;
+    attend_model_encode(m, tok, "wb wa", 5, e1, &n1, NULL, &err);
+    attend_model_encode(m, tok, "wc wd wa wb wc wd", 17, e2, &n2, NULL, &err);
+    attend_tokenizer_scratch_free(m->tok, tok);
     const size_t T = n2;
     CHECK(n1 < n2 && n2 <= 7, "%s: encoded lengths %zu, %zu", name, n1, n2);
     if (!(n1 < n2 && n2 <= 7)) return;
     for (size_t t = 0; t < T; t++) {
-        ids[t] = t < n1 ? e1[t] : ATTEND_VOCAB_PAD;
+        ids[t] = t < n1 ? e1[t] : m->tok->pad_id;
         pad[t] = t >= n1;
         ids[T + t] = e2[t];
         pad[T + t] = 0;
@@ -431,7 +444,7 @@ static void check_padding_invariance(attend_model *m, const char *name) {
     float pb[8], pc[8];
     attend_softmax_forward(pb, a.logits, 1, K);
     size_t n = 0;
-    attend_classify(m, "wb wa", 5, pc, &n, &err);
+    tclassify(m, "wb wa", 5, pc, &n, &err);
     double d = 0.0;
     for (size_t k = 0; k < K; k++) d = fmax(d, fabs((double)pb[k] - pc[k]));
     CHECK(d < 1e-5, "%s: padding changes the probabilities by %g", name, d);
@@ -511,8 +524,8 @@ static void test_variants(void) {
                         float p1[3], p2[3];
                         for (size_t i = 0; i < N_TEXTS; i++) {
                             size_t n1 = 0, n2 = 0;
-                            attend_status s1 = attend_classify(m, texts[i], strlen(texts[i]), p1, &n1, &err);
-                            attend_status s2 = attend_classify(m2, texts[i], strlen(texts[i]), p2, &n2, &err);
+                            attend_status s1 = tclassify(m, texts[i], strlen(texts[i]), p1, &n1, &err);
+                            attend_status s2 = tclassify(m2, texts[i], strlen(texts[i]), p2, &n2, &err);
                             CHECK(s1 == ATTEND_OK && s2 == ATTEND_OK && n1 == n2 && n1 > 0,
                                   "%s: classify '%s'", name, texts[i]);
                             CHECK(memcmp(p1, p2, sizeof p1) == 0, "%s: '%s' differs after load", name, texts[i]);
@@ -520,18 +533,18 @@ static void test_variants(void) {
                         }
                         size_t n = 99;
                         float pz[3] = {1, 1, 1};
-                        attend_classify(m2, "  ", 2, pz, &n, &err);
+                        tclassify(m2, "  ", 2, pz, &n, &err);
                         CHECK(n == 0 && pz[0] == 0.0f && pz[1] == 0.0f && pz[2] == 0.0f,
                               "%s: empty text gave %zu tokens", name, n);
                         // cls pooling counts real tokens only
-                        attend_classify(m2, "wa wb", 5, pz, &n, &err);
+                        tclassify(m2, "wa wb", 5, pz, &n, &err);
                         CHECK(n == 2, "%s: 'wa wb' gave %zu tokens", name, n);
                         check_padding_invariance(m2, name);
                         // word order: invisible without positions under mean/max
                         // pooling, visible with them
                         float pa[3], pr[3];
-                        attend_classify(m2, "wa wb wc wd", 11, pa, &n, &err);
-                        attend_classify(m2, "wd wc wb wa", 11, pr, &n, &err);
+                        tclassify(m2, "wa wb wc wd", 11, pa, &n, &err);
+                        tclassify(m2, "wd wc wb wa", 11, pr, &n, &err);
                         double d = 0.0;
                         for (size_t k = 0; k < 3; k++) d = fmax(d, fabs((double)pa[k] - pr[k]));
                         if (pos == ATTEND_POS_NONE && pool != ATTEND_POOL_CLS)

@@ -1,7 +1,7 @@
 /* Tokenizer and vocabulary: normalisation, splitting, UTF-8 checks, the
  * vocabulary's order and limits, and the JSON round trip and its validation. */
 #include "base/utf8.h"
-#include "text/vocab.h"
+#include "text/tokenizer.h"
 #include "test.h"
 
 #include <stdint.h>
@@ -192,27 +192,52 @@ static void test_vocab(void) {
     CHECK(attend_vocab_id(&v, "zebra", 5) == ATTEND_VOCAB_UNK, "unknown -> unk");
     CHECK(attend_vocab_id(&v, "ca", 2) == ATTEND_VOCAB_UNK, "prefix -> unk");
 
-    /* Encode with truncation and cls. */
-    int32_t ids[8];
-    size_t n = 99;
-    const char *text = "The zebra SAT on the mat.";
-    CHECK(attend_vocab_encode(&v, &tok, text, strlen(text), 0, ids, 8, &n, &err) == ATTEND_OK,
-          "encode: %s", err.msg);
-    int32_t e1[] = {3, 1, 7, 12, 3, 6, 4};
-    CHECK(n == 7 && memcmp(ids, e1, sizeof e1) == 0, "encode gave n=%zu", n);
-    CHECK(attend_vocab_encode(&v, &tok, text, strlen(text), 1, ids, 4, &n, &err) == ATTEND_OK,
-          "encode cls: %s", err.msg);
-    int32_t e2[] = {2, 3, 1, 7};
-    CHECK(n == 4 && memcmp(ids, e2, sizeof e2) == 0, "encode with cls, max 4 gave n=%zu", n);
-    CHECK(attend_vocab_encode(&v, &tok, "", 0, 0, ids, 4, &n, &err) == ATTEND_OK && n == 0,
-          "empty text gives %zu ids", n);
-    CHECK(attend_vocab_encode(&v, &tok, "x", 1, 1, ids, 1, &n, &err) == ATTEND_OK && n == 1 &&
-              ids[0] == ATTEND_VOCAB_CLS,
-          "cls only");
-    CHECK(attend_vocab_encode(&v, &tok, "x", 1, 0, ids, 0, &n, &err) == ATTEND_ERR_ARG,
-          "max_len 0 accepted");
-    CHECK(attend_vocab_encode(&v, &tok, "a\xff", 2, 0, ids, 4, &n, &err) == ATTEND_ERR_FORMAT,
-          "invalid UTF-8 encoded");
+    /* Encoding through the tokenizer interface, with truncation. */
+    {
+        char *json = NULL;
+        attend_vocab copy;
+        attend_tokenizer *words = NULL;
+        void *sc = NULL;
+        CHECK(attend_vocab_to_json(&v, &json, &err) == ATTEND_OK &&
+                  attend_vocab_from_json(&copy, json, &err) == ATTEND_OK &&
+                  attend_tokenizer_words_new(&words, &copy, &err) == ATTEND_OK &&
+                  attend_tokenizer_scratch_new(words, &sc, &err) == ATTEND_OK,
+              "tokenizer: %s", err.msg);
+        free(json);
+        if (words && sc) {
+            CHECK(words->pad_id == 0 && words->unk_id == 1 && words->cls_id == 2 &&
+                      words->sep_id == -1 && words->vocab_size == nwant,
+                  "special ids %d %d %d %d", (int)words->pad_id, (int)words->unk_id,
+                  (int)words->cls_id, (int)words->sep_id);
+            int32_t ids[8];
+            size_t n = 99, total = 99;
+            const char *text = "The zebra SAT on the mat.";
+            CHECK(attend_tokenizer_encode(words, sc, text, strlen(text), ids, 8, &n, &total, &err) ==
+                      ATTEND_OK, "encode: %s", err.msg);
+            int32_t e1[] = {3, 1, 7, 12, 3, 6, 4};
+            CHECK(n == 7 && total == 7 && memcmp(ids, e1, sizeof e1) == 0, "encode gave n=%zu", n);
+            CHECK(strcmp(attend_tokenizer_piece(words, sc, 1), "zebra") == 0,
+                  "an unknown word's piece is its normalised text, got '%s'",
+                  attend_tokenizer_piece(words, sc, 1));
+            CHECK(attend_tokenizer_encode(words, sc, text, strlen(text), ids, 3, &n, &total, &err) ==
+                          ATTEND_OK && n == 3 && total == 7 && memcmp(ids, e1, 3 * sizeof *ids) == 0,
+                  "cut at 3 gave n=%zu, total %zu", n, total);
+            CHECK(attend_tokenizer_encode(words, sc, text, strlen(text), ids, 3, &n, NULL, &err) ==
+                          ATTEND_OK && n == 3 && memcmp(ids, e1, 3 * sizeof *ids) == 0,
+                  "cut at 3 without a total gave n=%zu", n);
+            CHECK(attend_tokenizer_encode(words, sc, "", 0, ids, 4, &n, &total, &err) == ATTEND_OK &&
+                      n == 0 && total == 0, "empty text gives %zu ids", n);
+            CHECK(attend_tokenizer_encode(words, sc, "x", 1, ids, 0, &n, NULL, &err) == ATTEND_OK &&
+                      n == 0, "no room gives %zu ids", n);
+            CHECK(attend_tokenizer_encode(words, sc, "a\xff", 2, ids, 4, &n, NULL, &err) ==
+                      ATTEND_ERR_FORMAT, "invalid UTF-8 encoded");
+            CHECK(attend_tokenizer_token(words, 5) && !strcmp(attend_tokenizer_token(words, 5), "cat") &&
+                      attend_tokenizer_token(words, (int32_t)nwant) == NULL &&
+                      attend_tokenizer_token(words, -1) == NULL, "id -> token");
+        }
+        attend_tokenizer_scratch_free(words, sc);
+        attend_tokenizer_free(words);
+    }
 
     /* min_freq and max_vocab. */
     attend_vocab v2;

@@ -154,8 +154,9 @@ static attend_model *small_model(attend_pool_kind pool, uint64_t seed) {
     cfg.max_len = 6;
     cfg.pool = pool;
     attend_model *m = NULL;
-    if (attend_model_create(&m, &cfg, &v, (char *const *)labels, &err)) {
-        attend_vocab_free(&v);
+    attend_tokenizer *tok = NULL;
+    if (attend_tokenizer_words_new(&tok, &v, &err) ||
+        attend_model_create(&m, &cfg, tok, (char *const *)labels, &err)) {
         fprintf(stderr, "model: %s\n", err.msg);
         return NULL;
     }
@@ -195,7 +196,10 @@ static void test_explain(attend_pool_kind pool) {
     CHECK(worst < 1e-5, "every attention row sums to 1 (worst |sum - 1| = %g)", worst);
     float probs[2];
     size_t nt = 0;
-    st = attend_classify(m, text, strlen(text), probs, &nt, &err);
+    attend_context *ctx = NULL;
+    st = attend_context_new(&ctx, m, &err);
+    if (!st) st = attend_classify(m, ctx, text, strlen(text), probs, &nt, &err);
+    attend_context_free(ctx);
     CHECK(st == ATTEND_OK && fabsf(probs[0] - ex.probs[0]) < 1e-6f && fabsf(probs[1] - ex.probs[1]) < 1e-6f,
           "same probabilities as attend_classify (%g %g vs %g %g)", (double)probs[0], (double)probs[1],
           (double)ex.probs[0], (double)ex.probs[1]);

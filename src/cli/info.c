@@ -1,7 +1,5 @@
 /* attend info: what a model file holds, or how attend was built. */
 #include "cli.h"
-#include "model/model.h"
-#include "nn/layout.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -34,7 +32,7 @@ int cli_info(int argc, char **argv) {
     attend_error err = {0};
     attend_model *m = NULL;
     if (attend_model_load(&m, model_path, &err)) return cli_fail(&err);
-    const attend_model_config *c = &m->cfg;
+    const attend_model_config *c = attend_model_get_config(m);
     static const char *pos[] = {"learned", "sinusoidal", "none"}, *pool[] = {"mean", "cls", "max"};
     printf("model       %s\n", model_path);
     printf("config      d_model %zu, heads %zu (head dim %zu), layers %zu, d_ff %zu, max_len %zu\n",
@@ -48,19 +46,22 @@ int cli_info(int argc, char **argv) {
     for (size_t j = 0; j < c->n_hidden; j++) printf("%zu -> ", c->hidden[j]);
     printf("%zu classes\n", c->num_classes);
     printf("vocabulary  %zu tokens (with <pad> <unk> <cls>)\n", c->vocab_size);
-    printf("parameters  %zu\n", m->layout.total);
-    for (size_t i = 0; i < m->layout.count; i++) {
-        const attend_param_info *it = &m->layout.items[i];
-        char shape[64];
-        if (it->ndim == 2) snprintf(shape, sizeof shape, "(%zu, %zu)", it->shape[0], it->shape[1]);
-        else snprintf(shape, sizeof shape, "(%zu)", it->shape[0]);
-        printf("  %-40s %-14s %10zu\n", it->name, shape, it->numel);
+    printf("parameters  %zu\n", attend_model_num_params(m));
+    for (size_t i = 0; i < attend_model_num_tensors(m); i++) {
+        const char *name;
+        size_t ndim, shape[2];
+        attend_model_tensor(m, i, &name, &ndim, shape);
+        char sh[64];
+        if (ndim == 2) snprintf(sh, sizeof sh, "(%zu, %zu)", shape[0], shape[1]);
+        else snprintf(sh, sizeof sh, "(%zu)", shape[0]);
+        printf("  %-40s %-14s %10zu\n", name, sh, ndim == 2 ? shape[0] * shape[1] : shape[0]);
     }
     printf("labels      ");
     for (size_t k = 0; k < c->num_classes; k++) printf("%s%s", k ? " " : "", attend_model_label(m, k));
     printf("\n");
-    if (m->meta_provenance) printf("provenance  %s\n", m->meta_provenance);
-    if (m->meta_training) printf("training    %s\n", m->meta_training);
+    const char *prov = attend_model_meta(m, "provenance"), *train = attend_model_meta(m, "training");
+    if (prov) printf("provenance  %s\n", prov);
+    if (train) printf("training    %s\n", train);
     attend_model_free(m);
     return CLI_OK;
 }

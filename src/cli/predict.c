@@ -1,7 +1,6 @@
 /* attend predict: one text per input line, one prediction line out. */
 #define _POSIX_C_SOURCE 200809L /* fileno, isatty */
 #include "cli.h"
-#include "model/model.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,7 +67,11 @@ int cli_predict(int argc, char **argv) {
 
     attend_error err = {0};
     attend_model *m = NULL;
-    if (attend_model_load(&m, model_path, &err)) return cli_fail(&err);
+    attend_context *ctx = NULL;
+    if (attend_model_load(&m, model_path, &err) || attend_context_new(&ctx, m, &err)) {
+        attend_model_free(m);
+        return cli_fail(&err);
+    }
     const size_t K = attend_model_num_labels(m);
     if (k > K) k = K;
 
@@ -115,7 +118,7 @@ int cli_predict(int argc, char **argv) {
             /* The data readers reject NUL bytes too; never glue words across one. */
             fprintf(stderr, "attend: warning: %s:%zu: line holds a NUL byte; no prediction\n", name,
                     lr.line_no);
-        } else if (attend_classify(m, line, len, probs, &n_tok, &lerr) != ATTEND_OK) {
+        } else if (attend_classify(m, ctx, line, len, probs, &n_tok, &lerr) != ATTEND_OK) {
             /* A bad line must not shift the output: warn and print an empty line. */
             fprintf(stderr, "attend: warning: %s:%zu: %s\n", name, lr.line_no, lerr.msg);
             n_tok = 0;
@@ -157,6 +160,7 @@ done:
     if (in != stdin) fclose(in);
     free(probs);
     free(order);
+    attend_context_free(ctx);
     attend_model_free(m);
     if (fflush(stdout) != 0 && rc == CLI_OK) {
         fprintf(stderr, "attend: error writing the predictions\n");

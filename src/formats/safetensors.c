@@ -30,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <unistd.h>
@@ -125,7 +126,8 @@ static const char *st_fmt_shape(char *buf, size_t cap, size_t ndim, const size_t
 
 struct attend_st_file {
     char *name;                 /* for messages */
-    unsigned char *raw;         /* allocation holding the file bytes */
+    unsigned char *raw;         /* allocation holding the file bytes, or NULL */
+    void *map;                  /* the file mapped read-only, or NULL */
     const unsigned char *bytes; /* the file, placed so the data section is aligned */
     size_t len;
     size_t header_len;          /* N */
@@ -157,6 +159,7 @@ void attend_st_close(attend_st_file *f) {
     free(f->meta_vals);
     free(f->strings);
     free(f->raw);
+    if (f->map) munmap(f->map, f->len);
     free(f->name);
     free(f);
 }
@@ -616,62 +619,74 @@ static attend_status st_open_stream(attend_st_file **out, FILE *fp, const char *
     return st;
 }
 
+/* A regular file is mapped read-only, not read: the tensors are used where
+ * the page cache holds them, so a loaded model costs its file's size once
+ * (reading it into a buffer and then copying the weights cost it twice).
+ * Only misaligned tensors get copies (st_build). The mapping is private and
+ * read-only; a file replaced by an atomic save (rename) keeps the old
+ * mapping valid. Truncating a mapped file in place is what no writer of
+ * attend does; it would fault the reader, as it would any mmap user. */
 attend_status attend_st_open(attend_st_file **out, const char *path, attend_error *err) {
     if (!out) return attend_errorf(err, ATTEND_ERR_ARG, "attend_st_open: out is NULL");
     *out = NULL;
     if (!path) return attend_errorf(err, ATTEND_ERR_ARG, "attend_st_open: path is NULL");
-    FILE *fp = fopen(path, "rb");
-    if (!fp) return attend_errorf(err, ATTEND_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return attend_errorf(err, ATTEND_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
     struct stat sb;
-    if (fstat(fileno(fp), &sb) != 0) {
+    if (fstat(fd, &sb) != 0) {
         int e = errno;
-        fclose(fp);
+        close(fd);
         return attend_errorf(err, ATTEND_ERR_IO, "%s: cannot stat: %s", path, strerror(e));
     }
     if (!S_ISREG(sb.st_mode)) {
+        FILE *fp = fdopen(fd, "rb");
+        if (!fp) {
+            close(fd);
+            return attend_errorf(err, ATTEND_ERR_NOMEM, "%s: out of memory", path);
+        }
         attend_status st = st_open_stream(out, fp, path, err);
         fclose(fp);
         return st;
     }
     if (sb.st_size < 0 || (uintmax_t)sb.st_size > SIZE_MAX) {
-        fclose(fp);
+        close(fd);
         return attend_errorf(err, ATTEND_ERR_NOMEM, "%s: file is too large", path);
     }
 
-    /* Check the header length against the real size before allocating. */
+    /* Check the header length against the real size before mapping. */
     size_t len = (size_t)sb.st_size, n = 0;
     unsigned char prefix[8] = {0};
     size_t want = len < 8 ? len : 8;
     attend_status st = ATTEND_OK;
     attend_st_file *f = NULL;
-    if (fread(prefix, 1, want, fp) != want) goto read_error;
+    ssize_t got = pread(fd, prefix, want, 0);
+    if (got < 0 || (size_t)got != want) {
+        st = got < 0 ? attend_errorf(err, ATTEND_ERR_IO, "%s: cannot read: %s", path, strerror(errno))
+                     : attend_errorf(err, ATTEND_ERR_IO, "%s: file shrank while being read", path);
+        goto fail;
+    }
     if ((st = st_check_prefix(prefix, len, path, &n, err)) != ATTEND_OK) goto fail;
     if (!(f = st_file_new(path))) {
         st = attend_errorf(err, ATTEND_ERR_NOMEM, "%s: out of memory", path);
         goto fail;
     }
-    if ((st = st_place(f, len, n, err)) != ATTEND_OK) goto fail;
-    unsigned char *dst = (unsigned char *)f->bytes;
-    memcpy(dst, prefix, 8);
-    if (fread(dst + 8, 1, len - 8, fp) != len - 8) goto read_error;
-    if (fgetc(fp) != EOF) {
-        st = attend_errorf(err, ATTEND_ERR_IO, "%s: file grew while being read", path);
+    void *map = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (map == MAP_FAILED) {
+        st = attend_errorf(err, errno == ENOMEM ? ATTEND_ERR_NOMEM : ATTEND_ERR_IO,
+                           "%s: cannot map %zu bytes: %s", path, len, strerror(errno));
         goto fail;
     }
-    if (ferror(fp)) goto read_error;
-    fclose(fp);
-    fp = NULL;
+    close(fd);
+    fd = -1;
+    f->map = map;
+    f->bytes = map;
+    f->len = len;
+    f->header_len = n;
     if ((st = st_parse(f, err)) != ATTEND_OK) goto fail;
     *out = f;
     return ATTEND_OK;
-
-read_error:
-    if (ferror(fp))
-        st = attend_errorf(err, ATTEND_ERR_IO, "%s: cannot read: %s", path, strerror(errno));
-    else
-        st = attend_errorf(err, ATTEND_ERR_IO, "%s: file shrank while being read", path);
 fail:
-    if (fp) fclose(fp);
+    if (fd >= 0) close(fd);
     attend_st_close(f);
     return st;
 }

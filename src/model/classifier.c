@@ -14,6 +14,7 @@
 #include "base/util.h"
 #include "nn/layout.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -210,14 +211,36 @@ void attend_model_acts_bind(attend_model_acts *a, const attend_model_config *c, 
 
 /* ---- construction ---- */
 
-attend_status attend_model_create(attend_model **out, const attend_model_config *cfg,
-                                  attend_vocab *vocab, char *const *labels,
-                                  attend_error *err) {
+/* A view of a tensor of the mapped model file (attend_model_create_mapped;
+ * the loader has checked that each is present, F32 and of the right shape).
+ * The views of a loaded model are read-only, like the mapping. */
+static float *file_view(void *ctx, const char *name) {
+    const attend_st_tensor *t = attend_st_find(ctx, name);
+    return t ? (float *)t->data : NULL;
+}
+
+/* A model whose views point into file (taken on success), or into a zeroed
+ * block of its own when file is NULL. */
+static attend_status model_new(attend_model **out, const attend_model_config *cfg,
+                               attend_tokenizer *tok, char *const *labels, attend_st_file *file,
+                               attend_error *err) {
     *out = NULL;
     attend_status st = attend_model_config_check(cfg, err);
-    if (st != ATTEND_OK) return st;
+    if (st == ATTEND_OK && tok->vocab_size != cfg->vocab_size)
+        st = attend_errorf(err, ATTEND_ERR_ARG, "the vocabulary has %zu tokens but vocab_size is %zu",
+                           tok->vocab_size, cfg->vocab_size);
+    if (st == ATTEND_OK && cfg->pool == ATTEND_POOL_CLS && tok->cls_id < 0)
+        st = attend_errorf(err, ATTEND_ERR_ARG, "cls pooling needs a <cls> token in the vocabulary");
+    if (st != ATTEND_OK) {
+        attend_tokenizer_free(tok);
+        return st;
+    }
     attend_model *m = calloc(1, sizeof *m);
-    if (!m) return attend_errorf(err, ATTEND_ERR_NOMEM, "out of memory creating the model");
+    if (!m) {
+        attend_tokenizer_free(tok);
+        return attend_errorf(err, ATTEND_ERR_NOMEM, "out of memory creating the model");
+    }
+    m->tok = tok;
     m->cfg = *cfg;
     m->enc = attend_model_encoder_config(cfg);
     attend_model_layout(&m->layout, cfg, NULL);
@@ -228,15 +251,18 @@ attend_status attend_model_create(attend_model **out, const attend_model_config 
             return attend_errorf(err, ATTEND_ERR_ARG, "labels must be distinct and sorted ('%s' comes before '%s')",
                                  labels[k - 1], labels[k]);
         }
-    m->params = calloc(m->layout.total, sizeof(float));
+    if (!file && !(m->params = calloc(m->layout.total, sizeof(float)))) goto nomem;
     m->labels.names = calloc(cfg->num_classes, sizeof(char *));
-    if (!m->params || !m->labels.names) goto nomem;
+    if (!m->labels.names) goto nomem;
     m->labels.count = cfg->num_classes;
     for (size_t k = 0; k < cfg->num_classes; k++)
         if (!(m->labels.names[k] = attend_strdup(labels[k]))) goto nomem;
-    m->layout.base = m->params;
-    m->layout.total = 0;
-    attend_model_layout(&m->layout, cfg, &m->p);
+    attend_layout bind = m->layout;
+    bind.base = m->params;
+    bind.resolve = file ? file_view : NULL;
+    bind.resolve_ctx = file;
+    bind.total = 0;
+    attend_model_layout(&bind, cfg, &m->p);
     if (cfg->pos == ATTEND_POS_SINUSOIDAL) {
         const size_t E = cfg->d_model;
         if (!(m->sinusoid = malloc(cfg->max_len * E * sizeof(float)))) goto nomem;
@@ -249,8 +275,7 @@ attend_status attend_model_create(attend_model **out, const attend_model_config 
             }
         }
     }
-    m->vocab = *vocab;
-    memset(vocab, 0, sizeof *vocab);
+    m->file = file;
     *out = m;
     return ATTEND_OK;
 nomem:
@@ -258,28 +283,29 @@ nomem:
     return attend_errorf(err, ATTEND_ERR_NOMEM, "out of memory creating the model");
 }
 
+attend_status attend_model_create(attend_model **out, const attend_model_config *cfg,
+                                  attend_tokenizer *tok, char *const *labels,
+                                  attend_error *err) {
+    return model_new(out, cfg, tok, labels, NULL, err);
+}
+
+attend_status attend_model_create_mapped(attend_model **out, const attend_model_config *cfg,
+                                         attend_tokenizer *tok, char *const *labels,
+                                         attend_st_file *file, attend_error *err) {
+    return model_new(out, cfg, tok, labels, file, err);
+}
+
 void attend_model_free(attend_model *m) {
     if (!m) return;
     attend_labels_free(&m->labels);
     free(m->params);
+    attend_st_close(m->file);
     free(m->sinusoid);
     attend_layout_free(&m->layout);
-    attend_vocab_free(&m->vocab);
+    attend_tokenizer_free(m->tok);
     free(m->meta_provenance);
     free(m->meta_training);
-    free(m->infer_mem);
-    free(m->infer_ids);
-    free(m->infer_pad);
-    if (m->tok_ready) attend_splitter_free(&m->tok);
     free(m);
-}
-
-const attend_model_config *attend_model_get_config(const attend_model *m) {
-    return m ? &m->cfg : NULL;
-}
-size_t attend_model_num_labels(const attend_model *m) { return m ? m->cfg.num_classes : 0; }
-const char *attend_model_label(const attend_model *m, size_t i) {
-    return m && i < m->cfg.num_classes ? m->labels.names[i] : NULL;
 }
 
 /* Normal deviate from the counter-based hash (Box-Muller). */
@@ -310,7 +336,7 @@ void attend_model_init_weights(attend_model *m, uint64_t seed) {
         m->p.tok_emb[i] = EMB_INIT_STD * init_normal(seed, i);
     /* <pad> never contributes (masked and excluded from pooling); keep it 0
      * so that it reads as "nothing" in pictures of the table. */
-    memset(m->p.tok_emb, 0, E * sizeof(float));
+    memset(m->p.tok_emb + (size_t)m->tok->pad_id * E, 0, E * sizeof(float));
     if (m->p.pos_emb) {
         uint64_t s = attend_seed_child(seed, ++k);
         for (size_t i = 0; i < c->max_len * E; i++) m->p.pos_emb[i] = EMB_INIT_STD * init_normal(s, i);
@@ -359,19 +385,12 @@ void attend_model_forward(const attend_model *m, attend_model_acts *a, const int
                           const uint8_t *pad, size_t B, size_t T, int training,
                           uint64_t seed) {
     const attend_model_config *c = &m->cfg;
-    const size_t E = c->d_model, K = c->num_classes, BT = B * T;
+    const size_t E = c->d_model, BT = B * T;
     const float p_drop = training ? c->dropout : 0.0f;
-    const float *pos = pos_table(m);
 
-    // x0[b,t] = dropout(embedding[tok[b,t]] + pos[t])
-    ATTEND_OMP(parallel for if (BT * E > 65536))
-    for (size_t bt = 0; bt < BT; bt++) {
-        const float *e = m->p.tok_emb + (size_t)tokens[bt] * E;
-        const float *pe = pos ? pos + (bt % T) * E : NULL;
-        float *x = a->x0 + bt * E;
-        for (size_t i = 0; i < E; i++) x[i] = e[i] + (pe ? pe[i] : 0.0f);
-    }
-    attend_dropout_forward(a->x0, a->x0, BT * E, p_drop, attend_seed_child(seed, SITE_EMB));
+    // x0 = dropout(embedding[tok] + pos)
+    attend_embeddings_forward(a->x0, tokens, m->p.tok_emb, pos_table(m), B, T, E, p_drop,
+                              attend_seed_child(seed, SITE_EMB));
 
     // h = encoder(x0)
     const float *h = a->x0;
@@ -386,104 +405,23 @@ void attend_model_forward(const attend_model *m, attend_model_acts *a, const int
         h = a->hn;
     }
 
-    // u = pool(h) over real tokens; a text with none pools to 0
-    for (size_t b = 0; b < B; b++) {
-        float *u = a->pooled + b * E;
-        const float *hb = h + b * T * E;
-        const uint8_t *pb = pad + b * T;
-        if (c->pool == ATTEND_POOL_CLS) {
-            memcpy(u, hb, E * sizeof(float));
-            continue;
-        }
-        size_t n = 0;
-        for (size_t i = 0; i < E; i++) u[i] = c->pool == ATTEND_POOL_MAX ? -INFINITY : 0.0f;
-        for (size_t t = 0; t < T; t++) {
-            if (pb[t]) continue;
-            n++;
-            for (size_t i = 0; i < E; i++) {
-                float x = hb[t * E + i];
-                if (c->pool == ATTEND_POOL_MAX) u[i] = x > u[i] ? x : u[i];
-                else u[i] += x;
-            }
-        }
-        for (size_t i = 0; i < E; i++) {
-            if (n == 0) u[i] = 0.0f;
-            else if (c->pool == ATTEND_POOL_MEAN) u[i] /= (float)n;
-        }
-    }
-
-    // head: z_j = dropout(relu(fc_j(z_{j-1}))); logits = out(z_last)
-    const float *z = a->pooled;
-    uint64_t hs = attend_seed_child(seed, SITE_HEAD);
-    for (size_t j = 0; j < c->n_hidden; j++) {
-        size_t in = head_width(c, j), out = c->hidden[j];
-        attend_linear_forward(a->zpre[j], z, m->p.head_w[j], m->p.head_b[j], B, in, out);
-        attend_relu_forward(a->z[j], a->zpre[j], B * out);
-        attend_dropout_forward(a->z[j], a->z[j], B * out, p_drop, attend_seed_child(hs, j));
-        z = a->z[j];
-    }
-    attend_linear_forward(a->logits, z, m->p.head_w[c->n_hidden], m->p.head_b[c->n_hidden], B,
-                          head_width(c, c->n_hidden), K);
+    // u = pool(h) over real tokens; logits = head(u)
+    attend_pool_forward(a->pooled, h, pad, B, T, E, c->pool);
+    attend_head_forward(c, &m->p, a, B, p_drop, attend_seed_child(seed, SITE_HEAD));
 }
 
 void attend_model_backward(const attend_model *m, attend_model_params *g,
                            attend_model_acts *a, const int32_t *tokens, const uint8_t *pad,
                            size_t B, size_t T, int training, uint64_t seed) {
     const attend_model_config *c = &m->cfg;
-    const size_t E = c->d_model, K = c->num_classes, BT = B * T;
+    const size_t E = c->d_model, BT = B * T;
     const float p_drop = training ? c->dropout : 0.0f;
-    uint64_t hs = attend_seed_child(seed, SITE_HEAD);
 
-    // head, last layer first: dz ping-pongs between dz0 and dz1
-    const float *dcur = a->dlogits;
-    float *dbufs[2] = {a->dz0, a->dz1};
-    for (size_t j = c->n_hidden + 1; j-- > 0;) {
-        size_t in = head_width(c, j), out = j < c->n_hidden ? c->hidden[j] : K;
-        const float *zin = j == 0 ? a->pooled : a->z[j - 1];
-        float *dz = dbufs[j % 2];
-        memset(dz, 0, B * in * sizeof(float));
-        attend_linear_backward(dz, g->head_w[j], g->head_b[j], dcur, zin, m->p.head_w[j], B, in,
-                               out);
-        if (j > 0) {
-            // z_{j-1} = dropout(relu(zpre_{j-1})): in place on dz
-            size_t n = B * in;
-            attend_dropout_forward(dz, dz, n, p_drop, attend_seed_child(hs, j - 1));
-            for (size_t i = 0; i < n; i++)
-                if (!(a->zpre[j - 1][i] > 0.0f)) dz[i] = 0.0f;
-        }
-        dcur = dz;
-    }
-    const float *dpooled = dcur;
-
-    // pooling backward into dh (B,T,E)
+    // head, then pooling backward into dh (B,T,E)
+    const float *dpooled = attend_head_backward(c, &m->p, g, a, B, p_drop,
+                                                attend_seed_child(seed, SITE_HEAD));
     const float *h = c->norm_first ? a->hn : (c->num_layers ? a->outs[c->num_layers - 1] : a->x0);
-    memset(a->dh, 0, BT * E * sizeof(float));
-    for (size_t b = 0; b < B; b++) {
-        const float *du = dpooled + b * E;
-        const uint8_t *pb = pad + b * T;
-        float *dhb = a->dh + b * T * E;
-        if (c->pool == ATTEND_POOL_CLS) {
-            memcpy(dhb, du, E * sizeof(float));
-            continue;
-        }
-        size_t n = 0;
-        for (size_t t = 0; t < T; t++) n += !pb[t];
-        if (n == 0) continue;
-        if (c->pool == ATTEND_POOL_MEAN) {
-            for (size_t t = 0; t < T; t++)
-                if (!pb[t])
-                    for (size_t i = 0; i < E; i++) dhb[t * E + i] = du[i] / (float)n;
-        } else {
-            // max: the gradient goes to the first real token holding the max
-            const float *u = a->pooled + b * E, *hb = h + b * T * E;
-            for (size_t i = 0; i < E; i++)
-                for (size_t t = 0; t < T; t++)
-                    if (!pb[t] && hb[t * E + i] == u[i]) {
-                        dhb[t * E + i] = du[i];
-                        break;
-                    }
-        }
-    }
+    attend_pool_backward(a->dh, dpooled, h, a->pooled, pad, B, T, E, c->pool);
 
     // final norm (pre-norm stacks)
     float *dtop = a->dh;
@@ -505,77 +443,25 @@ void attend_model_backward(const attend_model *m, attend_model_params *g,
     else
         memcpy(a->dx0, dtop, BT * E * sizeof(float));
 
-    // x0 = dropout(emb[tok] + pos): scatter into the tables (skipping padding)
-    attend_dropout_forward(a->dx0, a->dx0, BT * E, p_drop, attend_seed_child(seed, SITE_EMB));
-    for (size_t bt = 0; bt < BT; bt++) {
-        if (pad[bt]) continue;
-        const float *d = a->dx0 + bt * E;
-        float *ge = g->tok_emb + (size_t)tokens[bt] * E;
-        for (size_t i = 0; i < E; i++) ge[i] += d[i];
-        if (g->pos_emb) {
-            float *gp = g->pos_emb + (bt % T) * E;
-            for (size_t i = 0; i < E; i++) gp[i] += d[i];
-        }
-    }
+    // x0 = dropout(emb[tok] + pos): into the tables (skipping padding)
+    attend_embeddings_backward(g->tok_emb, g->pos_emb, a->dx0, tokens, pad, B, T, E, p_drop,
+                               attend_seed_child(seed, SITE_EMB));
 }
 
-attend_status attend_model_encode(const attend_model *m, attend_splitter *tok,
-                                  const char *text, size_t len, int32_t *ids, size_t *n,
+size_t attend_model_n_special(const attend_model *m) { return m->cfg.pool == ATTEND_POOL_CLS; }
+
+attend_status attend_model_encode(const attend_model *m, void *scratch, const char *text,
+                                  size_t len, int32_t *ids, size_t *n, size_t *n_total,
                                   attend_error *err) {
-    return attend_vocab_encode(&m->vocab, tok, text, len, m->cfg.pool == ATTEND_POOL_CLS, ids,
-                               m->cfg.max_len, n, err);
-}
-
-attend_status attend_classify(attend_model *m, const char *text, size_t len, float *probs,
-                              size_t *n_tokens, attend_error *err) {
-    /* A failed attend_model_load leaves the handle NULL: refuse it here
-     * rather than crash in the caller's error path. */
-    if (!m || !probs || (!text && len))
-        return attend_errorf(err, ATTEND_ERR_ARG, "attend_classify: %s is NULL",
-                             !m ? "the model" : !probs ? "probs" : "text");
-    const attend_model_config *c = &m->cfg;
-    attend_status st;
-    if (!m->tok_ready) {
-        if ((st = attend_splitter_init(&m->tok, err)) != ATTEND_OK) return st;
-        m->tok_ready = 1;
-    }
-    if (!m->infer_ids) {
-        /* Both or neither: the next call tests infer_ids alone. */
-        int32_t *ids = malloc(c->max_len * sizeof(int32_t));
-        uint8_t *pad = calloc(c->max_len, 1);
-        if (!ids || !pad) {
-            free(ids);
-            free(pad);
-            return attend_errorf(err, ATTEND_ERR_NOMEM, "out of memory for inference");
-        }
-        m->infer_ids = ids;
-        m->infer_pad = pad;
-    }
-    size_t n = 0;
-    if ((st = attend_model_encode(m, &m->tok, text, len, m->infer_ids, &n, err)) != ATTEND_OK)
-        return st;
-    size_t real = c->pool == ATTEND_POOL_CLS && n > 0 ? n - 1 : n;
-    if (n_tokens) *n_tokens = real;
-    if (real == 0) {
-        memset(probs, 0, c->num_classes * sizeof(float));
-        return ATTEND_OK;
-    }
-    if (n > m->infer_T) {
-        /* Activations grow with the longest text seen, not with max_len:
-         * attention weights are T x T per head. */
-        float *mem = realloc(m->infer_mem, attend_model_acts_size(c, 1, n, ATTEND_ACTS_FUSED) * sizeof(float));
-        if (!mem) return attend_errorf(err, ATTEND_ERR_NOMEM, "out of memory for a text of %zu tokens", n);
-        m->infer_mem = mem;
-        m->infer_T = n;
-    }
-    attend_model_acts a;
-    attend_model_acts_bind(&a, c, 1, n, ATTEND_ACTS_FUSED, m->infer_mem);
-    attend_model_forward(m, &a, m->infer_ids, m->infer_pad, 1, n, 0, 0);
-    for (size_t k = 0; k < c->num_classes; k++)
-        if (!isfinite(a.logits[k]))
-            return attend_errorf(err, ATTEND_ERR_NUMERIC,
-                                 "the model produced a non-finite score for class '%s' (weights too large?)",
-                                 m->labels.names[k]);
-    attend_softmax_forward(probs, a.logits, 1, c->num_classes);
+    const size_t special = attend_model_n_special(m), T = m->cfg.max_len;
+    size_t k = 0;
+    *n = 0;
+    /* max_len >= 2 with cls pooling (attend_model_config_check) */
+    attend_status st = attend_tokenizer_encode(m->tok, scratch, text, len, ids + special,
+                                               T - special, &k, n_total, err);
+    if (st) return st;
+    if (k == 0) return ATTEND_OK;
+    if (special) ids[0] = m->tok->cls_id;
+    *n = k + special;
     return ATTEND_OK;
 }

@@ -1,12 +1,25 @@
-/* The text classifier's internals: parameter views, activations, forward
- * and backward over a batch. Used by the trainer, eval, predict and show. */
+/* A model's internals: configuration, parameter views, tokenizer, labels;
+ * activations of a batch; and the pieces an architecture is built from.
+ *
+ * A loaded model is immutable: every call that runs it takes a const
+ * attend_model and writes only into what the caller passes (activations,
+ * token buffers) or into an attend_context (model/context.c). So one model
+ * serves any number of threads, each with its own context.
+ *
+ * Architectures (attend_arch) share the pieces:
+ *   embeddings.c  token + position embeddings (then dropout)
+ *   encoder       nn/encoder.c, the stack of transformer encoder layers
+ *   pooling.c     token states -> one vector per text (mean, cls, max)
+ *   head.c        hidden layers and the output layer of a classifier
+ * classifier.c composes them into the from-scratch classifier
+ * (ATTEND_ARCH_CLASSIFIER, model files "attend.classifier.v1"). */
 #ifndef ATTEND_MODEL_H
 #define ATTEND_MODEL_H
 
+#include "attend.h"
 #include "formats/data.h"
 #include "nn/layout.h"
-#include <math.h>
-#include "text/vocab.h"
+#include "text/tokenizer.h"
 
 /* Parameter (or gradient, or optimizer moment) views, PyTorch-style names:
  *   embedding.weight (V,E), pos_embedding.weight (max_len,E) [learned],
@@ -25,20 +38,15 @@ struct attend_model {
     attend_model_config cfg;
     attend_encoder_config enc;
     attend_layout layout;   /* names and shapes of every tensor */
-    float *params;          /* layout.total floats */
-    attend_model_params p;  /* views into params */
+    float *params;          /* layout.total floats the views point into, owned;
+                               NULL when they point into file */
+    attend_st_file *file;   /* the model file the views point into (mapped), or NULL */
+    attend_model_params p;  /* views */
     float *sinusoid;        /* (max_len,E) fixed table, sinusoidal only */
-    attend_vocab vocab;
+    attend_tokenizer *tok;  /* text -> ids, with the special-token ids */
     attend_labels labels;   /* num_classes names, sorted (a label's id is its index) */
     char *meta_provenance;  /* JSON object text, or NULL */
     char *meta_training;    /* JSON object text, or NULL */
-    /* Single-text inference workspace, allocated on first use. */
-    float *infer_mem;
-    size_t infer_T;
-    int32_t *infer_ids;
-    uint8_t *infer_pad;
-    attend_splitter tok;
-    int tok_ready;
 };
 
 /* Saved activations of a batch of B texts of T tokens, and backward scratch. */
@@ -59,6 +67,40 @@ typedef struct {
     float *dlogits;                             /* (B,K) */
 } attend_model_acts;
 
+/* ---- pieces ---- */
+
+/* x (B,T,E) = dropout(tok_emb[tokens[b,t]] + pos[t]) (pos (T',E) with T' >= T,
+ * or NULL for none). */
+void attend_embeddings_forward(float *x, const int32_t *tokens, const float *tok_emb,
+                               const float *pos, size_t B, size_t T, size_t E, float p_drop,
+                               uint64_t seed);
+/* Backward: dx (B,T,E) is overwritten with its dropout backward, then added
+ * into dtok_emb rows and dpos (may be NULL), skipping padding. */
+void attend_embeddings_backward(float *dtok_emb, float *dpos, float *dx, const int32_t *tokens,
+                                const uint8_t *pad, size_t B, size_t T, size_t E, float p_drop,
+                                uint64_t seed);
+
+/* u (B,E) = pool of h (B,T,E) over real tokens (pad nonzero = padding); a
+ * text with no real token pools to 0. cls takes token 0. */
+void attend_pool_forward(float *u, const float *h, const uint8_t *pad, size_t B, size_t T,
+                         size_t E, attend_pool_kind kind);
+/* Backward: dh (B,T,E) is overwritten; max sends the gradient to the first
+ * real token holding the maximum (u is the forward's output). */
+void attend_pool_backward(float *dh, const float *du, const float *h, const float *u,
+                          const uint8_t *pad, size_t B, size_t T, size_t E,
+                          attend_pool_kind kind);
+
+/* logits (B,K) = head(a->pooled (B,E)), through a->zpre / a->z. */
+void attend_head_forward(const attend_model_config *c, const attend_model_params *p,
+                         attend_model_acts *a, size_t B, float p_drop, uint64_t seed);
+/* Backward from a->dlogits; adds into g's head views and returns the
+ * gradient of the pooled vector (B,E) (one of a->dz0 / a->dz1). */
+const float *attend_head_backward(const attend_model_config *c, const attend_model_params *p,
+                                  attend_model_params *g, attend_model_acts *a, size_t B,
+                                  float p_drop, uint64_t seed);
+
+/* ---- the classifier ---- */
+
 /* Layout of every parameter; p may be NULL while sizing. */
 void attend_model_layout(attend_layout *L, const attend_model_config *cfg,
                          attend_model_params *p);
@@ -72,15 +114,24 @@ size_t attend_model_acts_size(const attend_model_config *cfg, size_t B, size_t T
 void attend_model_acts_bind(attend_model_acts *a, const attend_model_config *cfg, size_t B,
                             size_t T, int flags, float *mem);
 
-/* A model with the given config, zeroed weights, taking ownership of vocab
- * and copying labels (num_classes names in strictly ascending byte order). */
+/* A model with the given config, zeroed weights in an owned block (so it can
+ * be trained), taking ownership of tok (also on failure) and copying labels
+ * (num_classes names in strictly ascending byte order). */
 attend_status attend_model_create(attend_model **out, const attend_model_config *cfg,
-                                  attend_vocab *vocab, char *const *labels,
+                                  attend_tokenizer *tok, char *const *labels,
                                   attend_error *err);
+
+/* The same with the views pointing into the tensors of file (an open model
+ * file whose tensors the caller has checked against the layout), which the
+ * model takes on success. The weights are not copied (a loaded model). */
+attend_status attend_model_create_mapped(attend_model **out, const attend_model_config *cfg,
+                                         attend_tokenizer *tok, char *const *labels,
+                                         attend_st_file *file, attend_error *err);
 
 /* PyTorch-like initialisation from a seed (xavier for in_proj, uniform
  * +-1/sqrt(fan_in) for linears, ones/zeros for norms) with N(0, 0.02^2)
- * token and position embeddings (BERT's choice; see model.c). */
+ * token and position embeddings (BERT's choice; see classifier.c). Needs
+ * the owned block (a created model). */
 void attend_model_init_weights(attend_model *m, uint64_t seed);
 
 /* logits (B,K) for tokens (B,T) with pad (B,T) (nonzero = padding). */
@@ -93,6 +144,22 @@ void attend_model_backward(const attend_model *m, attend_model_params *g,
                            attend_model_acts *a, const int32_t *tokens, const uint8_t *pad,
                            size_t B, size_t T, int training, uint64_t seed);
 
+/* The ids the model reads for a text: the tokenizer's ids with the special
+ * tokens of the architecture (the classifier with cls pooling puts <cls>
+ * first), cut to max_len. *n ids are written (0 for a text without tokens,
+ * never only specials); *n_total (may be NULL) receives the tokens of the
+ * whole text (specials excluded), so callers can tell it was cut. scratch
+ * comes from attend_tokenizer_scratch_new on m->tok. */
+attend_status attend_model_encode(const attend_model *m, void *scratch, const char *text,
+                                  size_t len, int32_t *ids, size_t *n, size_t *n_total,
+                                  attend_error *err);
+
+/* Number of special tokens attend_model_encode adds (0 or 1). */
+size_t attend_model_n_special(const attend_model *m);
+
+/* The data of layout item i (in the owned block or the mapped file). */
+const float *attend_model_view(const attend_model *m, size_t i);
+
 /* Saves weights and metadata (config, vocab, labels, provenance) atomically. */
 attend_status attend_model_save(const attend_model *m, const char *path, attend_error *err);
 
@@ -100,10 +167,5 @@ attend_status attend_model_save(const attend_model *m, const char *path, attend_
 char *attend_model_config_to_json(const attend_model_config *cfg);
 attend_status attend_model_config_from_json(attend_model_config *cfg, const char *json,
                                             attend_error *err);
-
-/* Tokens to ids for this model (adds <cls> for cls pooling); *n ids. */
-attend_status attend_model_encode(const attend_model *m, attend_splitter *tok,
-                                  const char *text, size_t len, int32_t *ids, size_t *n,
-                                  attend_error *err);
 
 #endif

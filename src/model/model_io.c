@@ -8,6 +8,7 @@
 #include "nn/layout.h"
 
 #include <cjson/cJSON.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -147,12 +148,12 @@ attend_status attend_model_save(const attend_model *m, const char *path, attend_
         st = attend_errorf(err, ATTEND_ERR_NOMEM, "out of memory saving %s", path);
         goto done;
     }
-    if ((st = attend_vocab_to_json(&m->vocab, &vocab, err))) goto done;
+    if ((st = m->tok->ops->vocab_json(m->tok, &vocab, err))) goto done;
     if ((st = attend_labels_to_json(&m->labels, &labels, err))) goto done;
     for (size_t i = 0; i < m->layout.count; i++) {
         const attend_param_info *it = &m->layout.items[i];
         if ((st = attend_st_writer_add(w, it->name, ATTEND_DTYPE_F32, it->ndim, it->shape,
-                                       m->params + it->offset, err)))
+                                       attend_model_view(m, i), err)))
             goto done;
     }
     if ((st = attend_st_writer_meta(w, "format", MODEL_FORMAT, err)) ||
@@ -252,15 +253,15 @@ attend_status attend_model_load(attend_model **out, const char *path, attend_err
         attend_layout_free(&L);
         if (st) goto fail;
     }
-    if ((st = in_file(attend_model_create(&m, &cfg, &vocab, labels.names, err), path, err))) goto fail;
-    have_vocab = 0; /* owned by m now */
-    for (size_t i = 0; i < m->layout.count; i++) {
-        const attend_param_info *it = &m->layout.items[i];
-        const float *data;
-        if ((st = attend_st_get_f32(f, it->name, it->ndim, it->shape, &data, err))) goto fail;
-        memcpy(m->params + it->offset, data, it->numel * sizeof(float));
+    attend_tokenizer *tok = NULL;
+    st = attend_tokenizer_words_new(&tok, &vocab, err); /* takes vocab */
+    have_vocab = 0;
+    if (st || (st = attend_model_create_mapped(&m, &cfg, tok, labels.names, f, err))) {
+        in_file(st, path, err);
+        goto fail;
     }
-    const char *prov = attend_st_meta(f, "provenance"), *train = attend_st_meta(f, "training");
+    f = NULL; /* the model's now: its views point into the mapping */
+    const char *prov = attend_st_meta(m->file, "provenance"), *train = attend_st_meta(m->file, "training");
     if ((prov && !(m->meta_provenance = attend_strdup(prov))) ||
         (train && !(m->meta_training = attend_strdup(train)))) {
         st = attend_errorf(err, ATTEND_ERR_NOMEM, "out of memory loading %s", path);
@@ -276,4 +277,58 @@ fail:
     attend_model_free(m);
     attend_st_close(f);
     return st;
+}
+
+/* ---- accessors ---- */
+
+const float *attend_model_view(const attend_model *m, size_t i) {
+    const attend_param_info *it = &m->layout.items[i];
+    if (m->params) return m->params + it->offset;
+    const attend_st_tensor *t = attend_st_find(m->file, it->name);
+    return t ? t->data : NULL;
+}
+
+const attend_model_config *attend_model_get_config(const attend_model *m) {
+    return m ? &m->cfg : NULL;
+}
+
+const char *attend_arch_name(attend_arch arch) {
+    return arch == ATTEND_ARCH_CLASSIFIER ? "classifier" : "unknown";
+}
+
+size_t attend_model_num_labels(const attend_model *m) { return m ? m->cfg.num_classes : 0; }
+
+const char *attend_model_label(const attend_model *m, size_t i) {
+    return m && i < m->cfg.num_classes ? m->labels.names[i] : NULL;
+}
+
+size_t attend_model_num_tensors(const attend_model *m) { return m ? m->layout.count : 0; }
+
+attend_status attend_model_tensor(const attend_model *m, size_t i, const char **name,
+                                  size_t *ndim, size_t shape[2]) {
+    if (!m || i >= m->layout.count)
+        return attend_errorf(NULL, ATTEND_ERR_ARG, "no tensor %zu", i);
+    const attend_param_info *it = &m->layout.items[i];
+    if (name) *name = it->name;
+    if (ndim) *ndim = it->ndim;
+    if (shape) {
+        shape[0] = it->shape[0];
+        shape[1] = it->shape[1];
+    }
+    return ATTEND_OK;
+}
+
+size_t attend_model_num_params(const attend_model *m) { return m ? m->layout.total : 0; }
+
+size_t attend_model_vocab_size(const attend_model *m) { return m ? m->tok->vocab_size : 0; }
+
+const char *attend_model_token(const attend_model *m, int32_t id) {
+    return m ? attend_tokenizer_token(m->tok, id) : NULL;
+}
+
+const char *attend_model_meta(const attend_model *m, const char *key) {
+    if (!m || !key) return NULL;
+    if (!strcmp(key, "provenance")) return m->meta_provenance;
+    if (!strcmp(key, "training")) return m->meta_training;
+    return NULL;
 }

@@ -11,6 +11,12 @@ float *attend_layout_take(attend_layout *L, const char *prefix, const char *name
                           size_t d0, size_t d1, int no_decay) {
     size_t numel = d1 ? d0 * d1 : d0;
     size_t offset = L->total;
+    if (L->resolve) {
+        char full[ATTEND_NAME_MAX];
+        snprintf(full, sizeof full, "%s%s", prefix ? prefix : "", name);
+        L->total += numel;
+        return L->resolve(L->resolve_ctx, full);
+    }
     if (!L->base) {
         /* Sizing pass: record the entry. */
         if (L->count == L->cap) {

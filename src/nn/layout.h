@@ -2,7 +2,8 @@
  * function is the single place that knows its tensors' names and shapes;
  * model files, checkpoints, weight decay and gradients all walk this list.
  * Layout functions are called twice: once with base == NULL to collect
- * names, shapes and the total size, then with base set to bind the views. */
+ * names, shapes and the total size, then with base (or resolve) set to bind
+ * the views. */
 #ifndef ATTEND_NN_LAYOUT_H
 #define ATTEND_NN_LAYOUT_H
 
@@ -26,6 +27,11 @@ typedef struct {
     size_t total;   /* floats so far */
     float *base;    /* NULL while sizing */
     int failed;     /* an allocation of the list failed */
+    /* Binding to views that do not lie in one block (a mapped file): when
+     * set, each view is resolve(resolve_ctx, full name) and nothing is
+     * recorded. */
+    float *(*resolve)(void *ctx, const char *name);
+    void *resolve_ctx;
 } attend_layout;
 
 /* Registers prefix+name with shape (d0) or (d0,d1) (d1 = 0 for 1-D) and

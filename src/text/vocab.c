@@ -172,10 +172,15 @@ const char *attend_vocab_token(const attend_vocab *v, size_t id) {
     return v->tab.bytes + v->tab.off[id];
 }
 
-int32_t attend_vocab_id(const attend_vocab *v, const char *s, size_t len) {
-    if (!v || (!s && len)) return ATTEND_VOCAB_UNK;
+int32_t attend_vocab_find(const attend_vocab *v, const char *s, size_t len) {
+    if (!v || (!s && len)) return -1;
     size_t k = tab_find(&v->tab, s, len, tab_hash(s, len));
-    return k == SIZE_MAX ? ATTEND_VOCAB_UNK : (int32_t)k;
+    return k == SIZE_MAX ? -1 : (int32_t)k;
+}
+
+int32_t attend_vocab_id(const attend_vocab *v, const char *s, size_t len) {
+    int32_t id = attend_vocab_find(v, s, len);
+    return id < 0 ? ATTEND_VOCAB_UNK : id;
 }
 
 typedef struct {
@@ -233,30 +238,6 @@ attend_status attend_vocab_build(attend_vocab *v, const attend_vocab_counter *c,
     free(e);
     if (st) attend_vocab_free(v);
     return st;
-}
-
-attend_status attend_vocab_encode(const attend_vocab *v, attend_splitter *tok,
-                                  const char *text, size_t len, int add_cls, int32_t *ids,
-                                  size_t max_len, size_t *n, attend_error *err) {
-    if (n) *n = 0;
-    if (!v || !tok || !ids || !n)
-        return attend_errorf(err, ATTEND_ERR_ARG, "encode: NULL argument");
-    if (max_len == 0) return attend_errorf(err, ATTEND_ERR_ARG, "encode: max_len must be >= 1");
-    size_t pos = 0;
-    if (add_cls) ids[pos++] = ATTEND_VOCAB_CLS;
-    if (pos == max_len) {
-        *n = pos;
-        return ATTEND_OK;
-    }
-    attend_status st = attend_splitter_split(tok, text, len, max_len - pos, err);
-    if (st) return st;
-    for (size_t i = 0; i < tok->count; i++) {
-        size_t tl;
-        const char *t = attend_splitter_token(tok, i, &tl);
-        ids[pos++] = attend_vocab_id(v, t, tl);
-    }
-    *n = pos;
-    return ATTEND_OK;
 }
 
 static const char *vocab_token_at(const void *ctx, size_t i) {

@@ -75,15 +75,11 @@ static inline size_t attend_vocab_size(const attend_vocab *v) { return v->tab.n;
 /* Token of an id (NUL-terminated), or NULL when id is out of range. */
 const char *attend_vocab_token(const attend_vocab *v, size_t id);
 
+/* Id of the token s[0..len), or -1 when absent. */
+int32_t attend_vocab_find(const attend_vocab *v, const char *s, size_t len);
+
 /* Id of the token s[0..len), or ATTEND_VOCAB_UNK when absent. */
 int32_t attend_vocab_id(const attend_vocab *v, const char *s, size_t len);
-
-/* Tokenizes text and writes at most max_len ids; with add_cls the first id is
- * ATTEND_VOCAB_CLS and at most max_len - 1 tokens follow. *n = ids written
- * (0 for a text with no tokens; 1 with add_cls). max_len must be >= 1. */
-attend_status attend_vocab_encode(const attend_vocab *v, attend_splitter *tok,
-                                  const char *text, size_t len, int add_cls, int32_t *ids,
-                                  size_t max_len, size_t *n, attend_error *err);
 
 /* The vocabulary as a JSON array of its tokens in id order (compact, UTF-8).
  * *out is malloc'ed; the caller frees it with free(). */

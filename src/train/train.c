@@ -14,6 +14,7 @@
 #include "attention/sdpa.h"
 #include "nn/layout.h"
 
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,8 +58,8 @@ attend_status attend_encode_dataset(attend_encoded *e, const attend_model *m,
                                     attend_error *err) {
     memset(e, 0, sizeof *e);
     const size_t T = m->cfg.max_len;
-    attend_splitter tok;
-    attend_status st = attend_splitter_init(&tok, err);
+    void *tok = NULL;
+    attend_status st = attend_tokenizer_scratch_new(m->tok, &tok, err);
     if (st != ATTEND_OK) return st;
     size_t n = 0;
     for (size_t i = 0; i < ds->count; i++) n += !select || select[i] == want;
@@ -81,7 +82,7 @@ attend_status attend_encode_dataset(attend_encoded *e, const attend_model *m,
         }
         const char *text = ds->records[i].text;
         size_t len = 0;
-        st = attend_model_encode(m, &tok, text, strlen(text), e->ids + used, &len, err);
+        st = attend_model_encode(m, tok, text, strlen(text), e->ids + used, &len, NULL, err);
         if (st != ATTEND_OK) {
             /* The data reader validated UTF-8 already; anything else is real.
              * The message is copied first: formatting err->msg into itself
@@ -91,8 +92,7 @@ attend_status attend_encode_dataset(attend_encoded *e, const attend_model *m,
             attend_errorf(err, st, "%s:%zu: %s", ds->name, ds->records[i].line, why);
             goto fail;
         }
-        size_t real = m->cfg.pool == ATTEND_POOL_CLS && len ? len - 1 : len;
-        if (real == 0) {
+        if (len == 0) {
             e->n_empty++;
             emit(warn, ctx, "%s:%zu: text has no tokens after normalisation; skipped", ds->name,
                  ds->records[i].line);
@@ -106,12 +106,12 @@ attend_status attend_encode_dataset(attend_encoded *e, const attend_model *m,
         used += len;
         e->n++;
     }
-    attend_splitter_free(&tok);
+    attend_tokenizer_scratch_free(m->tok, tok);
     return ATTEND_OK;
 nomem:
     st = attend_errorf(err, ATTEND_ERR_NOMEM, "out of memory encoding %s", ds->name);
 fail:
-    attend_splitter_free(&tok);
+    attend_tokenizer_scratch_free(m->tok, tok);
     attend_encoded_free(e);
     return st;
 }
@@ -158,7 +158,7 @@ static void shuffle(size_t *x, size_t n, uint64_t seed) {
 
 /* ---- evaluation ---- */
 
-attend_status attend_evaluate(attend_model *m, const attend_encoded *e, size_t batch,
+attend_status attend_evaluate(const attend_model *m, const attend_encoded *e, size_t batch,
                               attend_metrics *mt, float *probs, attend_error *err) {
     const attend_model_config *c = &m->cfg;
     const size_t K = c->num_classes;
@@ -323,8 +323,11 @@ static attend_status prepare(train_run *r, const attend_train_options *o,
     attend_model_config cfg = o->model;
     cfg.vocab_size = attend_vocab_size(&r->vocab);
     cfg.num_classes = K;
-    if ((st = attend_model_create(&r->model, &cfg, &r->vocab, r->labels.names, err))) return st;
-    r->vocab_ready = 0;
+    attend_tokenizer *words = NULL;
+    r->vocab_ready = 0; /* the tokenizer takes it, also on failure */
+    if ((st = attend_tokenizer_words_new(&words, &r->vocab, err)) ||
+        (st = attend_model_create(&r->model, &cfg, words, r->labels.names, err)))
+        return st;
     attend_model_init_weights(r->model, attend_seed_child(o->seed, 12));
     if (o->on_init) o->on_init(o->ctx, r->model);
 
@@ -654,7 +657,7 @@ static attend_status checkpoint_save(train_run *r, const attend_train_options *o
                                        r->st.m2 + it->offset, err)))
             break;
     }
-    if (st == ATTEND_OK && !(st = attend_vocab_to_json(&m->vocab, &vocab, err)) &&
+    if (st == ATTEND_OK && !(st = m->tok->ops->vocab_json(m->tok, &vocab, err)) &&
         !(st = attend_labels_to_json(&m->labels, &labels, err)) &&
         !(st = attend_st_writer_meta(w, "format", CHECKPOINT_FORMAT, err)) &&
         !(st = attend_st_writer_meta(w, "attend_version", ATTEND_VERSION, err)) &&
@@ -700,7 +703,7 @@ static attend_status checkpoint_load(train_run *r, const attend_train_options *o
         st = attend_errorf(err, ATTEND_ERR_FORMAT, "%s: not an attend training checkpoint", path);
         goto done;
     }
-    if (!settings || (st = attend_vocab_to_json(&m->vocab, &vocab, err))) {
+    if (!settings || (st = m->tok->ops->vocab_json(m->tok, &vocab, err))) {
         if (!st) st = attend_errorf(err, ATTEND_ERR_NOMEM, "out of memory");
         goto done;
     }

@@ -31,7 +31,7 @@ void attend_encoded_free(attend_encoded *enc);
 
 /* Runs the model over every example (batches of similar length) and fills
  * mt (when labels exist) and probs (n,K) (may be NULL). */
-attend_status attend_evaluate(attend_model *m, const attend_encoded *enc, size_t batch,
+attend_status attend_evaluate(const attend_model *m, const attend_encoded *enc, size_t batch,
                               attend_metrics *mt, float *probs, attend_error *err);
 
 /* One training step's buffers and settings. attend_train runs its steps

@@ -6,6 +6,7 @@
 #include "base/rng.h"
 #include "base/util.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,25 +26,21 @@ attend_status attend_explain(const attend_model *m, const char *text, size_t len
                              attend_explanation *ex, attend_error *err) {
     memset(ex, 0, sizeof *ex);
     const attend_model_config *c = &m->cfg;
-    const size_t E = c->d_model, H = c->nhead, L = c->num_layers, K = c->num_classes;
-    attend_splitter tok;
-    attend_status st = attend_splitter_init(&tok, err);
+    const size_t H = c->nhead, L = c->num_layers, K = c->num_classes;
+    void *tok = NULL;
+    attend_status st = attend_tokenizer_scratch_new(m->tok, &tok, err);
     if (st) return st;
     int32_t *ids = malloc(c->max_len * sizeof(int32_t));
     uint8_t *pad = calloc(c->max_len, 1);
     float *mem = NULL;
     if (!ids || !pad) goto nomem;
-    // the whole text's token count, to say when it was cut at max_len
-    if ((st = attend_splitter_split(&tok, text, len, 0, err))) goto done;
-    ex->n_text_tokens = tok.count;
     size_t n = 0;
-    if ((st = attend_model_encode(m, &tok, text, len, ids, &n, err))) goto done;
-    const int cls = c->pool == ATTEND_POOL_CLS;
-    if (n == 0 || (cls && n == 1)) {
+    if ((st = attend_model_encode(m, tok, text, len, ids, &n, &ex->n_text_tokens, err))) goto done;
+    if (n == 0) {
         st = attend_errorf(err, ATTEND_ERR_ARG, "the text has no tokens after normalisation");
         goto done;
     }
-    const size_t T = n;
+    const size_t T = n, special = attend_model_n_special(m);
     ex->T = T;
     ex->L = L;
     ex->H = H;
@@ -53,13 +50,13 @@ attend_status attend_explain(const attend_model *m, const char *text, size_t len
     ex->attn = calloc(L * H * T * T + 1, sizeof(float));
     ex->probs = calloc(K, sizeof(float));
     if (!ex->tokens || !ex->unknown || !ex->attn || !ex->probs) goto nomem;
-    // attend_model_encode left the split it used in tok: token i is id i (+1 with <cls>)
+    // the tokenizer keeps the pieces of its last encode: id t is piece t - special
     for (size_t t = 0; t < T; t++) {
-        const char *s = cls && t == 0 ? "<cls>" : attend_splitter_token(&tok, t - (size_t)cls, NULL);
+        const char *s = t < special ? attend_tokenizer_token(m->tok, ids[t])
+                                    : attend_tokenizer_piece(m->tok, tok, t - special);
         if (!(ex->tokens[t] = attend_strdup(s))) goto nomem;
-        ex->unknown[t] = ids[t] == ATTEND_VOCAB_UNK;
+        ex->unknown[t] = ids[t] == m->tok->unk_id;
     }
-    (void)E;
     size_t n_acts = attend_model_acts_size(c, 1, T, 0);
     if (!n_acts || !(mem = malloc(n_acts * sizeof(float)))) goto nomem;
     attend_model_acts a;
@@ -75,7 +72,7 @@ nomem:
     st = attend_errorf(err, ATTEND_ERR_NOMEM, "out of memory explaining a text");
 done:
     if (st) attend_explanation_free(ex);
-    attend_splitter_free(&tok);
+    attend_tokenizer_scratch_free(m->tok, tok);
     free(ids);
     free(pad);
     free(mem);
@@ -206,7 +203,7 @@ done:
     return st;
 }
 
-attend_status attend_head_stats_compute(attend_model *m, const attend_encoded *enc,
+attend_status attend_head_stats_compute(const attend_model *m, const attend_encoded *enc,
                                         size_t max_examples, int importance,
                                         attend_head_stats *hs, attend_error *err) {
     memset(hs, 0, sizeof *hs);
@@ -237,18 +234,23 @@ attend_status attend_head_stats_compute(attend_model *m, const attend_encoded *e
         if ((st = attend_evaluate(m, &sub, 64, &mt, NULL, err))) goto fail;
         hs->base_accuracy = mt.accuracy;
         hs->base_loss = mt.loss;
+        /* The model is shared and may be mapped read-only: each masked
+         * model is a shallow copy whose layer l reads a masked copy of
+         * out_proj.weight (E out, E in); head h's context is in columns
+         * [h*D, (h+1)*D). */
+        attend_model masked = *m;
         for (size_t l = 0; l < L; l++) {
-            // out_proj.weight is (E out, E in); head h's context is in columns [h*D, (h+1)*D)
-            float *W = m->p.layers[l].self_attn.out_proj_weight;
-            memcpy(saved, W, E * E * sizeof(float));
+            const float *W = m->p.layers[l].self_attn.out_proj_weight;
+            masked.p.layers[l].self_attn.out_proj_weight = saved;
             for (size_t h = 0; h < H; h++) {
-                for (size_t r = 0; r < E; r++) memset(W + r * E + h * D, 0, D * sizeof(float));
-                st = attend_evaluate(m, &sub, 64, &mt, NULL, err);
-                memcpy(W, saved, E * E * sizeof(float));
+                memcpy(saved, W, E * E * sizeof(float));
+                for (size_t r = 0; r < E; r++) memset(saved + r * E + h * D, 0, D * sizeof(float));
+                st = attend_evaluate(&masked, &sub, 64, &mt, NULL, err);
                 if (st) goto fail;
                 hs->acc_drop[l * H + h] = hs->base_accuracy - mt.accuracy;
                 hs->loss_rise[l * H + h] = mt.loss - hs->base_loss;
             }
+            masked.p.layers[l].self_attn.out_proj_weight = m->p.layers[l].self_attn.out_proj_weight;
         }
         hs->has_importance = 1;
     }

@@ -52,7 +52,7 @@ typedef struct {
  * [h*D, (h+1)*D) of out_proj.weight, the subset is evaluated, and the
  * weights are restored exactly (m is unchanged afterwards). Needs labels in
  * enc for importance. */
-attend_status attend_head_stats_compute(attend_model *m, const attend_encoded *enc,
+attend_status attend_head_stats_compute(const attend_model *m, const attend_encoded *enc,
                                         size_t max_examples, int importance,
                                         attend_head_stats *hs, attend_error *err);
 void attend_head_stats_free(attend_head_stats *hs);
