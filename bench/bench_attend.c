@@ -362,17 +362,18 @@ static void train_free(train_ctx *t) {
 }
 
 /* One step: attend_stepper_step, the function attend_train's inner loop
- * calls (src/train.c), on the next synthetic batch. */
+ * calls (src/train/train.c), on the next synthetic batch. */
 static void train_step(void *p) {
     train_ctx *t = p;
     const size_t B = t->B, T = t->T, which = t->step % SYNTH_BATCHES;
     const float lr = attend_lr_at(t->step, t->total_steps, t->warmup, 1e-3f);
     float loss;
     double gnorm;
+    attend_error err;
     if (attend_stepper_step(&t->s, t->tokens + which * B * T, t->pad, t->targets + which * B, B,
                             T, lr, t->step + 1, attend_seed_child(1, 1000000 + t->step), &loss,
-                            &gnorm)) {
-        fprintf(stderr, "attend_bench: training step diverged (loss %g)\n", (double)loss);
+                            &gnorm, &err)) {
+        fprintf(stderr, "attend_bench: training step: %s\n", err.msg);
         exit(1);
     }
     t->step++;

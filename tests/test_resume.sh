@@ -41,7 +41,10 @@ for sig in INT TERM; do
   if [ $rc -eq $want ]; then
     grep -q "resume with --resume" "$T/s.out" && ok || bad "SIG$sig: no resume hint"
   fi
-  "$A" train $FLAGS --out "$T/s.safetensors" --resume "$T/s.safetensors.ckpt" > "$T/r.out" 2>&1
+  # SIGTERM's run resumes from the model's path, which people type: the
+  # checkpoint beside it (MODEL.ckpt) is found
+  from="$T/s.safetensors.ckpt"; [ $sig = TERM ] && from="$T/s.safetensors"
+  "$A" train $FLAGS --out "$T/s.safetensors" --resume "$from" > "$T/r.out" 2>&1
   [ $? -eq 0 ] && ok || bad "resume after SIG$sig failed: $(tail -2 "$T/r.out")"
   cmp -s "$T/full.safetensors" "$T/s.safetensors" && ok || bad "resumed model differs from the uninterrupted one (SIG$sig)"
   # the epoch lines of the resumed run match the uninterrupted run's
@@ -56,7 +59,9 @@ done
 rc=$?
 [ $rc -eq 1 ] && grep -q "other data or settings" "$T/x.out" && ok || bad "mismatched resume: exit $rc: $(head -1 "$T/x.out")"
 "$A" train $FLAGS --out "$T/x.safetensors" --resume "$T/full.safetensors" > "$T/x.out" 2>&1
-[ $? -eq 1 ] && grep -q "not an attend training checkpoint" "$T/x.out" && ok || bad "a model given as checkpoint was not refused"
+[ $? -eq 1 ] && grep -q "full.safetensors is a model file, not a checkpoint, and its checkpoint .*full.safetensors.ckpt does not exist" "$T/x.out" && ok || bad "a finished model given as checkpoint was not refused with its checkpoint named: $(cat "$T/x.out")"
+"$A" train $FLAGS --out "$T/x.safetensors" --resume "$T/d.tsv" > "$T/x.out" 2>&1
+[ $? -eq 1 ] && grep -q "d.tsv" "$T/x.out" && ok || bad "data given as checkpoint: $(cat "$T/x.out")"
 
 # Temporary files of killed saves: the next save to the same file removes
 # "<file>.tmp.<pid>[.<k>]" when process <pid> is gone, and nothing else: not

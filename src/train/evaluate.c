@@ -1,0 +1,62 @@
+/* Batched evaluation: loss, accuracy, per-class metrics and probabilities
+ * of a model over encoded texts. */
+#include "train/train.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+attend_status attend_evaluate(const attend_model *m, const attend_encoded *e, size_t batch,
+                              attend_metrics *mt, float *probs, attend_error *err) {
+    const attend_model_config *c = &m->cfg;
+    const size_t K = c->num_classes;
+    if (batch == 0) batch = 64;
+    if (batch > ATTEND_TRAIN_MAX_BATCH) batch = ATTEND_TRAIN_MAX_BATCH;
+    size_t T = e->max_len ? e->max_len : 1;
+    size_t n_acts = attend_model_acts_size(c, batch, T, ATTEND_ACTS_FUSED);
+    float *mem = malloc(n_acts * sizeof(float));
+    float *p = malloc(batch * K * sizeof(float));
+    int32_t *tokens = malloc(batch * T * sizeof(int32_t));
+    uint8_t *pad = malloc(batch * T);
+    size_t *idx = malloc((e->n ? e->n : 1) * sizeof(size_t));
+    attend_status st = ATTEND_OK;
+    if (!mem || !p || !tokens || !pad || !idx) {
+        st = attend_errorf(err, ATTEND_ERR_NOMEM, "out of memory for evaluation (%zu MiB of activations)",
+                           n_acts * sizeof(float) >> 20);
+        goto done;
+    }
+    for (size_t i = 0; i < e->n; i++) idx[i] = i;
+    attend_sort_by_length(e, idx, e->n);
+    if (mt) attend_metrics_reset(mt);
+    for (size_t s = 0; s < e->n; s += batch) {
+        size_t B = e->n - s < batch ? e->n - s : batch;
+        size_t Tb = attend_batch_fill(e, idx + s, B, m->tok->pad_id, tokens, pad);
+        attend_model_acts a;
+        attend_model_acts_bind(&a, c, B, Tb, ATTEND_ACTS_FUSED, mem);
+        attend_model_forward(m, &a, tokens, pad, B, Tb, 0, 0);
+        attend_softmax_forward(p, a.logits, B, K);
+        for (size_t b = 0; b < B; b++) {
+            const float *pb = p + b * K;
+            size_t best = 0;
+            for (size_t k = 1; k < K; k++) best = pb[k] > pb[best] ? k : best;
+            if (probs) memcpy(probs + idx[s + b] * K, pb, K * sizeof(float));
+            if (mt && e->labels) {
+                int32_t y = e->labels[idx[s + b]];
+                /* loss from logits (log-sum-exp) so a tiny probability stays finite */
+                const float *lg = a.logits + b * K;
+                double mx = lg[0], se = 0.0;
+                for (size_t k = 1; k < K; k++) mx = lg[k] > mx ? lg[k] : mx;
+                for (size_t k = 0; k < K; k++) se += exp(lg[k] - mx);
+                attend_metrics_add(mt, y, (int32_t)best, mx + log(se) - lg[y]);
+            }
+        }
+    }
+    if (mt) attend_metrics_finish(mt);
+done:
+    free(mem);
+    free(p);
+    free(tokens);
+    free(pad);
+    free(idx);
+    return st;
+}

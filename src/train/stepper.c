@@ -1,0 +1,217 @@
+/* One training step in named parts, as a data-parallel trainer reads:
+ *
+ *   attend_step_gradients   forward, loss, backward into the gradients
+ *   attend_step_reduce      the reduce hook (all-reduce across processes)
+ *   attend_step_grad_norm   the gradient norm over fixed pieces
+ *   attend_step_update      clipping and AdamW
+ *
+ * attend_train and the benchmark both run attend_stepper_step, which calls
+ * the four in order, so the benchmark times the step a run executes.
+ *
+ * The embedding table is most of the parameters but a batch touches a few
+ * hundred of its rows. Gradients of the other rows are exactly zero, so
+ * zeroing, the norm and clipping visit only the touched rows, and the
+ * optimizer updates only them: a row's moments and weights move at the
+ * steps where its token occurs (the lazy semantics of torch.optim.SparseAdam
+ * for this table; embeddings get no weight decay). Everything else gets
+ * dense AdamW. */
+#include "train/train.h"
+#include "attention/sdpa.h"
+#include "base/parallel.h"
+#include "nn/optimizer.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Training keeps the attention weights for the backward while they take
+ * less than this; beyond it (long texts, big batches) attention is fused:
+ * O(T) memory per head, at the price of recomputing scores in the backward
+ * (about 15% more time on WordNet's short glosses, hence not always). */
+#define TRAIN_UNFUSED_MAX_BYTES ((double)(512u << 20))
+
+/* The gradient norm's pieces: NORM_CHUNK values of the dense part each, and
+ * one per touched embedding row. */
+#define NORM_CHUNK 4096
+
+attend_status attend_train_nomem(attend_error *err, const attend_model *m, size_t Bmax,
+                                 size_t Tmax, int acts_flags) {
+    const size_t n = attend_model_acts_size(&m->cfg, Bmax, Tmax, acts_flags) + 3 * m->layout.total;
+    return attend_errorf(err, ATTEND_ERR_NOMEM,
+                         "out of memory: training needs about %zu MiB (lower --batch or --max-len)",
+                         n * sizeof(float) >> 20);
+}
+
+int attend_train_acts_flags(const attend_model_config *c, size_t Bmax, size_t Tmax) {
+    /* Fused where attention's lane kernel recomputes the weights faster
+     * than it could read them back (small head dims: d_model 64, 8 heads);
+     * elsewhere the weights are kept unless they are too big. */
+    if (c->nhead && attend_sdpa_lane_kernel(c->d_model / c->nhead))
+        return ATTEND_ACTS_GRAD | ATTEND_ACTS_FUSED;
+    return (double)attend_model_acts_size(c, Bmax, Tmax, ATTEND_ACTS_GRAD) * sizeof(float) >
+                   TRAIN_UNFUSED_MAX_BYTES
+               ? ATTEND_ACTS_GRAD | ATTEND_ACTS_FUSED
+               : ATTEND_ACTS_GRAD;
+}
+
+attend_status attend_stepper_init(attend_stepper *s, attend_model *m, size_t Bmax, size_t Tmax,
+                                  int acts_flags, attend_error *err) {
+    memset(s, 0, sizeof *s);
+    const attend_model_config *c = &m->cfg;
+    const size_t P = m->layout.total;
+    if (!m->params)
+        return attend_errorf(err, ATTEND_ERR_ARG, "training needs a model with weights of its own (not a loaded file's)");
+    s->m = m;
+    s->acts_flags = acts_flags;
+    s->Bmax = Bmax;
+    s->Tmax = Tmax;
+    s->clip = 1.0f;
+    s->adam = (attend_adamw_config){0.9f, 0.999f, 1e-8f, 0.01f};
+    s->grads = calloc(P, sizeof(float));
+    s->m1 = calloc(P, sizeof(float));
+    s->m2 = calloc(P, sizeof(float));
+    s->acts = malloc(attend_model_acts_size(c, Bmax, Tmax, acts_flags) * sizeof(float));
+    s->rows = malloc(Bmax * Tmax * sizeof(int32_t));
+    s->norm_part = malloc(((P + NORM_CHUNK - 1) / NORM_CHUNK + Bmax * Tmax) * sizeof(double));
+    s->touched = calloc(c->vocab_size, 1);
+    if (!s->grads || !s->m1 || !s->m2 || !s->acts || !s->rows || !s->norm_part || !s->touched) {
+        attend_stepper_free(s);
+        return attend_train_nomem(err, m, Bmax, Tmax, acts_flags);
+    }
+    attend_layout L = m->layout;
+    L.items = NULL; /* bind only: the sizing list already exists in m->layout */
+    L.base = s->grads;
+    L.total = 0;
+    attend_model_layout(&L, c, &s->g);
+    return ATTEND_OK;
+}
+
+void attend_stepper_free(attend_stepper *s) {
+    free(s->grads);
+    free(s->m1);
+    free(s->m2);
+    free(s->acts);
+    free(s->rows);
+    free(s->norm_part);
+    free(s->touched);
+    memset(s, 0, sizeof *s);
+}
+
+/* ---- 1. gradients ---- */
+
+/* Zeroes the gradients this batch will write: the dense part and the rows
+ * of the embedding table it touches. */
+static void grads_zero(attend_stepper *s) {
+    const attend_model *m = s->m;
+    const size_t E = m->cfg.d_model, emb = m->cfg.vocab_size * E;
+    memset(s->grads + emb, 0, (m->layout.total - emb) * sizeof(float));
+    for (size_t q = 0; q < s->n_rows; q++)
+        memset(s->grads + (size_t)s->rows[q] * E, 0, E * sizeof(float));
+}
+
+void attend_step_gradients(attend_stepper *s, const int32_t *tokens, const uint8_t *pad,
+                           const int32_t *targets, size_t B, size_t T, uint64_t seed) {
+    const attend_model *m = s->m;
+    const attend_model_config *c = &m->cfg;
+    const size_t K = c->num_classes;
+    // embedding rows this batch touches: only they get gradients
+    s->n_rows = 0;
+    for (size_t q = 0; q < B * T; q++) {
+        int32_t id = tokens[q];
+        if (!pad[q] && !s->touched[id]) {
+            s->touched[id] = 1;
+            s->rows[s->n_rows++] = id;
+        }
+    }
+    for (size_t q = 0; q < s->n_rows; q++) s->touched[s->rows[q]] = 0;
+    attend_model_acts a;
+    attend_model_acts_bind(&a, c, B, T, s->acts_flags, s->acts);
+    attend_model_forward(m, &a, tokens, pad, B, T, 1, seed);
+    s->loss = attend_crossentropy_forward(a.probs, a.logits, targets, s->class_w,
+                                          s->label_smoothing, B, K);
+    memset(a.dlogits, 0, B * K * sizeof(float));
+    attend_crossentropy_backward(a.dlogits, a.probs, targets, s->class_w, s->label_smoothing,
+                                 1.0f, B, K);
+    grads_zero(s);
+    attend_model_backward(m, &s->g, &a, tokens, pad, B, T, 1, seed);
+}
+
+/* ---- 2. reduce ---- */
+
+attend_status attend_step_reduce(attend_stepper *s, attend_error *err) {
+    return s->reduce ? s->reduce(s->reduce_ctx, s, err) : ATTEND_OK;
+}
+
+/* ---- 3. gradient norm ---- */
+
+/* The sum of squares is cut into fixed pieces whose partial sums are added
+ * in piece order: the threads share the work, and the result (hence
+ * clipping) does not depend on how many there are. */
+double attend_step_grad_norm(attend_stepper *s) {
+    const attend_model *m = s->m;
+    const size_t E = m->cfg.d_model, emb = m->cfg.vocab_size * E, dense = m->layout.total - emb;
+    const size_t nc = (dense + NORM_CHUNK - 1) / NORM_CHUNK, n = nc + s->n_rows;
+    double *part = s->norm_part;
+    ATTEND_OMP(parallel for schedule(dynamic, 8) if (n > 64))
+    for (size_t i = 0; i < n; i++) {
+        if (i < nc) {
+            const size_t o = i * NORM_CHUNK, len = dense - o < NORM_CHUNK ? dense - o : NORM_CHUNK;
+            part[i] = attend_sumsq(s->grads + emb + o, len);
+        } else {
+            part[i] = attend_sumsq(s->grads + (size_t)s->rows[i - nc] * E, E);
+        }
+    }
+    double sum = 0.0;
+    for (size_t i = 0; i < n; i++) sum += part[i];
+    return sqrt(sum);
+}
+
+/* ---- 4. update ---- */
+
+void attend_step_update(attend_stepper *s, float lr, size_t step, double gnorm) {
+    attend_model *m = s->m;
+    /* clipping: the gradients are multiplied by clip_f (1: none), each work
+     * item by the thread that updates it */
+    const float clip_f = s->clip > 0.0f && gnorm > s->clip ? (float)(s->clip / gnorm) : 1.0f;
+    /* Work items: every tensor but the embedding, then the touched embedding
+     * rows. Most are small (biases, norms, 64-wide rows), so they are spread
+     * over the threads as items rather than each split in chunks; the
+     * update is elementwise, so the split never changes a bit. */
+    const attend_adamw_config *adam = &s->adam;
+    const size_t E = m->cfg.d_model, nt = m->layout.count, n_items = nt + s->n_rows;
+    ATTEND_OMP(parallel for schedule(dynamic, 4) if (n_items > 8))
+    for (size_t i = 0; i < n_items; i++) {
+        if (i >= nt) {
+            size_t o = (size_t)(m->p.tok_emb - m->params) + (size_t)s->rows[i - nt] * E;
+            if (clip_f != 1.0f) attend_scale(s->grads + o, E, clip_f);
+            attend_adamw_update_serial(m->params + o, s->grads + o, s->m1 + o, s->m2 + o, E, adam,
+                                       lr, step, 0);
+            continue;
+        }
+        const attend_param_info *it = &m->layout.items[i];
+        if (m->params + it->offset == m->p.tok_emb) continue; /* only its touched rows */
+        if (clip_f != 1.0f) attend_scale(s->grads + it->offset, it->numel, clip_f);
+        attend_adamw_update_serial(m->params + it->offset, s->grads + it->offset,
+                                   s->m1 + it->offset, s->m2 + it->offset, it->numel, adam, lr,
+                                   step, !it->no_decay);
+    }
+}
+
+/* ---- the whole step ---- */
+
+attend_status attend_stepper_step(attend_stepper *s, const int32_t *tokens, const uint8_t *pad,
+                                  const int32_t *targets, size_t B, size_t T, float lr,
+                                  size_t step, uint64_t seed, float *loss, double *gnorm,
+                                  attend_error *err) {
+    attend_step_gradients(s, tokens, pad, targets, B, T, seed);
+    attend_status st = attend_step_reduce(s, err);
+    if (st) return st;
+    *loss = s->loss;
+    *gnorm = attend_step_grad_norm(s);
+    /* Diverged: nothing of this batch is applied. */
+    if (!isfinite(*loss) || !isfinite(*gnorm))
+        return attend_errorf(err, ATTEND_ERR_NUMERIC, "loss %g, gradient norm %g", (double)*loss,
+                             *gnorm);
+    attend_step_update(s, lr, step, *gnorm);
+    return ATTEND_OK;
+}
