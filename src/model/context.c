@@ -147,7 +147,7 @@ attend_status attend_classify(const attend_model *m, attend_context *c, const ch
 }
 
 /* Sort helper for classify_batch: by length, then index. */
-static const size_t *sort_len_;
+static _Thread_local const size_t *sort_len_; /* per thread: contexts run in parallel */
 static int by_len(const void *a, const void *b) {
     size_t i = *(const size_t *)a, j = *(const size_t *)b;
     if (sort_len_[i] != sort_len_[j]) return sort_len_[i] < sort_len_[j] ? -1 : 1;

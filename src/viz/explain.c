@@ -120,7 +120,7 @@ static attend_status subset(attend_encoded *out, const attend_encoded *enc, size
     return ATTEND_OK;
 }
 
-static const attend_encoded *sort_src_;
+static _Thread_local const attend_encoded *sort_src_;
 static int by_len(const void *a, const void *b) {
     size_t i = *(const size_t *)a, j = *(const size_t *)b;
     if (sort_src_->len[i] != sort_src_->len[j]) return sort_src_->len[i] < sort_src_->len[j] ? -1 : 1;
