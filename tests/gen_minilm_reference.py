@@ -4,7 +4,7 @@
 Usage:  python3 tests/gen_minilm_reference.py MODEL_DIR OUTDIR
         MODEL_DIR: the sentence-transformers folder (scripts/fetch_minilm.sh DIR)
 
-Needs torch, transformers, sentence-transformers, safetensors, numpy.
+Needs torch, transformers, sentence-transformers, safetensors.
 Writes to OUTDIR (the committed copy is tests/hf_fixtures/minilm, described
 in its README.md):
 
@@ -26,7 +26,6 @@ import os
 import struct
 import sys
 
-import numpy as np
 import torch
 
 import sentence_transformers
