@@ -1,32 +1,10 @@
 /* attend eval: metrics of a model on labelled data. */
 #include "cli.h"
-#include "train/train.h"
 
 #include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static const char *eval_usage =
-    "usage: attend eval --model MODEL --data FILE [--json] [options]\n"
-    "\n"
-    "Evaluates a classifier: N, loss, accuracy, macro-F1, per-class precision,\n"
-    "recall, F1 and support, and the confusion matrix (rows: true, columns:\n"
-    "predicted).\n"
-    "\n"
-    "  --model FILE       model file from attend train\n"
-    "  --data FILE        labelled data (same formats as train)\n"
-    "  --format NAME      tsv | csv | fasttext | jsonl (default: by extension)\n"
-    "  --text-col NAME    CSV column / JSONL key of the text (default text)\n"
-    "  --label-col NAME   CSV column / JSONL key of the label (default label)\n"
-    "  --strict           stop at the first malformed record (default: skip it)\n"
-    "  --json             print one JSON object (n, loss, accuracy, macro_f1,\n"
-    "                     labels, per_class, confusion)\n"
-    "  --batch N          texts per forward pass (default 64)\n"
-    "  --threads N        (default 0 = all cores)\n"
-    "  --precision P      fp32 (default) or bf16 matmuls (see attend train --help)\n"
-    "\n"
-    "Example: attend eval --model wordnet.safetensors --data data/wordnet-nouns.tsv\n";
 
 static void print_text(const attend_model *m, const attend_metrics *mt, const char *data) {
     const size_t K = mt->K;
@@ -96,66 +74,42 @@ static int print_json(const attend_model *m, const attend_metrics *mt) {
 }
 
 int cli_eval(int argc, char **argv) {
-    const char *model_path = NULL, *data_path = NULL, *v = NULL;
+    const char *model_path = NULL, *data_path = NULL;
     attend_data_options d = {0};
     size_t batch = 64, threads = 0;
     int json = 0;
-    int pr;
-    for (int i = 1; i < argc; i++) {
-        int r = cli_data_flag("eval", argc, argv, &i, &d);
-        if (r < 0) return CLI_USAGE;
-        if (r > 0) continue;
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            fputs(eval_usage, stdout);
-            return CLI_OK;
-        } else if (cli_flag(argc, argv, &i, "--model", &v)) {
-            if (!(model_path = v)) return cli_usage_error("eval", "--model needs a file");
-        } else if (cli_flag(argc, argv, &i, "--data", &v)) {
-            if (!(data_path = v)) return cli_usage_error("eval", "--data needs a file");
-        } else if (cli_flag(argc, argv, &i, "--batch", &v)) {
-            if (cli_parse_size("eval", "--batch", v, 1, 4096, &batch)) return CLI_USAGE;
-        } else if (cli_flag(argc, argv, &i, "--threads", &v)) {
-            if (cli_parse_size("eval", "--threads", v, 0, 1024, &threads)) return CLI_USAGE;
-        } else if ((pr = cli_precision_flag("eval", argc, argv, &i)) != 0) {
-            if (pr < 0) return CLI_USAGE;
-        } else if (strcmp(argv[i], "--json") == 0) {
-            json = 1;
-        } else {
-            return cli_usage_error("eval", "unknown option '%s'", argv[i]);
-        }
-    }
+    const cli_opt opts[] = {
+        CLI_OPT(CLI_STRING, "--model", "FILE", &model_path, 0, 0, "model file from attend train"),
+        CLI_OPT(CLI_STRING, "--data", "FILE", &data_path, 0, 0, "labelled data (same formats as train)"),
+        CLI_OPTS_DATA(d),
+        CLI_OPT_SWITCH("--json", &json,
+                       "print one JSON object (n, loss, accuracy, macro_f1,\nlabels, per_class, confusion)"),
+        CLI_OPT(CLI_SIZE, "--batch", "N", &batch, 1, 4096, "texts per forward pass"),
+        CLI_OPTS_RUN(threads),
+    };
+    const cli_command cmd = {
+        "eval", "attend eval --model MODEL --data FILE [--json] [options]",
+        "Evaluates a classifier: N, loss, accuracy, macro-F1, per-class precision,\n"
+        "recall, F1 and support, and the confusion matrix (rows: true, columns:\n"
+        "predicted).\n",
+        "attend eval --model wordnet.safetensors --data data/wordnet-nouns.tsv", opts, CLI_N(opts), NULL, NULL};
+    int pr = cli_parse(&cmd, argc, argv);
+    if (pr) return pr > 0 ? CLI_OK : CLI_USAGE;
     if (!model_path || !data_path) return cli_usage_error("eval", "eval needs --model and --data");
     cli_set_threads(threads);
 
     attend_error err = {0};
     attend_model *m = NULL;
-    attend_dataset ds = {0};
-    attend_encoded enc = {0};
     attend_metrics mt = {0};
-    int32_t *ids = NULL;
+    size_t n_malformed = 0, n_empty = 0;
     int rc = CLI_FAIL;
     d.on_warning = cli_print_warning;
-    if (attend_model_load(&m, model_path, &err) || attend_dataset_read(&ds, data_path, &d, &err))
+    if (attend_model_load(&m, model_path, &err) ||
+        attend_evaluate_file(m, data_path, &d, batch, &mt, &n_malformed, &n_empty, &err))
         goto fail;
-    if (!(ids = malloc((ds.count ? ds.count : 1) * sizeof(int32_t)))) {
-        attend_errorf(&err, ATTEND_ERR_NOMEM, "out of memory");
-        goto fail;
-    }
-    if (attend_labels_map(&m->labels, &ds, ids, &err) ||
-        attend_encode_dataset(&enc, m, &ds, ids, NULL, 0, cli_print_warning, NULL, &err))
-        goto fail;
-    if (enc.n == 0) {
-        attend_errorf(&err, ATTEND_ERR_FORMAT, "%s: no example has a token", data_path);
-        goto fail;
-    }
-    if (attend_metrics_init(&mt, m->cfg.num_classes)) {
-        attend_errorf(&err, ATTEND_ERR_NOMEM, "out of memory");
-        goto fail;
-    }
-    if (attend_evaluate(m, &enc, batch, &mt, NULL, &err)) goto fail;
-    if (ds.n_malformed || enc.n_empty)
+    if (n_malformed || n_empty)
         fprintf(stderr, "attend: skipped %zu malformed record(s) and %zu text(s) without tokens\n",
-                ds.n_malformed, enc.n_empty);
+                n_malformed, n_empty);
     if (json) {
         if (print_json(m, &mt)) {
             attend_errorf(&err, ATTEND_ERR_NOMEM, "out of memory");
@@ -168,9 +122,6 @@ int cli_eval(int argc, char **argv) {
 fail:
     if (rc != CLI_OK) cli_fail(&err);
     attend_metrics_free(&mt);
-    attend_encoded_free(&enc);
-    free(ids);
-    attend_dataset_free(&ds);
     attend_model_free(m);
     return rc;
 }

@@ -4,27 +4,19 @@
 #include <stdio.h>
 #include <string.h>
 
-static const char *info_usage =
-    "usage: attend info [--model MODEL]\n"
-    "\n"
-    "With --model: the configuration, parameter count by tensor, labels,\n"
-    "vocabulary size, provenance and training summary of a model file.\n"
-    "Without: how this attend was built (version, OpenMP, BLAS, threads).\n"
-    "\n"
-    "Example: attend info --model wordnet.safetensors\n";
-
 int cli_info(int argc, char **argv) {
-    const char *model_path = NULL, *v = NULL;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            fputs(info_usage, stdout);
-            return CLI_OK;
-        } else if (cli_flag(argc, argv, &i, "--model", &v)) {
-            if (!(model_path = v)) return cli_usage_error("info", "--model needs a file");
-        } else {
-            return cli_usage_error("info", "unknown option '%s'", argv[i]);
-        }
-    }
+    const char *model_path = NULL;
+    const cli_opt opts[] = {
+        CLI_OPT(CLI_STRING, "--model", "FILE", &model_path, 0, 0, "the model file to describe"),
+    };
+    const cli_command cmd = {
+        "info", "attend info [--model MODEL]",
+        "With --model: the configuration, parameter count by tensor, labels,\n"
+        "vocabulary size, provenance and training summary of a model file.\n"
+        "Without: how this attend was built (version, OpenMP, BLAS, threads).\n",
+        "attend info --model wordnet.safetensors", opts, CLI_N(opts), NULL, NULL};
+    int pr = cli_parse(&cmd, argc, argv);
+    if (pr) return pr > 0 ? CLI_OK : CLI_USAGE;
     if (!model_path) {
         printf("%s\n", attend_build_info());
         return CLI_OK;
@@ -33,19 +25,19 @@ int cli_info(int argc, char **argv) {
     attend_model *m = NULL;
     if (attend_model_load(&m, model_path, &err)) return cli_fail(&err);
     const attend_model_config *c = attend_model_get_config(m);
-    static const char *pos[] = {"learned", "sinusoidal", "none"}, *pool[] = {"mean", "cls", "max"};
     printf("model       %s\n", model_path);
+    printf("arch        %s\n", attend_arch_name(c->arch));
     printf("config      d_model %zu, heads %zu (head dim %zu), layers %zu, d_ff %zu, max_len %zu\n",
            c->d_model, c->nhead, c->d_model / c->nhead, c->num_layers, c->dim_feedforward,
            c->max_len);
     printf("            pos %s, pool %s, activation %s, %s, dropout %g, layer_norm_eps %g\n",
-           pos[c->pos], pool[c->pool], c->activation == ATTEND_ACT_GELU ? "gelu" : "relu",
+           cli_pos_names[c->pos], cli_pool_names[c->pool], cli_activation_names[c->activation],
            c->norm_first ? "pre-norm" : "post-norm", (double)c->dropout,
            (double)c->layer_norm_eps);
     printf("head        ");
     for (size_t j = 0; j < c->n_hidden; j++) printf("%zu -> ", c->hidden[j]);
     printf("%zu classes\n", c->num_classes);
-    printf("vocabulary  %zu tokens (with <pad> <unk> <cls>)\n", c->vocab_size);
+    printf("vocabulary  %zu tokens (with <pad> <unk> <cls>)\n", attend_model_vocab_size(m));
     printf("parameters  %zu\n", attend_model_num_params(m));
     for (size_t i = 0; i < attend_model_num_tensors(m); i++) {
         const char *name;

@@ -7,61 +7,29 @@
 #include <string.h>
 #include <unistd.h>
 
-static const char *predict_usage =
-    "usage: attend predict --model MODEL [-k K] [--json] [FILE|-]\n"
-    "\n"
-    "Classifies one text per line of FILE (default: standard input) and prints one\n"
-    "line per input line, in order: the top K labels with their probabilities,\n"
-    "\"label prob label prob ...\". An empty (or token-less) input line gives an\n"
-    "empty output line. With --json each line is {\"labels\": [...], \"probs\": [...]}.\n"
-    "\n"
-    "  --model FILE   model file from attend train\n"
-    "  -k K           labels per line (default 1)\n"
-    "  --json         JSON lines\n"
-    "  --threads N    (default 1: one text at a time is fastest single-threaded)\n"
-    "  --precision P  fp32 (default) or bf16 matmuls (see attend train --help)\n"
-    "\n"
-    "Example: echo 'a large cat with a mane' | attend predict --model wordnet.safetensors -k 3\n";
-
-/* Prints a JSON string (UTF-8 already validated). */
-static void json_string(FILE *f, const char *s) {
-    fputc('"', f);
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\') fprintf(f, "\\%c", c);
-        else if (c < 0x20) fprintf(f, "\\u%04x", c);
-        else fputc(c, f);
-    }
-    fputc('"', f);
-}
-
 int cli_predict(int argc, char **argv) {
-    const char *model_path = NULL, *in_path = NULL, *v = NULL;
+    const char *model_path = NULL, *in_path = NULL;
     size_t k = 1, threads = 1;
     int json = 0;
-    int pr;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            fputs(predict_usage, stdout);
-            return CLI_OK;
-        } else if (cli_flag(argc, argv, &i, "--model", &v)) {
-            if (!(model_path = v)) return cli_usage_error("predict", "--model needs a file");
-        } else if (cli_flag(argc, argv, &i, "-k", &v)) {
-            if (cli_parse_size("predict", "-k", v, 1, 1000000, &k)) return CLI_USAGE;
-        } else if (cli_flag(argc, argv, &i, "--threads", &v)) {
-            if (cli_parse_size("predict", "--threads", v, 0, 1024, &threads)) return CLI_USAGE;
-        } else if ((pr = cli_precision_flag("predict", argc, argv, &i)) != 0) {
-            if (pr < 0) return CLI_USAGE;
-        } else if (strcmp(argv[i], "--json") == 0) {
-            json = 1;
-        } else if (argv[i][0] == '-' && argv[i][1] != '\0') {
-            return cli_usage_error("predict", "unknown option '%s'", argv[i]);
-        } else if (in_path) {
-            return cli_usage_error("predict", "one input file at most ('%s' and '%s')", in_path, argv[i]);
-        } else {
-            in_path = argv[i];
-        }
-    }
+    const cli_opt opts[] = {
+        CLI_OPT(CLI_STRING, "--model", "FILE", &model_path, 0, 0, "model file from attend train"),
+        CLI_OPT(CLI_SIZE, "-k", "K", &k, 1, 1000000, "labels per line"),
+        CLI_OPT_SWITCH("--json", &json, "JSON lines"),
+        CLI_OPT(CLI_SIZE, "--threads", "N", &threads, 0, 1024,
+                "(default 1: one text at a time is fastest single-threaded)"),
+        CLI_OPT_FUNC("--precision", "P", NULL, cli_set_precision,
+                     "fp32 (default) or bf16 matmuls (see attend train --help)", ""),
+    };
+    const cli_command cmd = {
+        "predict", "attend predict --model MODEL [-k K] [--json] [FILE|-]",
+        "Classifies one text per line of FILE (default: standard input) and prints one\n"
+        "line per input line, in order: the top K labels with their probabilities,\n"
+        "\"label prob label prob ...\". An empty (or token-less) input line gives an\n"
+        "empty output line. With --json each line is {\"labels\": [...], \"probs\": [...]}.\n",
+        "echo 'a large cat with a mane' | attend predict --model wordnet.safetensors -k 3",
+        opts, CLI_N(opts), &in_path, "input file"};
+    int pr = cli_parse(&cmd, argc, argv);
+    if (pr) return pr > 0 ? CLI_OK : CLI_USAGE;
     if (!model_path) return cli_usage_error("predict", "predict needs --model");
     cli_set_threads(threads);
 
@@ -140,7 +108,7 @@ int cli_predict(int argc, char **argv) {
                 fputs("{\"labels\":[", stdout);
                 for (size_t i = 0; i < k; i++) {
                     if (i) fputc(',', stdout);
-                    json_string(stdout, attend_model_label(m, order[i]));
+                    cli_json_string(stdout, attend_model_label(m, order[i]));
                 }
                 fputs("],\"probs\":[", stdout);
                 for (size_t i = 0; i < k; i++) printf("%s%.6g", i ? "," : "", (double)probs[order[i]]);

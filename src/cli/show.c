@@ -2,7 +2,7 @@
  * in the terminal, as SVG, as a self-contained HTML page, or as JSON. */
 #define _POSIX_C_SOURCE 200809L /* fileno, isatty */
 #include "cli.h"
-#include "viz/report.h"
+#include <strings.h>
 
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -13,32 +13,6 @@
 #include <unistd.h>
 
 #define ALL ((size_t)-1)
-
-static const char *show_usage =
-    "usage: attend show --model MODEL --text TEXT [--layer L] [--head H] [--out FILE] [--json]\n"
-    "\n"
-    "Shows how a classifier's attention heads read one text: for each layer and\n"
-    "head, how much weight every token (row, the query) puts on every token\n"
-    "(column, the key); the tokens each head attends to most; and the predicted\n"
-    "label with its probability.\n"
-    "\n"
-    "  --model FILE     model file from attend train\n"
-    "  --text TEXT      the text; - reads it from standard input\n"
-    "  --layer L        only layer L (1-based; default: every layer)\n"
-    "  --head H         only head H (1-based; default: every head)\n"
-    "  --out FILE       write FILE.svg (head view of one layer, large, and the model\n"
-    "                   view: every layer x head, small) or FILE.html (the same as a\n"
-    "                   self-contained page) instead of drawing in the terminal\n"
-    "  --json           print tokens, probabilities and every weight as JSON\n"
-    "  --top N          tokens listed per head (default 3)\n"
-    "  --color WHEN     auto | always | never (default auto: when standard output is\n"
-    "                   a terminal and NO_COLOR is empty or unset)\n"
-    "\n"
-    "In the terminal, without --layer or --head, each layer's map is the mean over\n"
-    "its heads; --layer L draws each head of layer L, and --head H head H of each\n"
-    "layer. Shading is relative to the largest weight drawn (the legend says it).\n"
-    "\n"
-    "Example: attend show --model wordnet.safetensors --text \"a large wild cat with a mane\" --layer 1\n";
 
 /* ---- terminal ---- */
 
@@ -144,15 +118,16 @@ static int print_top(const attend_explanation *ex, size_t l, size_t h, size_t to
 static int print_terminal(const attend_model *m, const attend_explanation *ex, const char *text,
                           size_t layer, size_t head, size_t top, int color) {
     const size_t T = ex->T, L = ex->L, H = ex->H, K = ex->K;
-    size_t tc = attend_utf8_chars(text);
+    size_t tc = 0;
+    for (const char *p = text; *p; p++) tc += ((unsigned char)*p & 0xC0) != 0x80;
     printf("text       ");
     put_cut(text, tc < 66 ? tc : 66);
     printf("%s\n", tc > 66 ? "..." : "");
     size_t n_unk = 0;
     for (size_t t = 0; t < T; t++) n_unk += ex->unknown[t];
     printf("tokens     %zu", T);
-    if (m->cfg.pool == ATTEND_POOL_CLS) printf(" (with <cls>)");
-    if (ex->n_text_tokens + (m->cfg.pool == ATTEND_POOL_CLS) > T)
+    if (ex->n_special) printf(" (with %s)", ex->tokens[0]);
+    if (ex->n_text_tokens + ex->n_special > T)
         printf(", cut from %zu at max_len", ex->n_text_tokens);
     if (n_unk) printf(", %zu not in the vocabulary (marked *)", n_unk);
     printf("\n");
@@ -296,189 +271,75 @@ static int print_json(const attend_model *m, const attend_explanation *ex, const
     return 0;
 }
 
-/* ---- SVG and HTML ---- */
-
-static void prediction_line(char *out, size_t cap, const attend_model *m, const attend_explanation *ex) {
-    snprintf(out, cap, "predicted: %s (p = %.3f)", attend_model_label(m, ex->predicted),
-             (double)ex->probs[ex->predicted]);
-}
-
-static void write_svg(attend_buf *b, const attend_model *m, const attend_explanation *ex,
-                      const char *text, size_t layer, size_t head) {
-    const size_t hl = layer == ALL ? ex->L - 1 : layer;
-    double hw, hh, mw, mh;
-    attend_head_view_size(ex, hl, head, &hw, &hh);
-    attend_model_view_size(ex, &mw, &mh);
-    char shown[200], pred[300], sect[160];
-    snprintf(shown, sizeof shown, "%.180s%s", text, strlen(text) > 180 ? "..." : "");
-    prediction_line(pred, sizeof pred, m, ex);
-    double W = hw > mw ? hw : mw, tw = attend_svg_text_width(shown, 15) + 20;
-    W = W > tw ? W : tw;
-    const double head_top = 70, model_top = head_top + 26 + hh + 24;
-    attend_svg_prolog(b);
-    attend_svg_begin(b, W, model_top + 26 + mh, "attend-heatmap attend-show", "attend show: attention of one text");
-    attend_svg_text(b, 8, 22, 15, "start", 0, "bold", NULL, shown);
-    attend_svg_text(b, 8, 44, 12, "start", 0, NULL, "#444444", pred);
-    if (head == ALL) snprintf(sect, sizeof sect, "Head view: the %zu heads of layer %zu", ex->H, hl + 1);
-    else snprintf(sect, sizeof sect, "Head view: layer %zu, head %zu", hl + 1, head + 1);
-    attend_svg_text(b, 8, head_top + 14, 14, "start", 0, "bold", NULL, sect);
-    attend_head_view_draw(b, ex, hl, head, 0, head_top + 22);
-    attend_svg_text(b, 8, model_top + 14, 14, "start", 0, "bold", NULL,
-                    "Model view: every layer (rows) and head (columns)");
-    attend_model_view_draw(b, ex, 0, model_top + 22);
-    attend_svg_end(b);
-}
-
-static void write_html(attend_buf *b, const attend_model *m, const attend_explanation *ex,
-                       const char *text, size_t layer, size_t head, size_t top) {
-    const size_t hl = layer == ALL ? ex->L - 1 : layer;
-    attend_html_begin(b, "attend show");
-    attend_buf_puts(b, "<h1>attend show</h1>\n<p class=\"text\">\xE2\x80\x9C");
-    attend_buf_escape(b, text);
-    attend_buf_puts(b, "\xE2\x80\x9D</p>\n");
-    // probabilities, highest first
-    size_t K = ex->K, n = K < 5 ? K : 5;
-    size_t *order = malloc(K * sizeof(size_t));
-    char (*cells)[2][64] = malloc(n * sizeof *cells);
-    const char **cp = malloc(2 * n * sizeof(char *));
-    if (order && cells && cp) {
-        for (size_t k = 0; k < K; k++) order[k] = k;
-        for (size_t i = 0; i < n; i++)
-            for (size_t j = i + 1; j < K; j++)
-                if (ex->probs[order[j]] > ex->probs[order[i]]) {
-                    size_t t = order[i];
-                    order[i] = order[j];
-                    order[j] = t;
-                }
-        for (size_t i = 0; i < n; i++) {
-            snprintf(cells[i][0], 64, "%s", attend_model_label(m, order[i]));
-            snprintf(cells[i][1], 64, "%.4f", (double)ex->probs[order[i]]);
-            cp[2 * i] = cells[i][0];
-            cp[2 * i + 1] = cells[i][1];
-        }
-        static const char *hdr[2] = {"label", "probability"};
-        attend_buf_puts(b, "<h2>Prediction</h2>\n");
-        attend_html_table(b, "attend-table", 2, hdr, n, cp, "lr");
-    } else {
-        b->failed = 1;
-    }
-    free(order);
-    free(cells);
-    free(cp);
-    char title[160];
-    attend_buf_puts(b, "<h2>Head view</h2>\n<p class=\"note\">Row i of a map shows how token i spreads its "
-                       "attention over the tokens (columns); bright = much weight. Each row sums to 1. "
-                       "Grey italic tokens are not in the vocabulary.</p>\n<div class=\"scroll\">\n");
-    if (head == ALL) snprintf(title, sizeof title, "Layer %zu: its %zu heads side by side", hl + 1, ex->H);
-    else snprintf(title, sizeof title, "Layer %zu, head %zu", hl + 1, head + 1);
-    attend_svg_head_view(b, ex, hl, head, title);
-    attend_buf_puts(b, "</div>\n<h2>Model view</h2>\n<div class=\"scroll\">\n");
-    attend_svg_model_view(b, ex, "Every layer (rows) and head (columns), one colour scale");
-    attend_buf_puts(b, "</div>\n<h2>Tokens each head attends to most</h2>\n"
-                       "<p class=\"note\">Mean weight a token receives over all queries.</p>\n");
-    size_t rows = ex->L * ex->H;
-    char (*tc)[3][400] = malloc((rows ? rows : 1) * sizeof *tc);
-    const char **tp = malloc((rows ? rows : 1) * 3 * sizeof(char *));
-    size_t *keys = malloc(top * sizeof(size_t));
-    float *w = malloc(top * sizeof(float));
-    if (tc && tp && keys && w) {
-        for (size_t r = 0; r < rows; r++) {
-            size_t l = r / ex->H, h = r % ex->H;
-            snprintf(tc[r][0], 400, "%zu", l + 1);
-            snprintf(tc[r][1], 400, "%zu", h + 1);
-            size_t nk = attend_explanation_top_keys(ex, l, h, top, keys, w), used = 0;
-            if (nk == SIZE_MAX) {
-                b->failed = 1; /* the file is refused: out of memory building it */
-                break;
-            }
-            tc[r][2][0] = 0;
-            for (size_t k = 0; k < nk && used < 300; k++)
-                used += (size_t)snprintf(tc[r][2] + used, 400 - used, "%s%.40s %.2f", k ? ", " : "",
-                                         ex->tokens[keys[k]], (double)w[k]);
-            for (int c = 0; c < 3; c++) tp[3 * r + c] = tc[r][c];
-        }
-        static const char *hdr[3] = {"layer", "head", "tokens attended to most"};
-        if (!b->failed) attend_html_table(b, "attend-table", 3, hdr, rows, tp, "rrl");
-    } else {
-        b->failed = 1;
-    }
-    free(tc);
-    free(tp);
-    free(keys);
-    free(w);
-    attend_html_end(b);
-}
-
 /* Reads all of stdin (the --text - case), without a final line break. */
 static char *read_stdin(void) {
-    attend_buf b;
-    attend_buf_init(&b);
-    char chunk[4096];
+    size_t len = 0, cap = 4096;
+    char *s = malloc(cap);
     size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, stdin)) > 0) attend_buf_append(&b, chunk, n);
-    if (b.failed || ferror(stdin)) {
-        attend_buf_free(&b);
-        return NULL;
-    }
-    while (b.len && (b.s[b.len - 1] == '\n' || b.s[b.len - 1] == '\r')) b.s[--b.len] = 0;
-    if (!b.s) {
-        char *e = malloc(1);
-        if (e) e[0] = 0;
-        return e;
-    }
-    return b.s;
-}
-
-static int ends_with(const char *s, const char *suffix) {
-    size_t a = strlen(s), b = strlen(suffix);
-    if (a < b) return 0;
-    for (size_t i = 0; i < b; i++) {
-        char c = s[a - b + i];
-        if (c >= 'A' && c <= 'Z') c = (char)(c - 'A' + 'a');
-        if (c != suffix[i]) return 0;
-    }
-    return 1;
-}
-
-int cli_show(int argc, char **argv) {
-    const char *model_path = NULL, *text_arg = NULL, *out_path = NULL, *v = NULL, *color_arg = "auto";
-    size_t layer = 0, head = 0, top = 3;
-    int json = 0, has_layer = 0, has_head = 0;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            fputs(show_usage, stdout);
-            return CLI_OK;
-        } else if (cli_flag(argc, argv, &i, "--model", &v)) {
-            if (!(model_path = v)) return cli_usage_error("show", "--model needs a file");
-        } else if (cli_flag(argc, argv, &i, "--text", &v)) {
-            if (!(text_arg = v)) return cli_usage_error("show", "--text needs a text (or - for standard input)");
-        } else if (cli_flag(argc, argv, &i, "--out", &v)) {
-            if (!(out_path = v)) return cli_usage_error("show", "--out needs a file ending in .svg or .html");
-        } else if (cli_flag(argc, argv, &i, "--layer", &v)) {
-            if (cli_parse_size("show", "--layer", v, 1, ATTEND_MAX_LAYERS, &layer)) return CLI_USAGE;
-            has_layer = 1;
-        } else if (cli_flag(argc, argv, &i, "--head", &v)) {
-            if (cli_parse_size("show", "--head", v, 1, 16384, &head)) return CLI_USAGE;
-            has_head = 1;
-        } else if (cli_flag(argc, argv, &i, "--top", &v)) {
-            if (cli_parse_size("show", "--top", v, 1, 64, &top)) return CLI_USAGE;
-        } else if (cli_flag(argc, argv, &i, "--color", &v)) {
-            if (!v || (strcmp(v, "auto") && strcmp(v, "always") && strcmp(v, "never")))
-                return cli_usage_error("show", "--color expects auto, always or never");
-            color_arg = v;
-        } else if (strcmp(argv[i], "--json") == 0) {
-            json = 1;
-        } else {
-            return cli_usage_error("show", "unknown option '%s'", argv[i]);
+    while (s && (n = fread(s + len, 1, cap - len - 1, stdin)) > 0) {
+        len += n;
+        if (cap - len - 1 == 0) {
+            char *t = realloc(s, cap * 2);
+            if (!t) {
+                free(s);
+                return NULL;
+            }
+            s = t;
+            cap *= 2;
         }
     }
+    if (!s || ferror(stdin)) {
+        free(s);
+        return NULL;
+    }
+    while (len && (s[len - 1] == '\n' || s[len - 1] == '\r')) len--;
+    s[len] = 0;
+    return s;
+}
+
+static const char *const color_names[] = {"auto", "always", "never", NULL};
+
+int cli_show(int argc, char **argv) {
+    const char *model_path = NULL, *text_arg = NULL, *out_path = NULL;
+    size_t layer = 0, head = 0, top = 3;
+    int json = 0, color_arg = 0;
+    const cli_opt opts[] = {
+        CLI_OPT(CLI_STRING, "--model", "FILE", &model_path, 0, 0, "model file from attend train"),
+        CLI_OPT_DEF(CLI_STRING, "--text", "TEXT", &text_arg, 1, 0, "the text; - reads it from standard input", ""),
+        CLI_OPT_DEF(CLI_SIZE, "--layer", "L", &layer, 1, ATTEND_MAX_LAYERS, "only layer L (1-based)", "every layer"),
+        CLI_OPT_DEF(CLI_SIZE, "--head", "H", &head, 1, 16384, "only head H (1-based)", "every head"),
+        CLI_OPT(CLI_STRING, "--out", "FILE", &out_path, 0, 0,
+                "write FILE.svg (head view of one layer, large, and the model\n"
+                "view: every layer x head, small) or FILE.html (the same as a\n"
+                "self-contained page) instead of drawing in the terminal"),
+        CLI_OPT_SWITCH("--json", &json, "print tokens, probabilities and every weight as JSON"),
+        CLI_OPT(CLI_SIZE, "--top", "N", &top, 1, 64, "tokens listed per head"),
+        CLI_OPT_CHOICE("--color", "WHEN", &color_arg, color_names,
+                       "auto | always | never (auto: when standard output is\n"
+                       "a terminal and NO_COLOR is empty or unset)"),
+    };
+    const cli_command cmd = {
+        "show", "attend show --model MODEL --text TEXT [--layer L] [--head H] [--out FILE] [--json]",
+        "Shows how a classifier's attention heads read one text: for each layer and\n"
+        "head, how much weight every token (row, the query) puts on every token\n"
+        "(column, the key); the tokens each head attends to most; and the predicted\n"
+        "label with its probability.\n"
+        "\n"
+        "In the terminal, without --layer or --head, each layer's map is the mean over\n"
+        "its heads; --layer L draws each head of layer L, and --head H head H of each\n"
+        "layer. Shading is relative to the largest weight drawn (the legend says it).\n",
+        "attend show --model wordnet.safetensors --text \"a large wild cat with a mane\" --layer 1", opts,
+        CLI_N(opts), NULL, NULL};
+    int pr = cli_parse(&cmd, argc, argv);
+    if (pr) return pr > 0 ? CLI_OK : CLI_USAGE;
+    const int has_layer = layer > 0, has_head = head > 0;
     if (!model_path || !text_arg) return cli_usage_error("show", "show needs --model MODEL and --text TEXT");
-    int is_svg = 0, is_html = 0;
     if (out_path) {
-        is_svg = ends_with(out_path, ".svg");
-        is_html = ends_with(out_path, ".html") || ends_with(out_path, ".htm");
-        if (!is_svg && !is_html)
-            return cli_usage_error("show", "--out %s: the name must end in .svg or .html", out_path);
+        size_t n = strlen(out_path);
+        int ok = (n >= 4 && !strcasecmp(out_path + n - 4, ".svg")) ||
+                 (n >= 5 && !strcasecmp(out_path + n - 5, ".html")) ||
+                 (n >= 4 && !strcasecmp(out_path + n - 4, ".htm"));
+        if (!ok) return cli_usage_error("show", "--out %s: the name must end in .svg or .html", out_path);
         if (json) return cli_usage_error("show", "--json and --out do not go together; pick one");
     }
     char *text = strcmp(text_arg, "-") == 0 ? read_stdin() : NULL;
@@ -491,8 +352,6 @@ int cli_show(int argc, char **argv) {
     attend_error err = {0};
     attend_model *m = NULL;
     attend_explanation ex = {0};
-    attend_buf b;
-    attend_buf_init(&b);
     int rc = CLI_FAIL;
     if (attend_model_load(&m, model_path, &err)) goto fail;
     const attend_model_config *c = attend_model_get_config(m);
@@ -514,20 +373,13 @@ int cli_show(int argc, char **argv) {
             goto fail;
         }
     } else if (out_path) {
-        if (ex.L == 0) {
-            attend_errorf(&err, ATTEND_ERR_ARG, "the model has no encoder layers: no attention to draw");
-            goto fail;
-        }
-        if (is_svg) write_svg(&b, m, &ex, t, lsel, hsel);
-        else write_html(&b, m, &ex, t, lsel, hsel, top);
-        if (attend_buf_write_file(&b, out_path, &err)) goto fail;
+        if (attend_show_write(out_path, m, &ex, t, lsel, hsel, top, &err)) goto fail;
         printf("wrote %s: %zu tokens, %zu layer%s x %zu head%s; predicted %s (p = %.3f)\n", out_path, ex.T, ex.L,
                ex.L == 1 ? "" : "s", ex.H, ex.H == 1 ? "" : "s", attend_model_label(m, ex.predicted),
                (double)ex.probs[ex.predicted]);
     } else {
         const char *no_color = getenv("NO_COLOR");
-        int color = strcmp(color_arg, "always") == 0 ||
-                    (strcmp(color_arg, "auto") == 0 && isatty(fileno(stdout)) && !(no_color && *no_color));
+        int color = color_arg == 1 || (color_arg == 0 && isatty(fileno(stdout)) && !(no_color && *no_color));
         if (print_terminal(m, &ex, t, lsel, hsel, top, color)) {
             fflush(stdout);
             attend_errorf(&err, ATTEND_ERR_NOMEM, "out of memory drawing the attention maps");
@@ -539,7 +391,6 @@ int cli_show(int argc, char **argv) {
 fail:
     cli_fail(&err);
 out:
-    attend_buf_free(&b);
     attend_explanation_free(&ex);
     attend_model_free(m);
     free(text);

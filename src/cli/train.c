@@ -1,9 +1,6 @@
 /* attend train: fit a classifier on labelled text. */
 #define _POSIX_C_SOURCE 200809L /* fileno, isatty */
 #include "cli.h"
-#include "viz/explain.h"
-#include "viz/report.h"
-#include "train/train.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -12,74 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-static void train_usage(FILE *f, const attend_train_options *d) {
-    const attend_model_config *m = &d->model;
-    fprintf(f,
-            "usage: attend train --data FILE --out MODEL.safetensors [options]\n"
-            "\n"
-            "Trains a transformer-encoder text classifier and saves the best model (by\n"
-            "validation loss) to --out. One line per epoch on stdout; a progress bar on\n"
-            "stderr when it is a terminal.\n"
-            "\n"
-            "data:\n"
-            "  --data FILE          labelled text: .tsv (label<TAB>text), .csv (header),\n"
-            "                       .txt/.ft (fastText __label__X text), .jsonl\n"
-            "  --format NAME        tsv | csv | fasttext | jsonl (default: by extension)\n"
-            "  --text-col NAME      CSV column / JSONL key of the text (default text)\n"
-            "  --label-col NAME     CSV column / JSONL key of the label (default label)\n"
-            "  --strict             stop at the first malformed record (default: skip it)\n"
-            "  --val FILE           validation data (default: split it off --data)\n"
-            "  --val-split FRAC     stratified validation fraction (default %g; 0 = none)\n"
-            "  --val-out FILE       write the validation examples as TSV (for attend eval)\n"
-            "  --min-freq N         keep tokens seen at least N times (default %zu)\n"
-            "  --max-vocab N        keep at most N tokens (default 0 = all)\n"
-            "model:\n"
-            "  --d-model N          embedding width (default %zu)\n"
-            "  --heads N            attention heads (default %zu)\n"
-            "  --layers N           encoder layers (default %zu)\n"
-            "  --d-ff N             feed-forward width (default %zu)\n"
-            "  --max-len N          tokens per text, longer texts are cut (default %zu)\n"
-            "  --pos KIND           learned | sinusoidal | none (default learned)\n"
-            "  --pool KIND          mean | cls | max (default mean)\n"
-            "  --head-hidden LIST   hidden layers before the output, e.g. 256,128 (default none)\n"
-            "  --activation NAME    relu | gelu (default relu)\n"
-            "  --norm-first         pre-norm layers (default post-norm)\n"
-            "  --dropout P          (default %g)\n"
-            "training:\n"
-            "  --epochs N           (default %zu)\n"
-            "  --batch N            (default %zu)\n"
-            "  --lr X               peak learning rate of AdamW (default %g)\n"
-            "  --warmup FRAC        linear warmup over this fraction of steps, then cosine\n"
-            "                       decay (default %g)\n"
-            "  --weight-decay X     AdamW decay; never on biases, norms, embeddings (default %g)\n"
-            "  --clip X             gradient-norm clipping (default %g; 0 = off)\n"
-            "  --label-smoothing X  (default 0)\n"
-            "  --class-weights KIND none | auto (inverse frequency) (default none)\n"
-            "  --patience N         stop after N epochs without a better val loss (default 0 = off)\n"
-            "  --seed N             (default %llu); same seed and threads = same run\n"
-            "  --threads N          (default 0 = all cores)\n"
-            "  --precision P        fp32 (default) or bf16: the projection and feed-forward\n"
-            "                       matmuls round their inputs to bfloat16 and sum in fp32;\n"
-            "                       about 2x their speed on CPUs with AVX512-BF16, weights\n"
-            "                       and optimizer stay fp32; recorded in the provenance\n"
-            "  --log FILE           append one JSON object per epoch\n"
-            "  --report DIR         when done, write DIR/index.html: curves, positional\n"
-            "                       encodings, confusion matrix, attention maps, per-head\n"
-            "                       diagnostics (validation data: --val, else the split,\n"
-            "                       saved as DIR/val.tsv unless --val-out is given)\n"
-            "  --checkpoint FILE    resumable state, written after every epoch and on\n"
-            "                       SIGINT/SIGTERM (default MODEL.ckpt, removed on success)\n"
-            "  --checkpoint-every N also every N steps (default 0 = epochs only)\n"
-            "  --resume FILE        continue from a checkpoint: same data and flags give\n"
-            "                       the same result as a run that was never stopped\n"
-            "\n"
-            "Example: attend train --data data/wordnet-nouns.tsv --val-split 0.2 --out wordnet.safetensors\n",
-            d->val_split, d->min_freq, m->d_model, m->nhead, m->num_layers, m->dim_feedforward,
-            m->max_len, (double)m->dropout, d->epochs, d->batch, (double)d->lr,
-            (double)d->warmup, (double)d->weight_decay, (double)d->clip,
-            (unsigned long long)d->seed);
-}
 
 typedef struct {
     FILE *log;
@@ -146,15 +75,9 @@ static void on_epoch(void *ctx, const attend_epoch_report *r) {
                r->train_loss, r->seconds);
     fflush(stdout);
     if (ui->log) {
-        char val[160] = "\"val_loss\":null,\"val_accuracy\":null,\"val_macro_f1\":null";
-        if (r->has_val)
-            snprintf(val, sizeof val, "\"val_loss\":%.6g,\"val_accuracy\":%.6g,\"val_macro_f1\":%.6g",
-                     r->val_loss, r->val_accuracy, r->val_macro_f1);
-        fprintf(ui->log,
-                "{\"epoch\":%zu,\"step\":%zu,\"train_loss\":%.6g,%s,\"lr\":%.6g,\"seconds\":%.3f,"
-                "\"tokens_per_s\":%.1f,\"saved\":%s}\n",
-                r->epoch, r->step, r->train_loss, val, r->lr, r->seconds, r->tokens_per_s,
-                r->improved ? "true" : "false");
+        char line[512];
+        attend_train_log_line(r, line, sizeof line);
+        fputs(line, ui->log);
         fflush(ui->log);
     }
 }
@@ -189,60 +112,60 @@ static int probe_writable(const char *path) {
 int cli_train(int argc, char **argv) {
     attend_train_options o;
     attend_train_options_default(&o);
-    const char *log_path = NULL, *report_dir = NULL, *v = NULL;
+    const char *log_path = NULL, *report_dir = NULL;
     size_t threads = 0;
-    int explicit_ckpt = 0;
     attend_model_config *m = &o.model;
-    for (int i = 1; i < argc; i++) {
-        int r = cli_data_flag("train", argc, argv, &i, &o.data);
-        if (r == 0) r = cli_training_flag("train", argc, argv, &i, &o, &threads);
-        if (r < 0) return CLI_USAGE;
-        if (r > 0) continue;
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            train_usage(stdout, &o);
-            return CLI_OK;
-        }
-        if (cli_flag(argc, argv, &i, "--data", &v)) {
-            if (!(o.data_path = v)) return cli_usage_error("train", "--data needs a file");
-        } else if (cli_flag(argc, argv, &i, "--val", &v)) {
-            if (!(o.val_path = v)) return cli_usage_error("train", "--val needs a file");
-        } else if (cli_flag(argc, argv, &i, "--out", &v)) {
-            if (!(o.out_path = v)) return cli_usage_error("train", "--out needs a file");
-        } else if (cli_flag(argc, argv, &i, "--val-out", &v)) {
-            if (!(o.val_out_path = v)) return cli_usage_error("train", "--val-out needs a file");
-        } else if (cli_flag(argc, argv, &i, "--checkpoint", &v)) {
-            if (!(o.checkpoint_path = v)) return cli_usage_error("train", "--checkpoint needs a file");
-            explicit_ckpt = 1;
-        } else if (cli_flag(argc, argv, &i, "--resume", &v)) {
-            if (!(o.resume_path = v)) return cli_usage_error("train", "--resume needs a file");
-        } else if (cli_flag(argc, argv, &i, "--log", &v)) {
-            if (!(log_path = v)) return cli_usage_error("train", "--log needs a file");
-        } else if (cli_flag(argc, argv, &i, "--report", &v)) {
-            if (!(report_dir = v)) return cli_usage_error("train", "--report needs a directory");
-        } else if (cli_flag(argc, argv, &i, "--val-split", &v)) {
-            float f;
-            if (cli_parse_float("train", "--val-split", v, 0.0, 0.9, &f)) return CLI_USAGE;
-            o.val_split = f;
-        } else if (cli_flag(argc, argv, &i, "--heads", &v)) {
-            if (cli_parse_size("train", "--heads", v, 1, 16384, &m->nhead)) return CLI_USAGE;
-        } else if (cli_flag(argc, argv, &i, "--checkpoint-every", &v)) {
-            if (cli_parse_size("train", "--checkpoint-every", v, 0, SIZE_MAX, &o.checkpoint_every))
-                return CLI_USAGE;
-        } else if (cli_flag(argc, argv, &i, "--pos", &v)) {
-            if (v && !strcmp(v, "learned")) m->pos = ATTEND_POS_LEARNED;
-            else if (v && !strcmp(v, "sinusoidal")) m->pos = ATTEND_POS_SINUSOIDAL;
-            else if (v && !strcmp(v, "none")) m->pos = ATTEND_POS_NONE;
-            else return cli_usage_error("train", "--pos expects learned, sinusoidal or none");
-        } else {
-            return cli_usage_error("train", "unknown option '%s'", argv[i]);
-        }
-    }
+    const cli_opt opts[] = {
+        CLI_OPT_HEADING("data"),
+        CLI_OPT(CLI_STRING, "--data", "FILE", &o.data_path, 0, 0,
+                "labelled text: .tsv (label<TAB>text), .csv (header),\n"
+                ".txt/.ft (fastText __label__X text), .jsonl"),
+        CLI_OPTS_DATA(o.data),
+        CLI_OPT_DEF(CLI_STRING, "--val", "FILE", &o.val_path, 0, 0, "validation data",
+                    "split it off --data"),
+        CLI_OPT(CLI_DOUBLE, "--val-split", "FRAC", &o.val_split, 0.0, 0.9,
+                "stratified validation fraction (0 = none)"),
+        CLI_OPT(CLI_STRING, "--val-out", "FILE", &o.val_out_path, 0, 0,
+                "write the validation examples as TSV (for attend eval)"),
+        CLI_OPT_HEADING("model"),
+        CLI_OPT(CLI_SIZE, "--heads", "N", &m->nhead, 1, 16384, "attention heads"),
+        CLI_OPT_CHOICE("--pos", "KIND", &m->pos, cli_pos_names, "learned | sinusoidal | none"),
+        CLI_OPTS_MODEL(o),
+        CLI_OPT_HEADING("training"),
+        CLI_OPTS_TRAINING(o),
+        CLI_OPTS_RUN(threads),
+        CLI_OPT(CLI_STRING, "--out", "FILE", &o.out_path, 0, 0,
+                "the model file (the best epoch by validation loss)"),
+        CLI_OPT(CLI_STRING, "--log", "FILE", &log_path, 0, 0, "append one JSON object per epoch"),
+        CLI_OPT(CLI_STRING, "--report", "DIR", &report_dir, 0, 0,
+                "when done, write DIR/index.html: curves, positional\n"
+                "encodings, confusion matrix, attention maps, per-head\n"
+                "diagnostics (validation data: --val, else the split,\n"
+                "saved as DIR/val.tsv unless --val-out is given)"),
+        CLI_OPT_DEF(CLI_STRING, "--checkpoint", "FILE", &o.checkpoint_path, 0, 0,
+                    "resumable state, written after every epoch and on\n"
+                    "SIGINT/SIGTERM, removed when the run finishes",
+                    "MODEL.ckpt"),
+        CLI_OPT(CLI_SIZE, "--checkpoint-every", "N", &o.checkpoint_every, 0, (double)SIZE_MAX,
+                "also every N steps (default 0 = epochs only)"),
+        CLI_OPT(CLI_STRING, "--resume", "FILE", &o.resume_path, 0, 0,
+                "continue from a checkpoint (or the model file beside\n"
+                "it): same data and flags give the same result as a run\n"
+                "that was never stopped"),
+    };
+    const cli_command cmd = {
+        "train", "attend train --data FILE --out MODEL.safetensors [options]",
+        "Trains a transformer-encoder text classifier and saves the best model (by\n"
+        "validation loss) to --out. One line per epoch on stdout; a progress bar on\n"
+        "stderr when it is a terminal.\n",
+        "attend train --data data/wordnet-nouns.tsv --val-split 0.2 --out wordnet.safetensors", opts,
+        CLI_N(opts), NULL, NULL};
+    int pr = cli_parse(&cmd, argc, argv);
+    if (pr) return pr > 0 ? CLI_OK : CLI_USAGE;
+    const int explicit_ckpt = o.checkpoint_path != NULL;
     if (!o.data_path || !o.out_path)
         return cli_usage_error("train", "train needs --data FILE and --out MODEL");
-    if (m->d_model % m->nhead != 0)
-        return cli_usage_error("train", "--d-model %zu is not divisible by --heads %zu", m->d_model,
-                               m->nhead);
-    if (cli_training_check("train", &o)) return CLI_USAGE;
+    if (cli_training_check("train", &o, m->nhead)) return CLI_USAGE;
 
     char ckpt_buf[4096];
     if (!o.checkpoint_path) {
@@ -326,8 +249,16 @@ int cli_train(int argc, char **argv) {
             memset(&dopt, 0, sizeof dopt);
             dopt.format = ATTEND_FORMAT_TSV;
         }
-        rc = cli_write_report(o.out_path, data, &dopt, note, ui.epochs, ui.n_epochs, ui.pos_init, res.seconds, 3,
-                              2000, report_dir);
+        attend_report_options ro;
+        attend_report_options_default(&ro);
+        ro.data_path = data;
+        ro.data = dopt;
+        ro.data_note = note;
+        ro.epochs = ui.epochs;
+        ro.n_epochs = ui.n_epochs;
+        ro.pos_init = ui.pos_init;
+        ro.train_seconds = res.seconds;
+        rc = cli_write_report(o.out_path, &ro, report_dir);
     }
     free(ui.epochs);
     free(ui.pos_init);

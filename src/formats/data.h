@@ -1,5 +1,5 @@
-/* Datasets: labelled text read from TSV, CSV, fastText or JSONL files, the
- * label table, and the stratified train/validation split.
+/* Datasets (the public part is in attend_train.h: formats, readers, the
+ * line reader), the label table, and the stratified train/validation split.
  *
  * Formats (chosen by extension unless given):
  *   TSV (.tsv)       label<TAB>text; no header; the text is everything after
@@ -31,124 +31,15 @@
 #define ATTEND_DATA_H
 
 #include "attend.h"
+#include "attend_train.h"
 
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
-/* File formats. */
-typedef enum {
-    ATTEND_FORMAT_AUTO = 0, /* by the file's extension */
-    ATTEND_FORMAT_TSV,
-    ATTEND_FORMAT_CSV,
-    ATTEND_FORMAT_FASTTEXT,
-    ATTEND_FORMAT_JSONL,
-    ATTEND_FORMAT_TEXT
-} attend_data_format;
-
-/* Lower-case name ("tsv", "csv", "fasttext", "jsonl", "text", "auto"). */
-const char *attend_data_format_name(attend_data_format f);
-
-/* Parses a format name as attend_data_format_name writes it ("ft" and "json"
- * are accepted too); unknown names are ATTEND_ERR_ARG. */
-attend_status attend_data_format_parse(const char *name, attend_data_format *out,
-                                       attend_error *err);
-
-/* Format from a path's extension (case-insensitive); ATTEND_ERR_ARG with a
- * hint to give the format when the extension is not one of the known ones. */
-attend_status attend_data_format_from_path(const char *path, attend_data_format *out,
-                                           attend_error *err);
-
-/* Longest line (or CSV record) accepted by default: 1 MiB. */
-#define ATTEND_DATA_MAX_LINE ((size_t)1 << 20)
-/* Warning messages kept in a dataset (all are counted). */
-#define ATTEND_DATA_WARNINGS_KEPT 20
-
-/* How to read a file. Zero-initialise, then set what you need. */
-typedef struct {
-    attend_data_format format; /* AUTO: by extension */
-    const char *text_col;      /* CSV column / JSONL key of the text (NULL: "text") */
-    const char *label_col;     /* CSV column / JSONL key of the label (NULL: "label") */
-    int strict;                /* 1: the first malformed record is fatal */
-    size_t max_line_bytes;     /* 0: ATTEND_DATA_MAX_LINE */
-    /* Called for every warning as it happens (may be NULL). */
-    void (*on_warning)(void *ctx, const char *msg);
-    void *warning_ctx;
-} attend_data_options;
-
-/* One record. Strings are NUL-terminated UTF-8 owned by the dataset. */
-typedef struct {
-    const char *label; /* NULL in TEXT data */
-    const char *text;
-    size_t line;       /* 1-based line where the record starts */
-} attend_record;
-
-typedef struct attend_arena_block attend_arena_block;
-
-/* Records of one file plus what was skipped and where it came from. */
-typedef struct {
-    attend_record *records;
-    size_t count;
-    attend_data_format format; /* the format actually read */
-    const char *name;          /* the file name used in messages */
-    size_t n_malformed;        /* records reported and skipped */
-    size_t n_warnings_kept;    /* <= ATTEND_DATA_WARNINGS_KEPT */
-    char warnings[ATTEND_DATA_WARNINGS_KEPT][512];
-    uint64_t hash;             /* FNV-1a 64 of the file's bytes */
-    char hash_hex[17];         /* the same, 16 lower-case hex digits */
-    uint64_t nbytes;           /* bytes read */
-    /* Private: */
-    size_t cap;
-    attend_arena_block *arena;
-} attend_dataset;
-
-/* Reads path into ds (not initialised yet). On failure ds is left empty
- * (attend_dataset_free is still safe). */
-attend_status attend_dataset_read(attend_dataset *ds, const char *path,
-                                  const attend_data_options *opt, attend_error *err);
-
-/* Same from an open stream (not closed); name is used in messages and for
- * the extension when the format is AUTO. */
-attend_status attend_dataset_read_stream(attend_dataset *ds, FILE *f, const char *name,
-                                         const attend_data_options *opt, attend_error *err);
-
-/* Frees the records and strings. */
-void attend_dataset_free(attend_dataset *ds);
-
 /* FNV-1a 64 of a whole file, as 16 hex digits in hex (17 bytes). */
 attend_status attend_file_hash(const char *path, uint64_t *hash, char hex[17],
                                attend_error *err);
-
-/* ---- line reader: bounded, streaming (for TEXT input from stdin) ---- */
-
-typedef struct {
-    FILE *f;
-    const char *name;     /* for messages */
-    size_t max_bytes;     /* bytes of a line kept */
-    size_t line_no;       /* 1-based number of the line last returned */
-    uint64_t hash;        /* FNV-1a 64 of every byte read so far */
-    uint64_t nbytes;
-    /* Private: */
-    char *buf;
-    size_t cap;
-    int at_start, at_eof;
-    unsigned char pend[3]; /* bytes read while looking for a BOM */
-    int npend, ipend;
-} attend_line_reader;
-
-/* Starts reading f; max_bytes 0 = ATTEND_DATA_MAX_LINE. */
-attend_status attend_line_reader_init(attend_line_reader *r, FILE *f, const char *name,
-                                      size_t max_bytes, attend_error *err);
-
-/* Next line without its "\n" or "\r\n" (a BOM at the very start is skipped),
- * NUL-terminated in a buffer valid until the next call. *line = NULL at the
- * end. A line longer than max_bytes is read to its end but only its first
- * max_bytes bytes are returned, with *too_long = 1. Returns ATTEND_ERR_IO on
- * a read error. Memory stays bounded by max_bytes whatever the input. */
-attend_status attend_line_reader_next(attend_line_reader *r, const char **line, size_t *len,
-                                      int *too_long, attend_error *err);
-
-void attend_line_reader_free(attend_line_reader *r);
 
 /* ---- labels ---- */
 

@@ -60,3 +60,41 @@ done:
     free(idx);
     return st;
 }
+
+attend_status attend_evaluate_file(const attend_model *m, const char *path,
+                                   const attend_data_options *opt, size_t batch,
+                                   attend_metrics *mt, size_t *n_malformed, size_t *n_empty,
+                                   attend_error *err) {
+    memset(mt, 0, sizeof *mt);
+    attend_data_options d = {0};
+    if (opt) d = *opt;
+    attend_dataset ds = {0};
+    attend_encoded enc = {0};
+    int32_t *ids = NULL;
+    attend_status st = attend_dataset_read(&ds, path, &d, err);
+    if (st) goto done;
+    if (!(ids = malloc((ds.count ? ds.count : 1) * sizeof(int32_t)))) {
+        st = attend_errorf(err, ATTEND_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    if ((st = attend_labels_map(&m->labels, &ds, ids, err)) ||
+        (st = attend_encode_dataset(&enc, m, &ds, ids, NULL, 0, d.on_warning, d.warning_ctx, err)))
+        goto done;
+    if (enc.n == 0) {
+        st = attend_errorf(err, ATTEND_ERR_FORMAT, "%s: no example has a token", path);
+        goto done;
+    }
+    if (attend_metrics_init(mt, m->cfg.num_classes)) {
+        st = attend_errorf(err, ATTEND_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    if ((st = attend_evaluate(m, &enc, batch, mt, NULL, err))) goto done;
+    if (n_malformed) *n_malformed = ds.n_malformed;
+    if (n_empty) *n_empty = enc.n_empty;
+done:
+    if (st) attend_metrics_free(mt);
+    attend_encoded_free(&enc);
+    free(ids);
+    attend_dataset_free(&ds);
+    return st;
+}

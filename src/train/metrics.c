@@ -1,6 +1,6 @@
 /* Accuracy, per-class precision / recall / F1 and macro-F1 from a confusion
  * matrix, plus the mean loss. */
-#include "train/metrics.h"
+#include "attend_train.h"
 
 #include <stdlib.h>
 #include <string.h>

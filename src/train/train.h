@@ -1,13 +1,12 @@
 /* Training and batched evaluation of the text classifier. */
-#ifndef ATTEND_TRAIN_H
-#define ATTEND_TRAIN_H
+#ifndef ATTEND_TRAIN_INTERNAL_H
+#define ATTEND_TRAIN_INTERNAL_H
 
+#include "attend_train.h"
 #include "formats/data.h"
-#include "train/metrics.h"
 #include "model/model.h"
 #include "nn/optimizer.h"
 
-#include <signal.h>
 
 /* Texts turned into token ids for one model. */
 typedef struct {
@@ -115,65 +114,5 @@ attend_status attend_stepper_step(attend_stepper *s, const int32_t *tokens, cons
                                   const int32_t *targets, size_t B, size_t T, float lr,
                                   size_t step, uint64_t seed, float *loss, double *gnorm,
                                   attend_error *err);
-
-/* What one epoch did. */
-typedef struct {
-    size_t epoch, epochs, step;
-    double train_loss, val_loss, val_accuracy, val_macro_f1, seconds, lr;
-    double tokens_per_s;
-    int has_val, improved;
-} attend_epoch_report;
-
-/* Everything `attend train` takes. Zero, then attend_train_options_default. */
-typedef struct attend_train_options_s {
-    const char *data_path;
-    const char *val_path;       /* NULL: split val_split off data */
-    attend_data_options data;
-    double val_split;           /* default 0.1; 0 = no validation */
-    size_t min_freq;            /* default 1 */
-    size_t max_vocab;           /* default 0 = no limit */
-    attend_model_config model;  /* vocab_size and num_classes are filled in */
-    size_t epochs;              /* default 5 */
-    size_t batch;               /* default 32 */
-    float lr;                   /* default 1e-3 */
-    float warmup;               /* fraction of steps, default 0.05 */
-    float weight_decay;         /* default 0.01 */
-    float clip;                 /* max gradient norm, default 1.0; 0 = off */
-    float label_smoothing;      /* default 0 */
-    int class_weights_auto;     /* inverse-frequency class weights */
-    uint64_t seed;              /* default 1 */
-    size_t patience;            /* epochs without improvement; 0 = off */
-    const char *out_path;       /* model file */
-    const char *val_out_path;   /* if set: the validation records as TSV */
-    const char *checkpoint_path; /* resumable state: written after every epoch,
-                                    every checkpoint_every steps and on stop */
-    size_t checkpoint_every;    /* steps; 0 = only at epoch ends and on stop */
-    const char *resume_path;    /* continue from this checkpoint */
-    volatile sig_atomic_t *stop; /* when it becomes nonzero: finish the step,
-                                    write the checkpoint, return INTERRUPTED */
-    /* Reporting (any may be NULL). on_init sees the model right after its
-     * weights are initialised (for pictures of the initial state). */
-    void (*on_init)(void *ctx, const attend_model *m);
-    void (*on_info)(void *ctx, const char *msg);
-    void (*on_warning)(void *ctx, const char *msg);
-    void (*on_epoch)(void *ctx, const attend_epoch_report *r);
-    void (*on_progress)(void *ctx, size_t done, size_t total, double tokens_per_s,
-                        double eta_s);
-    void *ctx;
-} attend_train_options;
-
-void attend_train_options_default(attend_train_options *o);
-
-/* Summary of a finished run. */
-typedef struct {
-    size_t n_train, n_val, vocab_size, num_classes, n_params, epochs_run, best_epoch;
-    double best_val_loss, best_val_accuracy, best_val_macro_f1, seconds;
-} attend_train_result;
-
-/* Trains a classifier and saves the best model (by validation loss) to
- * out_path. Stops with ATTEND_ERR_NUMERIC on divergence, keeping the last
- * good model file. */
-attend_status attend_train(const attend_train_options *o, attend_train_result *res,
-                           attend_error *err);
 
 #endif

@@ -66,7 +66,4 @@ attend_status attend_compare_write(const char *dir, const attend_compare_setup *
                                    const attend_compare_run *runs, size_t n_runs,
                                    size_t *n_heatmaps, size_t *n_plots, attend_error *err);
 
-/* "learned", "sinusoidal" or "none". */
-const char *attend_pos_name(attend_pos_kind p);
-
 #endif

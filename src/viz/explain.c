@@ -42,6 +42,7 @@ attend_status attend_explain(const attend_model *m, const char *text, size_t len
     }
     const size_t T = n, special = attend_model_n_special(m);
     ex->T = T;
+    ex->n_special = special;
     ex->L = L;
     ex->H = H;
     ex->K = K;

@@ -5,31 +5,8 @@
 #ifndef ATTEND_EXPLAIN_H
 #define ATTEND_EXPLAIN_H
 
+#include "attend_viz.h"
 #include "train/train.h"
-
-/* One text run through the model, with everything needed to draw it. */
-typedef struct {
-    size_t T, L, H, K;  /* tokens (with <cls> when the model pools on it), layers, heads, classes */
-    char **tokens;      /* (T) normalised token strings; "<cls>" first with cls pooling */
-    uint8_t *unknown;   /* (T) 1: not in the vocabulary, read by the model as <unk> */
-    float *attn;        /* (L,H,T,T): attn[((l*H + h)*T + i)*T + j] = weight query i puts on key j */
-    float *probs;       /* (K) class probabilities */
-    size_t predicted;   /* argmax of probs */
-    size_t n_text_tokens; /* tokens in the whole text; > T (minus <cls>) when it was cut at max_len */
-} attend_explanation;
-
-/* Runs text[0..len) (UTF-8) through m and fills ex (free it with
- * attend_explanation_free, also after a failure). A text without tokens is
- * ATTEND_ERR_ARG; invalid UTF-8 is ATTEND_ERR_FORMAT. */
-attend_status attend_explain(const attend_model *m, const char *text, size_t len,
-                             attend_explanation *ex, attend_error *err);
-void attend_explanation_free(attend_explanation *ex);
-
-/* Weight of attention on (layer l, head h, query i, key j). */
-static inline float attend_explanation_at(const attend_explanation *ex, size_t l, size_t h,
-                                          size_t i, size_t j) {
-    return ex->attn[((l * ex->H + h) * ex->T + i) * ex->T + j];
-}
 
 /* Per-head statistics of a model over a set of texts. All (L,H) arrays are
  * indexed l * H + h. */
@@ -56,15 +33,5 @@ attend_status attend_head_stats_compute(const attend_model *m, const attend_enco
                                         size_t max_examples, int importance,
                                         attend_head_stats *hs, attend_error *err);
 void attend_head_stats_free(attend_head_stats *hs);
-
-/* The positional table the model adds to its embeddings ((max_len, E)), or
- * NULL when it uses none. */
-const float *attend_model_pos_table(const attend_model *m);
-
-/* Recreates the learned positional table as it was right after
- * initialisation: attend_train initialises with attend_seed_child(seed, 12)
- * from the seed stored in the model's provenance. out has max_len * E
- * floats. ATTEND_ERR_ARG when the model has no learned table or no seed. */
-attend_status attend_model_initial_pos(const attend_model *m, float *out, attend_error *err);
 
 #endif

@@ -936,7 +936,7 @@ static size_t gcd(size_t a, size_t b) {
     return a;
 }
 
-attend_status attend_report_write(attend_model *m, const attend_report_options *o,
+attend_status attend_report_write(const attend_model *m, const attend_report_options *o,
                                   const char *dir, attend_report_result *res,
                                   attend_error *err) {
     const double t0 = attend_now_s();

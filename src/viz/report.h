@@ -8,6 +8,7 @@
 #ifndef ATTEND_REPORT_H
 #define ATTEND_REPORT_H
 
+#include "attend_viz.h"
 #include "viz/explain.h"
 #include "viz/svg.h"
 
@@ -38,42 +39,6 @@ void attend_svg_head_view(attend_buf *b, const attend_explanation *ex, size_t la
  * memory (nothing written). */
 size_t attend_explanation_top_keys(const attend_explanation *ex, size_t l, size_t h, size_t n,
                                    size_t *keys, float *w);
-
-/* ---- the report ---- */
-
-typedef struct {
-    const char *model_path;       /* shown in the model card */
-    const char *data_path;        /* labelled data evaluated (usually the validation split) */
-    attend_data_options data;     /* how to read it */
-    const char *data_note;        /* a sentence on where the data comes from, or NULL */
-    const attend_epoch_report *epochs; /* per-epoch metrics for the curves (n_epochs may be 0) */
-    size_t n_epochs;
-    const float *pos_init;        /* (max_len, E) learned table right after initialisation;
-                                     NULL: recreated from the seed in the model file */
-    double train_seconds;         /* wall time of training, 0 = unknown */
-    size_t n_examples;            /* attention examples shown, of each kind (right, wrong); default 3 */
-    size_t max_stats_examples;    /* examples for per-head statistics; default 2000, 0 = all */
-    void (*on_info)(void *ctx, const char *msg); /* progress messages (may be NULL) */
-    void *ctx;
-} attend_report_options;
-
-void attend_report_options_default(attend_report_options *o);
-
-/* What was written. */
-typedef struct {
-    size_t n_heatmaps, n_plots; /* pictures on the page */
-    size_t n_examples;          /* attention examples shown */
-    double accuracy, macro_f1, loss;
-} attend_report_result;
-
-/* Evaluates m on o->data_path and writes dir/index.html and dir/figures/
- * (creating both). res may be NULL. */
-attend_status attend_report_write(attend_model *m, const attend_report_options *o,
-                                  const char *dir, attend_report_result *res,
-                                  attend_error *err);
-
-/* Creates directory path (one level) unless it exists. */
-attend_status attend_mkdir(const char *path, attend_error *err);
 
 /* ---- helpers shared with attend compare ---- */
 

@@ -13,6 +13,7 @@
 #define ATTEND_SVG_H
 
 #include "attend.h"
+#include "attend_viz.h"
 #include "base/buf.h"
 #include "base/utf8.h"
 
@@ -20,14 +21,6 @@
 #include <stdint.h>
 
 /* ---- colour maps ---- */
-
-typedef enum {
-    ATTEND_CMAP_VIRIDIS = 0, /* sequential, perceptually uniform: dark blue -> yellow */
-    ATTEND_CMAP_DIVERGING    /* signed values: blue (low) -> white (middle) -> red (high) */
-} attend_cmap;
-
-/* Colour of t in [0,1] (clamped) on map c, as 8-bit sRGB. */
-void attend_cmap_rgb(attend_cmap c, double t, unsigned char rgb[3]);
 
 /* Colour of a value in [vmin, vmax] as "#rrggbb" (8 bytes with the NUL). */
 void attend_cmap_hex(attend_cmap c, double v, double vmin, double vmax, char hex[8]);

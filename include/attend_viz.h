@@ -1,0 +1,169 @@
+/* attend — looking inside a model: the attention weights of a text, the
+ * pages and pictures of attend show, report and compare.
+ *
+ * The third public header (after attend.h and attend_train.h). Pictures
+ * are self-contained SVG and HTML (no scripts, nothing fetched); files are
+ * replaced atomically. */
+#ifndef ATTEND_VIZ_H
+#define ATTEND_VIZ_H
+
+#include "attend.h"
+#include "attend_train.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------------------------ */
+/* The attention of one text                                                */
+/* ------------------------------------------------------------------------ */
+
+/* One text run through the model, with everything needed to draw it. */
+typedef struct {
+    size_t T, L, H, K;  /* tokens (with <cls> when the model pools on it), layers, heads, classes */
+    char **tokens;      /* (T) normalised token strings; "<cls>" first with cls pooling */
+    uint8_t *unknown;   /* (T) 1: not in the vocabulary, read by the model as <unk> */
+    float *attn;        /* (L,H,T,T): attn[((l*H + h)*T + i)*T + j] = weight query i puts on key j */
+    float *probs;       /* (K) class probabilities */
+    size_t predicted;   /* argmax of probs */
+    size_t n_text_tokens; /* tokens in the whole text; > T - n_special when it was cut at max_len */
+    size_t n_special;   /* special tokens the model added (<cls>, [CLS] [SEP]) */
+} attend_explanation;
+
+/* Runs text[0..len) (UTF-8) through m and fills ex (free it with
+ * attend_explanation_free, also after a failure). A text without tokens is
+ * ATTEND_ERR_ARG; invalid UTF-8 is ATTEND_ERR_FORMAT. */
+attend_status attend_explain(const attend_model *m, const char *text, size_t len,
+                             attend_explanation *ex, attend_error *err);
+void attend_explanation_free(attend_explanation *ex);
+
+/* Weight of attention on (layer l, head h, query i, key j). */
+static inline float attend_explanation_at(const attend_explanation *ex, size_t l, size_t h,
+                                          size_t i, size_t j) {
+    return ex->attn[((l * ex->H + h) * ex->T + i) * ex->T + j];
+}
+
+/* For head (l, h): the keys that receive the most attention on average over
+ * the queries; writes up to n key indices into keys (by weight, descending)
+ * and their mean weights into w. Returns how many, or SIZE_MAX when out of
+ * memory (nothing written). */
+size_t attend_explanation_top_keys(const attend_explanation *ex, size_t l, size_t h, size_t n,
+                                   size_t *keys, float *w);
+
+/* Writes the pictures of ex (the text it came from is text) to path:
+ * path ending in .svg gets the head view of one layer (layer, 0-based;
+ * (size_t)-1 = the last) with head (0-based, or (size_t)-1 = all) and the
+ * model view (every layer x head); .html gets the same as a page with the
+ * prediction and the top tokens of each head. ATTEND_ERR_ARG for another
+ * extension or a model without layers. */
+attend_status attend_show_write(const char *path, const attend_model *m,
+                                const attend_explanation *ex, const char *text, size_t layer,
+                                size_t head, size_t top, attend_error *err);
+
+/* Colour maps of the pictures. */
+typedef enum {
+    ATTEND_CMAP_VIRIDIS = 0, /* sequential, perceptually uniform: dark blue -> yellow */
+    ATTEND_CMAP_DIVERGING    /* signed values: blue (low) -> white (middle) -> red (high) */
+} attend_cmap;
+
+/* Colour of t in [0,1] (clamped) on map c, as 8-bit sRGB. */
+void attend_cmap_rgb(attend_cmap c, double t, unsigned char rgb[3]);
+
+/* ------------------------------------------------------------------------ */
+/* Positional encodings                                                     */
+/* ------------------------------------------------------------------------ */
+
+/* The positional table the model adds to its embeddings ((max_len, E)), or
+ * NULL when it uses none. */
+const float *attend_model_pos_table(const attend_model *m);
+
+/* Recreates the learned positional table as it was right after
+ * initialisation: attend_train initialises with attend_seed_child(seed, 12)
+ * from the seed stored in the model's provenance. out has max_len * E
+ * floats. ATTEND_ERR_ARG when the model has no learned table or no seed. */
+attend_status attend_model_initial_pos(const attend_model *m, float *out, attend_error *err);
+
+/* ------------------------------------------------------------------------ */
+/* The report page                                                          */
+/* ------------------------------------------------------------------------ */
+
+typedef struct {
+    const char *model_path;       /* shown in the model card */
+    const char *data_path;        /* labelled data evaluated (usually the validation split) */
+    attend_data_options data;     /* how to read it */
+    const char *data_note;        /* a sentence on where the data comes from, or NULL */
+    const attend_epoch_report *epochs; /* per-epoch metrics for the curves (n_epochs may be 0) */
+    size_t n_epochs;
+    const float *pos_init;        /* (max_len, E) learned table right after initialisation;
+                                     NULL: recreated from the seed in the model file */
+    double train_seconds;         /* wall time of training, 0 = unknown */
+    size_t n_examples;            /* attention examples shown, of each kind (right, wrong); default 3 */
+    size_t max_stats_examples;    /* examples for per-head statistics; default 2000, 0 = all */
+    void (*on_info)(void *ctx, const char *msg); /* progress messages (may be NULL) */
+    void *ctx;
+} attend_report_options;
+
+void attend_report_options_default(attend_report_options *o);
+
+/* What was written. */
+typedef struct {
+    size_t n_heatmaps, n_plots; /* pictures on the page */
+    size_t n_examples;          /* attention examples shown */
+    double accuracy, macro_f1, loss;
+} attend_report_result;
+
+/* Evaluates m on o->data_path and writes dir/index.html and dir/figures/
+ * (creating both). res may be NULL. */
+attend_status attend_report_write(const attend_model *m, const attend_report_options *o,
+                                  const char *dir, attend_report_result *res,
+                                  attend_error *err);
+
+/* Creates directory path (one level) unless it exists. */
+attend_status attend_mkdir(const char *path, attend_error *err);
+
+/* ------------------------------------------------------------------------ */
+/* The heads experiment (attend compare)                                    */
+/* ------------------------------------------------------------------------ */
+
+#define ATTEND_COMPARE_MAX_CONFIGS 32
+
+/* What to compare: every (heads, positional encoding, seed) is trained with
+ * train's settings on one split, so only the heads (at equal parameters:
+ * d_model is fixed) and the encoding vary. */
+typedef struct {
+    attend_train_options train;   /* data, model, epochs, ...; train.seed is the first seed */
+    size_t heads[ATTEND_COMPARE_MAX_CONFIGS];
+    size_t n_heads;
+    attend_pos_kind pos[3];       /* default learned */
+    size_t n_pos;
+    size_t n_seeds;               /* default 3: seed, seed + 1, ... */
+    size_t stats_examples;        /* validation examples for per-head statistics (default 1000) */
+    int keep_models;              /* keep out_dir/models/hH-POS-sS.safetensors */
+    const char *out_dir;
+    const char *command;          /* the command line, shown on the page (may be NULL) */
+    /* progress (any may be NULL): messages, and each run's start (res NULL)
+     * and end */
+    void (*on_message)(void *ctx, const char *msg);
+    void (*on_run)(void *ctx, size_t i, size_t n, size_t heads, attend_pos_kind pos,
+                   uint64_t seed, const attend_train_result *res);
+    void *ctx;
+} attend_compare_options;
+
+/* Defaults above, with attend_train_options_default for train. */
+void attend_compare_options_default(attend_compare_options *o);
+
+/* Runs the experiment and writes out_dir/results.csv, runs.csv,
+ * results.json, table.md and index.html (rewritten after every run). The
+ * summary as a Markdown table goes to *markdown (malloc'ed; may be NULL). */
+attend_status attend_compare(const attend_compare_options *o, char **markdown, attend_error *err);
+
+/* "learned", "sinusoidal" or "none". */
+const char *attend_pos_name(attend_pos_kind p);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* ATTEND_VIZ_H */
