@@ -65,13 +65,13 @@ FUZZ_CC ?= $(shell command -v clang-14 2>/dev/null || command -v clang 2>/dev/nu
 FUZZ_SECONDS ?= 60
 FUZZ_SMOKE_SECONDS ?= 20
 FUZZ_BUILD ?= build-fuzz
-FUZZ_TARGETS ?= safetensors model tsv csv fasttext jsonl tokenizer vocab
+FUZZ_TARGETS ?= safetensors model tsv csv fasttext jsonl tokenizer vocab wordpiece
 FUZZ_FLAGS ?= -malloc_limit_mb=256 -timeout=10 -print_final_stats=1
 FUZZ_SAN = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 FUZZ_CFLAGS = -std=c11 -g -O1 $(FUZZ_SAN) -Iinclude -Isrc -DATTEND_HAVE_OPENMP=0 \
 	$(shell pkg-config --cflags openblas libutf8proc libcjson 2>/dev/null)
 FUZZ_LIBS = $(shell pkg-config --libs openblas libutf8proc libcjson 2>/dev/null || echo -lopenblas -lutf8proc -lcjson) -lm
-FUZZ_LIB_OBJS = $(patsubst src/%.c,$(FUZZ_BUILD)/obj/%.o,$(wildcard src/*.c))
+FUZZ_LIB_OBJS = $(patsubst src/%.c,$(FUZZ_BUILD)/obj/%.o,$(wildcard src/*.c src/text/*.c))
 FUZZ_BINS = $(addprefix $(FUZZ_BUILD)/fuzz_,$(FUZZ_TARGETS))
 
 .PHONY: fuzz fuzz-build fuzz-smoke fuzz-cc check-memory
@@ -79,7 +79,7 @@ FUZZ_BINS = $(addprefix $(FUZZ_BUILD)/fuzz_,$(FUZZ_TARGETS))
 fuzz-cc:
 	@command -v $(FUZZ_CC) >/dev/null 2>&1 || { echo "attend: fuzzing needs clang with libFuzzer (Debian: apt-get install clang-14 libclang-rt-14-dev)" >&2; exit 1; }
 
-$(FUZZ_BUILD)/obj/%.o: src/%.c $(wildcard src/*.h include/*.h) | fuzz-cc
+$(FUZZ_BUILD)/obj/%.o: src/%.c $(wildcard src/*.h src/text/*.h include/*.h) | fuzz-cc
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
 
