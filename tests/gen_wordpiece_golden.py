@@ -171,6 +171,8 @@ Combining marks: a\u0300\u0301\u0302\u0303\u0304 e\u0316\u0301 o\u0301\u0316 u\u
 Stacked: Z\u0351\u036b\u0343\u036a\u0302\u036b\u033d\u034f\u0334\u0319\u0324\u031e\u0349\u035a\u032f\u031e\u0320\u034dA\u036b\u0357L\u0350\u0368\u0346G\u0352O.
 Enclosing marks: a\u20dd b\u20de c\u20df 1\u20e3 and spacing marks: क\u093e क\u093f.
 Marks alone: \u0301 \u0316\u0301 \u093c \u20dd.
+Marks that stripping keeps, out of canonical order: a\u08d4\u1b44 가\u302e\U0001d165 x\U0001e000\U0001e94a o\u0301\u302f\u0316\u1b44.
+The same in canonical order: a\u1b44\u08d4 가\U0001d165\u302e x\U0001e94a\U0001e000 o\u1b44\u0316\u0301\u302f.
 Hangul with marks: 한\u0301 가\u302e (Hangul tone mark).
 Ligatures: ﬁ ﬂ ﬀ ﬃ ﬄ ﬅ ﬆ Ĳ ĳ Œ œ Æ æ.
 Letterlike: ℃ ℉ № ℗ ℠ ℡ ™ Ω K Å ℮ ⅍.
@@ -297,6 +299,9 @@ def hand_lines():
         "é" * 100,
         "é" * 101,
         "e\u0301" * 60,  # 120 chars before stripping, 60 after
+        # Runs of more than 32 marks are put in canonical order by counting.
+        "a" + "\u08d4\u1b44\u302e\U0001d165\U0001e94a\u0301\u302f" * 8 + " x" + "\U0001e000\u1b44" * 20,
+        "o" + "\u0316\u0301" * 30 + "\u1b44\u08d4" * 3,
         "漢" * 150,  # every ideograph is its own word
         "😀" * 101,
         "a" * 99 + "\u0301",
@@ -334,10 +339,15 @@ EMOJI = ["😀", "🥰", "🤩", "👍", "👍🏽", "👨‍👩‍👧‍👦"
          "🐦‍🔥", "🏴󠁧󠁢󠁳󠁣󠁴󠁿", "🤝🏿", "✌🏻", "🙋‍♀️"]
 PUNCT = list("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~¡¿«»“”‘’–—…•·、。「」『』（）！？，．：；") + [
     "\u2e43", "\u2e52", "\u061d", "\U00011660", "\u166d", "\u2010"]
+# Marks with a combining class that strip_accents keeps (not Mn to the
+# crate): their canonical order shows in the ids when the vocabulary has
+# pieces for them (vocab-cased.txt does, see train_cased_vocab).
+KEPT_MARKS = (0x8d4, 0x1b44, 0x302e, 0x302f, 0x1d165, 0x1d16d, 0x1e000, 0x1e94a, 0x11446)
 MARKS = [chr(c) for c in (0x300, 0x301, 0x302, 0x303, 0x308, 0x30a, 0x316, 0x317, 0x323, 0x327, 0x328,
                           0x331, 0x334, 0x345, 0x35c, 0x360, 0x5b0, 0x5b4, 0x5bc, 0x64b, 0x650, 0x651,
                           0x93c, 0x94d, 0xe31, 0xe48, 0x1df9, 0x1ac1, 0x898, 0x20dd, 0x20e3, 0x302e,
-                          0x1734, 0x1dfa, 0x10efd, 0x1e4ec, 0x11938, 0xfe0f, 0x200d)]
+                          0x1734, 0x1dfa, 0x10efd, 0x1e4ec, 0x11938, 0xfe0f, 0x200d,
+                          ) + KEPT_MARKS]
 INVISIBLE = ["\u200b", "\u200c", "\u200d", "\ufeff", "\u00ad", "\u2060", "\ufffd", "\0", "\x01", "\x7f",
              "\x85", "\u180e", "\u2028", "\u2029", "\u00a0", "\u3000", "\t", "\r", "\n", "\x0b",
              "\x0c", "\x1c", "\u202f", "\u2062", "\u0890", "\U00013430", "\ue000"]
@@ -500,6 +510,7 @@ def train_cased_vocab(corpus, path):
     tok = BertWordPieceTokenizer(clean_text=True, handle_chinese_chars=True, strip_accents=False,
                                  lowercase=False)
     tok.train_from_iterator(corpus, vocab_size=6000, min_frequency=2, limit_alphabet=600,
+                            initial_alphabet=[chr(c) for c in KEPT_MARKS],
                             special_tokens=SPECIALS, show_progress=False)
     vocab = sorted(tok.get_vocab().items(), key=lambda kv: kv[1])
     with open(path, "w", encoding="utf-8", newline="\n") as f:

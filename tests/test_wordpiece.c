@@ -106,10 +106,16 @@ static size_t parse_ids(const char *s, int32_t **ids) {
     return n;
 }
 
-/* Prints text with the corpus escapes, cut at 160 bytes. */
+/* Prints text with the corpus escapes, cut near 160 bytes (at a character
+ * boundary). */
 static void print_text(const char *t, size_t n) {
+    size_t show = n;
+    if (show > 160) {
+        show = 160;
+        while (show > 0 && ((unsigned char)t[show] & 0xC0) == 0x80) show--;
+    }
     fputc('"', stderr);
-    for (size_t i = 0; i < n && i < 160; i++) {
+    for (size_t i = 0; i < show; i++) {
         unsigned char c = (unsigned char)t[i];
         if (c == '\n') fputs("\\n", stderr);
         else if (c == '\r') fputs("\\r", stderr);
@@ -676,6 +682,20 @@ static void test_encode_units(void) {
     wp = load_str("[UNK]\nab\nxxcd\nxx\ncd\n", &o);
     if (wp) {
         IDS(wp, s, "abcd xxcd cd", 1, 2, 2, 4);
+        attend_wordpiece_free(wp);
+    }
+    /* Special tokens that prefix one another: the longest wins at a
+     * position (ids from the tokenizers package with cls_token "<s>",
+     * sep_token "<s>x"). */
+    attend_wordpiece_options_default(&o);
+    o.lowercase = 0;
+    snprintf(o.cls_token, sizeof o.cls_token, "<s>");
+    snprintf(o.sep_token, sizeof o.sep_token, "<s>x");
+    wp = load_str("[UNK]\n<s>\n<s>x\na\nb\n##b\n", &o);
+    if (wp) {
+        IDS(wp, s, "a<s>xb", 3, 2, 4);
+        IDS(wp, s, "a<s>b", 3, 1, 4);
+        IDS(wp, s, "<s><s>x<s>", 1, 2, 1);
         attend_wordpiece_free(wp);
     }
     attend_wordpiece_scratch_free(s);
