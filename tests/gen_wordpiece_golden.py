@@ -8,10 +8,9 @@ writes, under tests/fixtures/wordpiece/:
   corpus.txt         the test texts, one per line, written by this script
                      (hand-written lines, then seeded random mixes); escaped
                      so that any text fits on one line (see escape())
-  vocab-cased.txt    a small cased vocabulary trained on the corpus with
-                     tokenizers' WordPieceTrainer (vocab-minilm.txt, the
-                     all-MiniLM-L6-v2 vocabulary, is copied in by hand; see
-                     README.md)
+  vocab-cased.txt    a small cased vocabulary counted from the corpus (see
+                     build_cased_vocab; vocab-minilm.txt, the all-MiniLM-L6-v2
+                     vocabulary, is copied in from the package; see README.md)
   configs.txt        one line per configuration: its name, vocabulary and
                      options, as key=value pairs
   expected-NAME.txt  the ids tokenizers gives for each corpus line under
@@ -43,6 +42,7 @@ Everything is seeded; running it twice with the same tokenizers version
 gives the same files.
 """
 import argparse
+import collections
 import hashlib
 import importlib.util
 import os
@@ -341,7 +341,7 @@ PUNCT = list("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~¡¿«»“”‘’–—…•
     "\u2e43", "\u2e52", "\u061d", "\U00011660", "\u166d", "\u2010"]
 # Marks with a combining class that strip_accents keeps (not Mn to the
 # crate): their canonical order shows in the ids when the vocabulary has
-# pieces for them (vocab-cased.txt does, see train_cased_vocab).
+# pieces for them (vocab-cased.txt does, see build_cased_vocab).
 KEPT_MARKS = (0x8d4, 0x1b44, 0x302e, 0x302f, 0x1d165, 0x1d16d, 0x1e000, 0x1e94a, 0x11446)
 MARKS = [chr(c) for c in (0x300, 0x301, 0x302, 0x303, 0x308, 0x30a, 0x316, 0x317, 0x323, 0x327, 0x328,
                           0x331, 0x334, 0x345, 0x35c, 0x360, 0x5b0, 0x5b4, 0x5bc, 0x64b, 0x650, 0x651,
@@ -504,17 +504,45 @@ def make_tokenizer(cfg):
     return tok
 
 
-def train_cased_vocab(corpus, path):
-    """A small cased vocabulary learnt from the corpus, so that cased text,
-    accents kept and accents stripped meet real subwords."""
-    tok = BertWordPieceTokenizer(clean_text=True, handle_chinese_chars=True, strip_accents=False,
-                                 lowercase=False)
-    tok.train_from_iterator(corpus, vocab_size=6000, min_frequency=2, limit_alphabet=600,
-                            initial_alphabet=[chr(c) for c in KEPT_MARKS],
-                            special_tokens=SPECIALS, show_progress=False)
-    vocab = sorted(tok.get_vocab().items(), key=lambda kv: kv[1])
+def build_cased_vocab(corpus, path):
+    """A small cased vocabulary from the corpus itself, so that cased text,
+    accents kept and accents stripped meet real subwords. Built by counting
+    (tokenizers' WordPieceTrainer is not deterministic): the words of the
+    corpus as the cased BERT normalizer and pre-tokenizer give them (and
+    with accents stripped), then the specials, the most frequent characters
+    with their ## forms, whole words, word beginnings and ## word endings,
+    each by count and then text."""
+    pre = pre_tokenizers.BertPreTokenizer()
+    counts = collections.Counter()
+    for strip in (False, True):
+        norm = normalizers.BertNormalizer(clean_text=True, handle_chinese_chars=True,
+                                          strip_accents=strip, lowercase=False)
+        for line in corpus:
+            counts.update(w for w, _ in pre.pre_tokenize_str(norm.normalize_str(line)))
+
+    def top(counter, n):
+        return [k for k, _ in sorted(counter.items(), key=lambda kv: (-kv[1], kv[0]))[:n]]
+
+    chars, begins, ends = collections.Counter(), collections.Counter(), collections.Counter()
+    for w, c in counts.items():
+        for ch in w:
+            chars[ch] += c
+        for k in range(2, min(len(w), 6) + 1):
+            begins[w[:k]] += c
+            if k < len(w):
+                ends["##" + w[-k:]] += c
+    vocab = list(SPECIALS)
+    for ch in top(chars, 600) + [chr(c) for c in KEPT_MARKS]:
+        vocab += [ch, "##" + ch]
+    vocab += top(collections.Counter({w: c for w, c in counts.items() if len(w) <= 20}), 2500)
+    vocab += top(begins, 1200) + top(ends, 1200)
+    seen, out = set(), []
+    for t in vocab:
+        if t not in seen:
+            seen.add(t)
+            out.append(t)
     with open(path, "w", encoding="utf-8", newline="\n") as f:
-        for t, _ in vocab:
+        for t in out:
             f.write(t + "\n")
 
 
@@ -745,7 +773,7 @@ def main():
         for line in corpus:
             f.write(escape(line) + "\n")
     print("corpus.txt: %d lines, %d bytes" % (len(corpus), os.path.getsize(os.path.join(FIX, "corpus.txt"))))
-    train_cased_vocab(corpus, os.path.join(FIX, "vocab-cased.txt"))
+    build_cased_vocab(corpus, os.path.join(FIX, "vocab-cased.txt"))
     results = write_expected(corpus)
     check_transformers(corpus, results["minilm"], minilm)
     rows = probe_codepoints()
