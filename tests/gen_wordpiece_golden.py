@@ -24,6 +24,9 @@ writes, under tests/fixtures/wordpiece/:
   codepoints.txt     what tokenizers' BERT normalizer and pre-tokenizer do to
                      every single code point (U+0000..U+10FFFF less the
                      surrogates); see write_codepoints()
+  folders.txt        model folders (tokenizer_config.json, tokenizer.json)
+                     and the settings transformers' AutoTokenizer takes from
+                     each; see write_folder_cases()
 
 and, with --tables, src/text/wordpiece_tables.h: the code point sets the Rust
 crate uses (Unicode 9.0 categories, see write_tables()).
@@ -45,6 +48,7 @@ import argparse
 import collections
 import hashlib
 import importlib.util
+import json
 import os
 import random
 import sys
@@ -605,6 +609,85 @@ def check_transformers(corpus, minilm_ids, minilm_dir):
 
 
 # ---------------------------------------------------------------------------
+# Model folders: which settings AutoTokenizer takes from which file
+# ---------------------------------------------------------------------------
+
+FOLDER_VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "a", "##a", "b"]
+
+
+def folder_tokenizer_json(normalizer, added=True):
+    toks = [dict(id=i, content=c, single_word=False, lstrip=False, rstrip=False, normalized=False,
+                 special=True) for i, c in enumerate(SPECIALS)] if added else []
+    return dict(version="1.0", truncation=None, padding=None, added_tokens=toks,
+                normalizer=normalizer, pre_tokenizer=dict(type="BertPreTokenizer"),
+                post_processor=None, decoder=dict(type="WordPiece", prefix="##", cleanup=True),
+                model=dict(type="WordPiece", unk_token="[UNK]", continuing_subword_prefix="##",
+                           max_input_chars_per_word=100,
+                           vocab={t: i for i, t in enumerate(FOLDER_VOCAB)}))
+
+
+def bert_normalizer(clean, chinese, strip, lower):
+    return dict(type="BertNormalizer", clean_text=clean, handle_chinese_chars=chinese,
+                strip_accents=strip, lowercase=lower)
+
+
+def write_folder_cases():
+    """folders.txt: "case NAME", then "file NAME JSON" for each file of the
+    folder (besides config.json {"model_type": "bert"} and vocab.txt, which
+    the C side does not read), then "expect" with the BertNormalizer
+    settings AutoTokenizer built and whether "[MASK]" in the text gave the
+    [MASK] id. The answers show that transformers takes do_lower_case,
+    strip_accents and tokenize_chinese_chars from tokenizer_config.json, or
+    their defaults, and not from tokenizer.json's normalizer."""
+    import tempfile
+    from transformers import AutoTokenizer
+    cls = {"tokenizer_class": "BertTokenizer"}
+    cases = [
+        ("json-only-cased", None, folder_tokenizer_json(bert_normalizer(False, False, True, False))),
+        ("config-silent", cls, folder_tokenizer_json(bert_normalizer(False, False, True, False))),
+        ("config-cased", dict(cls, do_lower_case=False), folder_tokenizer_json(bert_normalizer(True, True, None, True))),
+        ("config-strip", dict(cls, do_lower_case=False, strip_accents=True),
+         folder_tokenizer_json(bert_normalizer(True, True, None, True))),
+        ("config-nochinese", dict(cls, tokenize_chinese_chars=False),
+         folder_tokenizer_json(bert_normalizer(True, True, None, True))),
+        ("json-null-normalizer", dict(cls, do_lower_case=False), folder_tokenizer_json(None)),
+        ("config-only", dict(cls, do_lower_case=False, strip_accents=False), None),
+        ("config-without-class", {"do_lower_case": False}, folder_tokenizer_json(bert_normalizer(True, True, None, True))),
+        ("no-added-tokens", cls, folder_tokenizer_json(bert_normalizer(True, True, None, True), added=False)),
+    ]
+    path = os.path.join(FIX, "folders.txt")
+    with open(path, "w", encoding="utf-8", newline="\n") as f:
+        f.write("# Model folders and what transformers' AutoTokenizer made of them\n")
+        f.write("# (written by tests/gen_wordpiece_golden.py; format in its write_folder_cases())\n")
+        for name, cfg, tj in cases:
+            with tempfile.TemporaryDirectory() as d:
+                files = {}
+                if cfg is not None:
+                    files["tokenizer_config.json"] = json.dumps(cfg)
+                if tj is not None:
+                    files["tokenizer.json"] = json.dumps(tj)
+                for fn, text in files.items():
+                    with open(os.path.join(d, fn), "w", encoding="utf-8") as g:
+                        g.write(text)
+                with open(os.path.join(d, "config.json"), "w") as g:
+                    g.write('{"model_type": "bert"}')
+                with open(os.path.join(d, "vocab.txt"), "w") as g:
+                    g.write("\n".join(FOLDER_VOCAB) + "\n")
+                tok = AutoTokenizer.from_pretrained(d)
+                st = json.loads(tok.backend_tokenizer.normalizer.__getstate__())
+                assert st["type"] == "BertNormalizer", st
+                mask = tok("[MASK]", add_special_tokens=False)["input_ids"] == [4]
+                f.write("case %s\n" % name)
+                for fn, text in files.items():
+                    f.write("file %s %s\n" % (fn, text))
+                strip = {None: -1, False: 0, True: 1}[st["strip_accents"]]
+                f.write("expect lowercase=%d strip_accents=%d handle_chinese_chars=%d clean_text=%d "
+                        "match_special_tokens=%d\n" % (st["lowercase"], strip, st["handle_chinese_chars"],
+                                                      st["clean_text"], mask))
+    print("folders.txt: %d folders" % len(cases))
+
+
+# ---------------------------------------------------------------------------
 # Per code point behaviour
 # ---------------------------------------------------------------------------
 
@@ -776,6 +859,7 @@ def main():
     build_cased_vocab(corpus, os.path.join(FIX, "vocab-cased.txt"))
     results = write_expected(corpus)
     check_transformers(corpus, results["minilm"], minilm)
+    write_folder_cases()
     rows = probe_codepoints()
     write_codepoints(rows)
     if args.tables:

@@ -808,35 +808,40 @@ static void test_options_from_dir(void) {
     write_text(dir, "tokenizer_config.json", "{\"do_lower_case\": tru}");
     check_dir_error(dir, ATTEND_ERR_FORMAT, "tokenizer_config.json: invalid JSON", __LINE__);
     write_text(dir, "tokenizer_config.json", "{\"do_lower_case\": true, \"strip_accents\": null}");
-    /* tokenizer.json wins for the normalizer and the model. */
+    /* tokenizer.json gives the model's settings; its normalizer's fields are
+     * not what transformers uses (folders.txt has the cases). */
     write_tokenizer_json(dir,
                          "{\"type\": \"BertNormalizer\", \"clean_text\": false, "
                          "\"handle_chinese_chars\": true, \"strip_accents\": null, \"lowercase\": "
                          "false}",
                          ADDED_ALL);
-    CHECK(attend_wordpiece_options_from_dir(&o, dir, &err) == ATTEND_OK && o.lowercase == 0 &&
-              o.strip_accents == -1 && o.clean_text == 0 && o.handle_chinese_chars == 1 &&
+    CHECK(attend_wordpiece_options_from_dir(&o, dir, &err) == ATTEND_OK && o.lowercase == 1 &&
+              o.strip_accents == -1 && o.clean_text == 1 && o.handle_chinese_chars == 1 &&
               o.max_input_chars_per_word == 50 &&
               !strcmp(o.continuing_subword_prefix, "@@") && o.match_special_tokens == 1,
           "tokenizer.json: %s", err.msg);
-    write_tokenizer_json(dir, "null", "");
-    CHECK(attend_wordpiece_options_from_dir(&o, dir, &err) == ATTEND_OK && o.lowercase == 0 &&
-              o.strip_accents == 0 && o.clean_text == 0 && o.handle_chinese_chars == 0 &&
-              o.match_special_tokens == 0,
-          "no normalizer, no added tokens: %s", err.msg);
+    /* tokenizer_config.json's unk_token wins over the model's, and the added
+     * tokens are checked against it. */
+    write_text(dir, "tokenizer_config.json", "{\"unk_token\": \"<unk>\"}");
+    write_tokenizer_json(dir, "null", ADDED("<unk>"));
+    CHECK(attend_wordpiece_options_from_dir(&o, dir, &err) == ATTEND_OK &&
+              !strcmp(o.unk_token, "<unk>"),
+          "unk_token from tokenizer_config.json: %s (%s)", o.unk_token, err.msg);
+    write_text(dir, "tokenizer_config.json", "{}");
+    CHECK(attend_wordpiece_options_from_dir(&o, dir, &err) == ATTEND_ERR_FORMAT &&
+              strstr(err.msg, "added token \"<unk>\""),
+          "the model's [UNK] with an added <unk>: %s", err.msg);
     write_tokenizer_json(dir, "{\"type\": \"Sequence\", \"normalizers\": []}", ADDED_ALL);
     check_dir_error(dir, ATTEND_ERR_FORMAT, "normalizer \"Sequence\" is not supported", __LINE__);
     write_tokenizer_json(dir, "{\"type\": \"BertNormalizer\"}", ADDED_ALL "," ADDED("<e1>"));
     check_dir_error(dir, ATTEND_ERR_FORMAT, "added token \"<e1>\" is not supported", __LINE__);
     write_tokenizer_json(dir, "{\"type\": \"BertNormalizer\"}",
-                         ADDED("[PAD]") "," ADDED("[UNK]") "," ADDED("[CLS]") "," ADDED("[SEP]"));
-    check_dir_error(dir, ATTEND_ERR_FORMAT, "\"[MASK]\" is in the vocabulary but not an added",
-                    __LINE__);
-    write_tokenizer_json(dir, "{\"type\": \"BertNormalizer\"}",
                          "{\"content\": \"[UNK]\", \"lstrip\": true, \"special\": true}");
     check_dir_error(dir, ATTEND_ERR_FORMAT, "has lstrip true", __LINE__);
-    write_tokenizer_json(dir, "{\"type\": \"BertNormalizer\", \"lowercase\": \"yes\"}", ADDED_ALL);
-    check_dir_error(dir, ATTEND_ERR_FORMAT, "\"lowercase\" is not true or false", __LINE__);
+    write_text(dir, "tokenizer.json",
+               "{\"normalizer\": null, \"pre_tokenizer\": {\"type\": \"BertPreTokenizer\"}, "
+               "\"model\": {\"type\": \"WordPiece\", \"max_input_chars_per_word\": 1.5}}");
+    check_dir_error(dir, ATTEND_ERR_FORMAT, "max_input_chars_per_word is not a count", __LINE__);
     write_text(dir, "tokenizer.json",
                "{\"normalizer\": {\"type\": \"BertNormalizer\"}, \"pre_tokenizer\": {\"type\": "
                "\"Whitespace\"}, \"model\": {\"type\": \"WordPiece\"}}");
@@ -846,6 +851,46 @@ static void test_options_from_dir(void) {
                "{\"normalizer\": null, \"pre_tokenizer\": {\"type\": \"BertPreTokenizer\"}, "
                "\"model\": {\"type\": \"BPE\"}}");
     check_dir_error(dir, ATTEND_ERR_FORMAT, "model \"BPE\" is not supported", __LINE__);
+    remove_file(dir, "tokenizer.json");
+    remove_file(dir, "tokenizer_config.json");
+
+    /* The folders of folders.txt give the settings AutoTokenizer took. */
+    size_t len, n, cases = 0;
+    char *buf = read_file(FIX "folders.txt", &len);
+    char **lines = buf ? split_lines(buf, len, &n) : NULL;
+    char name[64] = "";
+    for (size_t i = 0; lines && i < n; i++) {
+        char *l = lines[i];
+        if (!strncmp(l, "case ", 5)) {
+            snprintf(name, sizeof name, "%s", l + 5);
+            remove_file(dir, "tokenizer.json");
+            remove_file(dir, "tokenizer_config.json");
+        } else if (!strncmp(l, "file ", 5)) {
+            char *sp = strchr(l + 5, ' ');
+            if (!sp) continue;
+            *sp = 0;
+            write_text(dir, l + 5, sp + 1);
+        } else if (!strncmp(l, "expect ", 7)) {
+            int lc, sa, hc, ct, ms;
+            CHECK(sscanf(l, "expect lowercase=%d strip_accents=%d handle_chinese_chars=%d "
+                            "clean_text=%d match_special_tokens=%d",
+                         &lc, &sa, &hc, &ct, &ms) == 5,
+                  "folders.txt line %zu", i + 1);
+            attend_status st = attend_wordpiece_options_from_dir(&o, dir, &err);
+            CHECK(st == ATTEND_OK && o.lowercase == lc && o.strip_accents == sa &&
+                      o.handle_chinese_chars == hc && o.clean_text == ct &&
+                      o.match_special_tokens == ms,
+                  "folder %s: status %d (%s); lowercase %d/%d strip_accents %d/%d chinese %d/%d "
+                  "clean_text %d/%d match_special_tokens %d/%d (got/AutoTokenizer)",
+                  name, (int)st, err.msg, o.lowercase, lc, o.strip_accents, sa,
+                  o.handle_chinese_chars, hc, o.clean_text, ct, o.match_special_tokens, ms);
+            cases++;
+        }
+    }
+    CHECK(cases >= 9, "folders.txt: %zu folders", cases);
+    printf("folders: %zu model folders read as transformers' AutoTokenizer reads them\n", cases);
+    free(lines);
+    free(buf);
     remove_file(dir, "tokenizer.json");
     remove_file(dir, "tokenizer_config.json");
     char missing[600];

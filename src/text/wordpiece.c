@@ -228,6 +228,9 @@ static int bert_like_class(const char *c) {
     return 0;
 }
 
+/* tokenizer_config.json: the tokenizer class, the special token names and
+ * the normaliser settings (those it leaves out keep BertTokenizer's
+ * defaults, which o holds already). */
 static attend_status options_from_config(attend_wordpiece_options *o, const cJSON *j,
                                          const char *path, attend_error *err) {
     const cJSON *cls = cJSON_GetObjectItemCaseSensitive(j, "tokenizer_class");
@@ -249,27 +252,24 @@ static attend_status options_from_config(attend_wordpiece_options *o, const cJSO
     return json_special_names(j, o, path, err);
 }
 
-/* tokenizer.json: the normalizer, pre-tokenizer, model and added tokens. */
+/* tokenizer.json: the kind of normalizer and pre-tokenizer, the model's
+ * settings and the added tokens. The normalizer's own fields are not used:
+ * transformers' BertTokenizer builds BertNormalizer(clean_text=True, ...)
+ * from tokenizer_config.json's settings or their defaults, whatever
+ * tokenizer.json says (checked against transformers 5 by the golden
+ * generator's folder cases; transformers 4 overrode the same three
+ * settings). */
 static attend_status options_from_tokenizer_json(attend_wordpiece_options *o, const cJSON *j,
-                                                 const char *path, attend_error *err) {
+                                                 const char *path, int unk_named,
+                                                 attend_error *err) {
     attend_status st;
     const cJSON *norm = cJSON_GetObjectItemCaseSensitive(j, "normalizer");
-    if (!norm || cJSON_IsNull(norm)) {
-        /* No normalizer: the text goes to the pre-tokenizer as it is. */
-        o->clean_text = o->handle_chinese_chars = o->lowercase = 0;
-        o->strip_accents = 0;
-    } else {
+    if (norm && !cJSON_IsNull(norm)) {
         const cJSON *type = cJSON_GetObjectItemCaseSensitive(norm, "type");
         if (!cJSON_IsString(type) || strcmp(type->valuestring, "BertNormalizer") != 0)
             return attend_errorf(err, ATTEND_ERR_FORMAT,
                                  "%s: normalizer \"%.64s\" is not supported (only BertNormalizer)",
                                  path, cJSON_IsString(type) ? type->valuestring : "?");
-        o->strip_accents = -1;
-        if ((st = json_bool(norm, "clean_text", &o->clean_text, path, err)) ||
-            (st = json_bool(norm, "handle_chinese_chars", &o->handle_chinese_chars, path, err)) ||
-            (st = json_bool(norm, "strip_accents", &o->strip_accents, path, err)) ||
-            (st = json_bool(norm, "lowercase", &o->lowercase, path, err)))
-            return st;
     }
     const cJSON *pre = cJSON_GetObjectItemCaseSensitive(j, "pre_tokenizer");
     const cJSON *ptype = pre ? cJSON_GetObjectItemCaseSensitive(pre, "type") : NULL;
@@ -283,7 +283,9 @@ static attend_status options_from_tokenizer_json(attend_wordpiece_options *o, co
         return attend_errorf(err, ATTEND_ERR_FORMAT,
                              "%s: model \"%.64s\" is not supported (only WordPiece)", path,
                              cJSON_IsString(mtype) ? mtype->valuestring : "?");
-    if ((st = json_name(model, "unk_token", o->unk_token, path, err))) return st;
+    /* transformers gives the model tokenizer_config.json's unk_token when
+     * that names one. */
+    if (!unk_named && (st = json_name(model, "unk_token", o->unk_token, path, err))) return st;
     const cJSON *pfx = cJSON_GetObjectItemCaseSensitive(model, "continuing_subword_prefix");
     if (pfx && !cJSON_IsNull(pfx)) {
         if (!cJSON_IsString(pfx) || strlen(pfx->valuestring) >= ATTEND_WORDPIECE_NAME_MAX)
@@ -301,13 +303,12 @@ static attend_status options_from_tokenizer_json(attend_wordpiece_options *o, co
                                  "%s: model.max_input_chars_per_word is not a count", path);
         o->max_input_chars_per_word = (size_t)mx->valuedouble;
     }
-    /* Added tokens are matched in the raw text. This tokenizer matches the
-     * special tokens named in the options (all of them, or none): accept
-     * exactly that. */
+    /* Added tokens are matched in the raw text. transformers matches the
+     * five special tokens whether or not tokenizer.json lists them; this
+     * tokenizer matches those and nothing else, so anything more (another
+     * token, or one with stripping or normalisation) is refused. */
     const cJSON *added = cJSON_GetObjectItemCaseSensitive(j, "added_tokens");
-    const cJSON *vocab = cJSON_GetObjectItemCaseSensitive(model, "vocab");
     const char *names[5] = {o->unk_token, o->cls_token, o->sep_token, o->pad_token, o->mask_token};
-    int seen[5] = {0}, n_added = 0;
     if (added && !cJSON_IsNull(added)) {
         if (!cJSON_IsArray(added))
             return attend_errorf(err, ATTEND_ERR_FORMAT, "%s: added_tokens is not an array", path);
@@ -332,18 +333,6 @@ static attend_status options_from_tokenizer_json(attend_wordpiece_options *o, co
                                          "supported",
                                          path, c->valuestring, flags[f]);
             }
-            seen[k] = 1;
-            n_added++;
-        }
-    }
-    o->match_special_tokens = n_added > 0;
-    if (n_added > 0 && cJSON_IsObject(vocab)) {
-        for (int k = 0; k < 5; k++) {
-            if (!seen[k] && cJSON_GetObjectItemCaseSensitive(vocab, names[k]))
-                return attend_errorf(err, ATTEND_ERR_FORMAT,
-                                     "%s: \"%s\" is in the vocabulary but not an added token; "
-                                     "attend matches either all special tokens in text or none",
-                                     path, names[k]);
         }
     }
     return ATTEND_OK;
@@ -371,7 +360,11 @@ attend_status attend_wordpiece_options_from_dir(attend_wordpiece_options *o, con
     if (cfg && (st = options_from_config(o, cfg, path, err))) goto done;
     snprintf(path, dn + 32, "%s/tokenizer.json", dir);
     if ((st = read_json_object(path, &tok, err))) goto done;
-    if (tok) st = options_from_tokenizer_json(o, tok, path, err);
+    if (tok) {
+        int unk_named = (cfg && cJSON_GetObjectItemCaseSensitive(cfg, "unk_token")) ||
+                        (map && cJSON_GetObjectItemCaseSensitive(map, "unk_token"));
+        st = options_from_tokenizer_json(o, tok, path, unk_named, err);
+    }
 done:
     cJSON_Delete(cfg);
     cJSON_Delete(map);

@@ -70,15 +70,22 @@ typedef struct {
 /* The defaults above: BERT uncased. */
 void attend_wordpiece_options_default(attend_wordpiece_options *o);
 
-/* Settings of a Hugging Face model folder: tokenizer.json when present (its
- * BertNormalizer fields, pre-tokenizer, model.unk_token,
- * continuing_subword_prefix and max_input_chars_per_word, and its added
- * tokens), else tokenizer_config.json (do_lower_case, strip_accents,
- * tokenize_chinese_chars), else the defaults; special token names come from
- * tokenizer_config.json or special_tokens_map.json when they name them.
- * Settings this tokenizer cannot honour (another normalizer or model, added
- * tokens beyond the special ones, ...) are ATTEND_ERR_FORMAT naming the file
- * and the setting. */
+/* Settings of a BERT model folder as transformers' AutoTokenizer (and so
+ * sentence-transformers) uses them:
+ *   - do_lower_case, strip_accents and tokenize_chinese_chars from
+ *     tokenizer_config.json, or BertTokenizer's defaults (true, null, true)
+ *     for those it leaves out; clean_text on. transformers builds its
+ *     BertNormalizer from these whatever tokenizer.json's normalizer says
+ *     (a folder whose tokenizer.json says otherwise tokenizes differently
+ *     in the tokenizers package alone; set the options by hand for that);
+ *   - from tokenizer.json, when present: model.unk_token,
+ *     continuing_subword_prefix and max_input_chars_per_word, and the added
+ *     tokens (which decide match_special_tokens);
+ *   - special token names from special_tokens_map.json, then
+ *     tokenizer_config.json.
+ * What this tokenizer cannot honour (a tokenizer class, normalizer,
+ * pre-tokenizer or model other than BERT's, added tokens beyond the special
+ * ones) is ATTEND_ERR_FORMAT naming the file and the setting. */
 attend_status attend_wordpiece_options_from_dir(attend_wordpiece_options *o, const char *dir,
                                                 attend_error *err);
 
