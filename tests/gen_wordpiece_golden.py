@@ -3,7 +3,7 @@
 
 The reference is Hugging Face's `tokenizers` package (the Rust "fast"
 tokenizer that transformers' AutoTokenizer uses for BERT models). This script
-writes, under tests/fixtures/wordpiece/:
+writes, under tests/wordpiece/:
 
   corpus.txt         the test texts, one per line, written by this script
                      (hand-written lines, then seeded random mixes); escaped
@@ -57,7 +57,9 @@ import unicodedata
 from tokenizers import BertWordPieceTokenizer, normalizers, pre_tokenizers
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-FIX = os.path.join(HERE, "fixtures", "wordpiece")
+# Not under tests/fixtures/: every folder there is a PyTorch parity case
+# (tests/test_parity.c runs them all).
+FIX = os.path.join(HERE, "wordpiece")
 ROOT = os.path.dirname(HERE)
 MINILM_VOCAB_SHA256 = "07eced375cec144d27c900241f3e339478dec958f92fddbc551f295c992038a3"
 SPECIALS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]

@@ -1,7 +1,7 @@
 /* WordPiece tokenizer (src/text/wordpiece.c) against Hugging Face's fast
  * tokenizer, and its own promises.
  *
- *  - golden: every line of tests/fixtures/wordpiece/corpus.txt under every
+ *  - golden: every line of tests/wordpiece/corpus.txt under every
  *    configuration of configs.txt gives exactly the ids the tokenizers
  *    package gave (tests/gen_wordpiece_golden.py wrote them);
  *  - code points: every code point's clean_text, pre-tokenizer, NFD,
@@ -32,7 +32,7 @@
 #include "../fuzz/fuzz_wordpiece.c"
 #undef LLVMFuzzerTestOneInput
 
-#define FIX "tests/fixtures/wordpiece/"
+#define FIX "tests/wordpiece/"
 
 /* ------------------------------------------------------------------------ */
 /* Fixture reading                                                          */
@@ -535,7 +535,7 @@ static void test_vocab_file(void) {
     free(many);
     attend_wordpiece *wp = NULL;
     attend_error err = {0};
-    attend_status st = attend_wordpiece_load(&wp, "tests/fixtures/wordpiece/no-such-file.txt", NULL,
+    attend_status st = attend_wordpiece_load(&wp, "tests/wordpiece/no-such-file.txt", NULL,
                                              &err);
     CHECK(st == ATTEND_ERR_IO && strstr(err.msg, "no-such-file.txt"), "missing file: %d %s",
           (int)st, err.msg);

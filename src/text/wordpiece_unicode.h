@@ -18,7 +18,7 @@
  *     (15.0): the case pairs added since are listed in wordpiece_unicode.c,
  *     and U+0130 lowercases to two code points.
  * tests/test_wordpiece.c compares every code point with the crate's
- * answers (tests/fixtures/wordpiece/codepoints.txt). */
+ * answers (tests/wordpiece/codepoints.txt). */
 #ifndef ATTEND_TEXT_WORDPIECE_UNICODE_H
 #define ATTEND_TEXT_WORDPIECE_UNICODE_H
 
