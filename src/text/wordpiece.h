@@ -57,7 +57,7 @@ typedef struct {
     int clean_text;                  /* drop controls, whitespace -> ' '; default 1 */
     int match_special_tokens;        /* special tokens in the text give their ids; default 1 */
     size_t max_input_chars_per_word; /* longer words are one unknown token; default 100 */
-    size_t max_text_bytes;           /* longer texts are cut; default ATTEND_WORDPIECE_MAX_TEXT */
+    size_t max_text_bytes;           /* longer texts are cut; 0 or default: ATTEND_WORDPIECE_MAX_TEXT */
     char continuing_subword_prefix[ATTEND_WORDPIECE_NAME_MAX]; /* "##" */
     /* Special tokens, looked up in the vocabulary ("[UNK]", ...): */
     char unk_token[ATTEND_WORDPIECE_NAME_MAX];
@@ -143,7 +143,7 @@ typedef struct {
 
 /* Ids of text[0..len) without special tokens around them: the first max_ids
  * go to ids (which may be NULL when max_ids is 0), and res counts them all.
- * On error res reports nothing written. */
+ * On error res is all zero (ids may hold a partial result). */
 attend_status attend_wordpiece_encode(const attend_wordpiece *wp, attend_wordpiece_scratch *s,
                                       const char *text, size_t len, int32_t *ids, size_t max_ids,
                                       attend_wordpiece_result *res, attend_error *err);

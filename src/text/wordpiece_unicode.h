@@ -1,22 +1,24 @@
 /* The character rules of the Rust tokenizers crate's BertNormalizer and
  * BertPreTokenizer, one code point at a time (private to src/text/).
  *
- * The crate takes its answers from three sources of different Unicode
- * versions, and these functions follow each:
+ * The crate takes its answers from sources of three Unicode versions, and
+ * these functions follow each:
  *   - categories (control, punctuation, nonspacing mark) come from the
- *     unicode_categories crate 0.1.1, whose tables are Unicode 9.0's; so do
- *     NFD's decompositions and combining classes (the
- *     unicode-normalization-alignments crate). Marks, punctuation and
- *     format characters added since are ordinary letters to the crate, and
- *     a few code points whose category changed since keep their old one
- *     (U+1734 is still a nonspacing mark, U+166D and U+111C9 punctuation).
- *     The category sets are tables (wordpiece_tables.h) generated from the
- *     crate's behaviour; decompositions and classes are utf8proc's, limited
- *     to what the crate knows.
+ *     unicode_categories crate 0.1.1, whose tables are Unicode 8.0's: marks,
+ *     punctuation and format characters added in 9.0 or later are ordinary
+ *     letters to the crate, and a few code points whose category changed
+ *     since keep their old one (U+1734 is still a nonspacing mark, U+166D
+ *     and U+111C9 punctuation). These sets are tables (wordpiece_tables.h)
+ *     generated from the crate's behaviour, not utf8proc's categories
+ *     (Unicode 15.0 in utf8proc 2.8), which differ on 586 code points;
+ *   - NFD's decompositions and combining classes come from the
+ *     unicode-normalization-alignments crate, whose data is Unicode 9.0's:
+ *     they are utf8proc's, limited to what the crate knows (a table of the
+ *     code points it reorders, and U+11938, which it does not decompose);
  *   - lowercase and whitespace come from Rust's standard library, whose
- *     Unicode is newer (17.0 in tokenizers 0.23) than utf8proc 2.8's
- *     (15.0): the case pairs added since are listed in wordpiece_unicode.c,
- *     and U+0130 lowercases to two code points.
+ *     Unicode is newer (17.0 in tokenizers 0.23.3) than utf8proc 2.8's: the
+ *     case pairs added in 16.0 and 17.0 are listed in wordpiece_unicode.c,
+ *     and U+0130 lowercases to two code points (utf8proc gives one).
  * tests/test_wordpiece.c compares every code point with the crate's
  * answers (tests/wordpiece/codepoints.txt). */
 #ifndef ATTEND_TEXT_WORDPIECE_UNICODE_H
