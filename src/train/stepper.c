@@ -19,6 +19,7 @@
 #include "attention/sdpa.h"
 #include "base/parallel.h"
 #include "nn/optimizer.h"
+#include "nn/layout.h"
 
 #include <math.h>
 #include <stdlib.h>
