@@ -616,6 +616,32 @@ attend_status attend_classify_batch(const attend_model *m, attend_context *ctx,
                                     const char *const *texts, const size_t *lens, size_t count,
                                     float *probs, size_t *n_tokens, attend_error *err);
 
+/* Width of the model's text embedding (its pooled vector; d_model). */
+size_t attend_model_embed_dim(const attend_model *m);
+
+/* The text's embedding: the pooled vector of its token states, as the
+ * model pools them (out: attend_model_embed_dim floats), divided by its
+ * length when normalize is set (v / max(|v|, 1e-12), as
+ * sentence-transformers' Normalize). A text without tokens gives zeros and
+ * *n_tokens = 0. */
+attend_status attend_embed(const attend_model *m, attend_context *ctx, const char *text,
+                           size_t len, int normalize, float *out, size_t *n_tokens,
+                           attend_error *err);
+
+/* The same for count texts (out (count, embed_dim)), in batches of similar
+ * length. */
+attend_status attend_embed_batch(const attend_model *m, attend_context *ctx,
+                                 const char *const *texts, const size_t *lens, size_t count,
+                                 int normalize, float *out, size_t *n_tokens, attend_error *err);
+
+/* The token ids the model reads for a text, special tokens included and
+ * cut at its maximum length: at most max_ids are written into ids, *n of
+ * them; *n_total (may be NULL) receives how many the whole text would have
+ * (more than *n when it was cut). */
+attend_status attend_tokenize(const attend_model *m, attend_context *ctx, const char *text,
+                              size_t len, int32_t *ids, size_t max_ids, size_t *n,
+                              size_t *n_total, attend_error *err);
+
 #ifdef __cplusplus
 }
 #endif

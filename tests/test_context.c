@@ -180,6 +180,41 @@ static void test_batch(const char *path) {
               strstr(err.msg, "text 1"),
           "invalid UTF-8 in a batch names the text: %s", err.msg);
     CHECK(attend_classify_batch(m, ctx, NULL, NULL, 0, NULL, NULL, &err) == ATTEND_OK, "an empty batch");
+
+    /* embeddings: one at a time = batch; normalised ones have length 1 */
+    const size_t E = attend_model_embed_dim(m);
+    CHECK(E == m->cfg.d_model, "embedding width %zu", E);
+    float *eb = malloc(N_TEXTS * E * sizeof(float)), *e1 = malloc(E * sizeof(float));
+    size_t nb[N_TEXTS];
+    CHECK(eb && e1 && attend_embed_batch(m, ctx, ptrs, lens, N_TEXTS, 1, eb, nb, &err) == ATTEND_OK,
+          "embed batch: %s", err.msg);
+    size_t emism = 0, ebad = 0;
+    for (size_t i = 0; eb && e1 && i < N_TEXTS; i++) {
+        size_t n1 = 0;
+        if (attend_embed(m, ctx, texts[i], lens[i], 1, e1, &n1, &err) || n1 != nb[i] || n1 != want_n[i]) ebad++;
+        if (memcmp(e1, eb + i * E, E * sizeof(float))) emism++;
+        double ss = 0;
+        for (size_t k = 0; k < E; k++) ss += (double)e1[k] * e1[k];
+        if (n1 ? fabs(ss - 1.0) > 1e-5 : ss != 0.0) ebad++;
+    }
+    CHECK(emism == 0 && ebad == 0, "embed vs embed_batch: %zu differ, %zu with a wrong count or norm", emism, ebad);
+    float raw[64];
+    CHECK(E <= 64 && attend_embed(m, ctx, texts[3], lens[3], 0, raw, NULL, &err) == ATTEND_OK, "raw embedding");
+    double rs = 0;
+    for (size_t k = 0; k < E && k < 64; k++) rs += (double)raw[k] * raw[k];
+    CHECK(fabs(rs - 1.0) > 1e-3, "without normalize the embedding keeps its length (%g)", rs);
+    free(eb);
+    free(e1);
+
+    /* tokenize: the ids the model reads, specials included */
+    int32_t ids[64];
+    size_t nt = 0, total = 0;
+    CHECK(attend_tokenize(m, ctx, texts[29], lens[29], ids, 64, &nt, &total, &err) == ATTEND_OK &&
+              nt == 24 && total == 30 + (m->cfg.pool == ATTEND_POOL_CLS),
+          "tokenize a cut text: %zu ids of %zu", nt, total);
+    CHECK(m->cfg.pool != ATTEND_POOL_CLS || ids[0] == m->tok->cls_id, "cls pooling puts <cls> first");
+    CHECK(attend_tokenize(m, ctx, texts[29], lens[29], ids, 5, &nt, NULL, &err) == ATTEND_OK && nt == 5,
+          "tokenize into 5 slots");
 done:
     attend_context_free(ctx);
     attend_context_free(octx);
