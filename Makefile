@@ -48,6 +48,7 @@ configure: deps
 	@grep -E '^-- attend:|WARNING' $(BUILD).configure.log || true
 
 test: all
+	@sh scripts/deps.sh test
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) $(CTEST_ARGS)
 
 demo: all

@@ -20,7 +20,7 @@ for c in chromium chromium-browser; do
 done
 if [ -z "$CHROMIUM" ]; then
     echo "SKIP: chromium is not installed (Debian: apt-get install chromium); pages not rendered"
-    exit 0
+    exit 77
 fi
 ROOT=$(pwd)
 case $BIN in /*) ;; *) BIN=$ROOT/$BIN ;; esac
