@@ -5,6 +5,7 @@
 #   make test TSAN=1       the concurrency tests under ThreadSanitizer (in build-tsan/)
 #   make demo       train the default classifier on the bundled WordNet data
 #   make bench      run the benchmarks beside PyTorch
+#   make install PREFIX=/usr/local   the program, libraries, headers, attend.pc, attend(1)
 # Switches: OPENMP=0 builds without threads; DISPATCH=0 builds only the
 # portable code (no AVX2/AVX-512 variants); NATIVE=1 tunes for this CPU.
 
@@ -35,7 +36,9 @@ endif
 CMAKE_FLAGS += -DATTEND_OPENMP=$(if $(filter 0,$(OPENMP)),OFF,ON) -DATTEND_NATIVE=$(if $(filter 1,$(NATIVE)),ON,OFF) \
 	-DATTEND_DISPATCH=$(if $(filter 0,$(DISPATCH)),OFF,ON)
 
-.PHONY: all deps configure test demo bench clean fixtures
+PREFIX ?= /usr/local
+
+.PHONY: all deps configure test demo bench clean fixtures install
 
 all: configure
 	cmake --build $(BUILD) -j $(JOBS)
@@ -50,6 +53,9 @@ configure: deps
 test: all
 	@sh scripts/deps.sh test
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) $(CTEST_ARGS)
+
+install: all
+	cmake --install $(BUILD) --prefix $(PREFIX)
 
 demo: all
 	@sh scripts/demo.sh $(BUILD)

@@ -144,7 +144,68 @@ static void current(const cli_opt *o, char *out, size_t cap) {
     }
 }
 
+int cli_help_roff = 0;
+
+/* s with roff's special characters escaped (backslash, and a leading dot or
+ * quote that would read as a request). */
+static void roff_text(FILE *f, const char *s) {
+    int bol = 1;
+    for (; *s; s++) {
+        if (bol && (*s == '.' || *s == '\'')) fputs("\\&", f);
+        if (*s == '\\') fputs("\\e", f);
+        else if (*s == '-') fputs("\\-", f);
+        else fputc(*s, f);
+        bol = *s == '\n';
+    }
+}
+
+/* The command as a section of attend(1). */
+static void help_roff(const cli_command *cmd, FILE *f) {
+    fprintf(f, ".SS %s\n.B ", cmd->name);
+    roff_text(f, cmd->usage);
+    fputs("\n.PP\n", f);
+    if (cmd->about) roff_text(f, cmd->about);
+    for (size_t i = 0; i < cmd->n_opts; i++) {
+        const cli_opt *o = &cmd->opts[i];
+        if (o->kind == CLI_HEADING) {
+            fputs(".PP\n", f);
+            roff_text(f, o->help);
+            fputs(":\n", f);
+            continue;
+        }
+        char def[160];
+        current(o, def, sizeof def);
+        fputs(".TP\n.B ", f);
+        roff_text(f, o->name);
+        if (o->meta) {
+            fputs(" \\fI", f);
+            roff_text(f, o->meta);
+            fputs("\\fR", f);
+        }
+        fputc('\n', f);
+        const char *help = o->help ? o->help : "";
+        roff_text(f, help);
+        int has_default = strstr(help, "(default") != NULL || (o->def && !o->def[0]) ||
+                          o->kind == CLI_SWITCH || !def[0];
+        if (!has_default) {
+            fputs(help[0] ? " (default " : "(default ", f);
+            roff_text(f, def);
+            fputc(')', f);
+        }
+        fputc('\n', f);
+    }
+    if (cmd->example) {
+        fputs(".PP\nExample:\n.EX\n", f);
+        roff_text(f, cmd->example);
+        fputs("\n.EE\n", f);
+    }
+}
+
 void cli_help(const cli_command *cmd, FILE *f) {
+    if (cli_help_roff) {
+        help_roff(cmd, f);
+        return;
+    }
     fprintf(f, "usage: %s\n", cmd->usage);
     if (cmd->about) fprintf(f, "\n%s", cmd->about);
     fputc('\n', f);

@@ -49,8 +49,10 @@ typedef struct {
  * flag given twice takes its last value. */
 int cli_parse(const cli_command *cmd, int argc, char **argv);
 
-/* Prints the command's help to f, with the current values as defaults. */
+/* Prints the command's help to f, with the current values as defaults;
+ * as a section of the man page (roff) while cli_help_roff is set. */
 void cli_help(const cli_command *cmd, FILE *f);
+extern int cli_help_roff;
 
 /* Choice lists shared by several commands. */
 extern const char *const cli_pool_names[];       /* mean cls max */

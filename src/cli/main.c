@@ -32,6 +32,33 @@ static void usage(FILE *f) {
           f);
 }
 
+/* attend(1): the command list, then every command's help as a section,
+ * from the same tables that parse the options. */
+static int man_page(void) {
+    printf(".TH ATTEND 1 \"\" \"attend %s\" \"User Commands\"\n"
+           ".SH NAME\nattend \\- train, evaluate, explain and run transformer-encoder text models\n"
+           ".SH SYNOPSIS\n.B attend\n.I command\n[\\fIoptions\\fR]\n"
+           ".SH DESCRIPTION\n"
+           "Multi-head self-attention in C: one program with one command per job. "
+           "Every command takes \\fB\\-\\-help\\fR, which prints what this page says of it.\n"
+           ".SH COMMANDS\n",
+           ATTEND_VERSION);
+    for (size_t i = 0; i < N_COMMANDS; i++) printf(".TP\n.B %s\n%s\n", commands[i].name, commands[i].summary);
+    cli_help_roff = 1;
+    printf(".SH OPTIONS\n");
+    for (size_t i = 0; i < N_COMMANDS; i++) {
+        char *args[2] = {(char *)commands[i].name, "--help"};
+        commands[i].run(2, args);
+    }
+    printf(".SH EXIT STATUS\n0 success, 1 a runtime failure (the message names the file and what "
+           "was wrong), 2 a usage error; attend train stopped by SIGINT or SIGTERM exits 130 or 143 "
+           "after writing its checkpoint.\n"
+           ".SH ENVIRONMENT\n.TP\n.B NO_COLOR\nwhen set and not empty, attend show draws without colour.\n"
+           ".SH SEE ALSO\nThe README and docs/ of the attend sources; the C API in attend.h, "
+           "attend_train.h and attend_viz.h (pkg-config attend).\n");
+    return fflush(stdout) == 0 ? CLI_OK : CLI_FAIL;
+}
+
 int main(int argc, char **argv) {
     if (argc < 2) {
         usage(stderr);
@@ -42,6 +69,7 @@ int main(int argc, char **argv) {
         usage(stdout);
         return CLI_OK;
     }
+    if (strcmp(cmd, "--man") == 0) return man_page();
     if (strcmp(cmd, "--version") == 0) {
         printf("attend %s\n", ATTEND_VERSION);
         return CLI_OK;
