@@ -60,10 +60,14 @@ const char *attend_status_name(attend_status status);
 /* Runtime                                                                  */
 /* ------------------------------------------------------------------------ */
 
-/* Sets the number of threads used by OpenMP loops and the BLAS (0 = all cores). */
+/* Sets the number of threads the calling thread's attend calls use for
+ * OpenMP loops and the split of matrix products (0 = all cores); the BLAS
+ * itself runs single-threaded. A program calling attend from several
+ * threads (a server's workers, say) sets it in each; a thread that never
+ * sets it uses all cores. */
 void attend_set_threads(int n);
 
-/* Number of threads attend will use. */
+/* Number of threads the calling thread's attend calls will use. */
 int attend_get_threads(void);
 
 /* Precision of the projection and feed-forward matrix multiplies (the

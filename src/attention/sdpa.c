@@ -971,9 +971,16 @@ static size_t bwd_scratch(const sdpa_args *a) {
     return 4 * a->D * pack_ld(a->S) + a->D * round16(a->S) + 3 * (size_t)QB * block_ld(a) + QB;
 }
 
+/* Attention of small inputs (one short text) runs on the calling thread:
+ * waking the others costs more than the heads take. */
+#define SDPA_PARALLEL_MIN ((size_t)1 << 18) /* multiply-adds of q k^T and w v */
+static int sdpa_parallel(const sdpa_args *a) {
+    return a->B * a->H > 1 && 2 * a->B * a->H * a->L * a->S * a->D >= SDPA_PARALLEL_MIN;
+}
+
 static void sdpa_forward_all(float *out, const sdpa_args *a) {
     const size_t B = a->B, H = a->H;
-    ATTEND_OMP(parallel) {
+    ATTEND_OMP(parallel if (sdpa_parallel(a))) {
         float *scratch = malloc(fwd_scratch(a) * sizeof(float) + 1);
         ATTEND_OMP(for collapse(2) schedule(static))
         for (size_t b = 0; b < B; b++)
@@ -989,7 +996,7 @@ static void sdpa_backward_all(float *dq, float *dk, float *dv, const float *dout
                               const sdpa_args *a) {
     const size_t B = a->B, H = a->H;
     /* Parallel over (b,h): each pair owns disjoint column blocks of dq, dk, dv. */
-    ATTEND_OMP(parallel) {
+    ATTEND_OMP(parallel if (sdpa_parallel(a))) {
         float *scratch = malloc(bwd_scratch(a) * sizeof(float) + 1);
         ATTEND_OMP(for collapse(2) schedule(static))
         for (size_t b = 0; b < B; b++)

@@ -5,10 +5,8 @@
 #include <cblas.h>
 #include <stdio.h>
 
-static int attend_threads_ = 0; /* 0 = not set: use all cores */
 
 void attend_set_threads(int n) {
-    attend_threads_ = n > 0 ? n : 0;
 #if ATTEND_HAVE_OPENMP
     int t = n > 0 ? n : omp_get_num_procs();
     omp_set_num_threads(t);
@@ -23,7 +21,9 @@ void attend_set_threads(int n) {
 
 int attend_get_threads(void) {
 #if ATTEND_HAVE_OPENMP
-    return attend_threads_ > 0 ? attend_threads_ : omp_get_max_threads();
+    /* the calling thread's setting: a context running a small input lowers
+     * it for the duration of the call (model/context.c) */
+    return omp_get_max_threads();
 #else
     return 1;
 #endif

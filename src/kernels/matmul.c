@@ -21,7 +21,9 @@ void attend_set_matmul_precision(attend_matmul_precision p) {
 
 attend_matmul_precision attend_get_matmul_precision(void) { return precision_; }
 
-/* Below this many multiply-adds a GEMM runs on one thread. */
+/* Below this many multiply-adds a GEMM runs on one thread. (OpenBLAS rounds
+ * a GEMM differently by shape, so where this lies is part of what a run at a
+ * given thread count computes: moving it changes trained models' bits.) */
 #define GEMM_PARALLEL_MIN ((size_t)1 << 17)
 
 static void gemm_serial(int trans_a, int trans_b, size_t M, size_t N, size_t K, float alpha,
