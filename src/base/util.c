@@ -2,7 +2,9 @@
 #define _POSIX_C_SOURCE 200809L /* clock_gettime */
 #include "base/util.h"
 
+#include <stdarg.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -31,6 +33,16 @@ int attend_grow(void **p, size_t *cap, size_t n, size_t elem) {
     *p = q;
     *cap = want;
     return 1;
+}
+
+void attend_emitf(void (*fn)(void *ctx, const char *msg), void *ctx, const char *fmt, ...) {
+    if (!fn) return;
+    char buf[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    fn(ctx, buf);
 }
 
 double attend_now_s(void) {

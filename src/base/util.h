@@ -34,6 +34,14 @@ int attend_grow(void **p, size_t *cap, size_t n, size_t elem);
 /* strdup is POSIX, not C11. NULL when out of memory. */
 char *attend_strdup(const char *s);
 
+/* Formats a message and hands it to fn(ctx, msg) (a progress or warning
+ * callback); nothing when fn is NULL. */
+void attend_emitf(void (*fn)(void *ctx, const char *msg), void *ctx, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
 /* Seconds on a monotonic clock (for durations only). */
 double attend_now_s(void);
 

@@ -19,21 +19,10 @@
 #include "text/splitter.h"
 
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-static void emit(void (*fn)(void *, const char *), void *ctx, const char *fmt, ...) {
-    if (!fn) return;
-    char buf[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf, sizeof buf, fmt, ap);
-    va_end(ap);
-    fn(ctx, buf);
-}
 
 void attend_train_options_default(attend_train_options *o) {
     memset(o, 0, sizeof *o);
@@ -234,7 +223,7 @@ static attend_status plan(train_run *r, const attend_train_options *o, attend_er
     const size_t Tmax = r->tr.max_len > r->va.max_len ? r->tr.max_len : r->va.max_len;
     const int acts_flags = attend_train_acts_flags(c, Bmax, Tmax);
     const size_t n_acts = attend_model_acts_size(c, Bmax, Tmax, acts_flags);
-    emit(o->on_info, o->ctx,
+    attend_emitf(o->on_info, o->ctx,
          "data: %zu train, %zu validation examples, %zu classes, vocabulary %zu, longest %zu tokens; model: %zu parameters; activations %zu MiB%s",
          r->tr.n, r->va.n, K, c->vocab_size, Tmax, P, n_acts * sizeof(float) >> 20,
          acts_flags & ATTEND_ACTS_FUSED ? " (fused attention)" : "");
@@ -407,7 +396,7 @@ attend_status attend_train(const attend_train_options *o, attend_train_result *r
     if (o->resume_path) {
         const char *from = NULL;
         if ((st = train_checkpoint_load(&r, o, &ts, res, &from, err))) goto done;
-        emit(o->on_info, o->ctx, "resuming from %s: epoch %zu, batch %zu of %zu, step %zu", from,
+        attend_emitf(o->on_info, o->ctx, "resuming from %s: epoch %zu, batch %zu of %zu, step %zu", from,
              ts.epoch, ts.batch, r.n_batches, ts.step);
     }
     for (; ts.epoch <= o->epochs; ts.epoch++, ts.batch = 0) {
@@ -436,7 +425,7 @@ attend_status attend_train(const attend_train_options *o, attend_train_result *r
         rep.seconds = attend_now_s() - t0;
         if (o->on_epoch) o->on_epoch(o->ctx, &rep);
         if (o->patience && ts.since_best >= o->patience) {
-            emit(o->on_info, o->ctx, "early stop: validation loss has not improved for %zu epochs",
+            attend_emitf(o->on_info, o->ctx, "early stop: validation loss has not improved for %zu epochs",
                  o->patience);
             break;
         }

@@ -7,7 +7,6 @@
 #include "viz/report.h"
 #include "base/util.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,16 +18,6 @@ void attend_compare_options_default(attend_compare_options *o) {
     o->n_pos = 1;
     o->n_seeds = 3;
     o->stats_examples = 1000;
-}
-
-static void say(const attend_compare_options *o, const char *fmt, ...) {
-    if (!o->on_message) return;
-    char buf[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf, sizeof buf, fmt, ap);
-    va_end(ap);
-    o->on_message(o->ctx, buf);
 }
 
 /* Per-head statistics of the model at path on the validation data. */
@@ -86,7 +75,7 @@ attend_status attend_compare(const attend_compare_options *o, char **markdown, a
         if ((st = attend_compare_split(to.data_path, &to.data, to.val_split, to.seed, train_tsv,
                                        val_tsv, &ntr, &nva, err)))
             return st;
-        say(o, "split %s: %zu training, %zu validation examples -> %s, %s", to.data_path, ntr, nva,
+        attend_emitf(o->on_message, o->ctx, "split %s: %zu training, %zu validation examples -> %s, %s", to.data_path, ntr, nva,
             train_tsv, val_tsv);
         to.data_path = setup.train_path = train_tsv;
         to.val_path = setup.val_path = val_tsv;
@@ -118,7 +107,7 @@ attend_status attend_compare(const attend_compare_options *o, char **markdown, a
         w += (size_t)snprintf(heads_s + w, sizeof heads_s - w, "%s%zu", k ? "," : " ", o->heads[k]);
     for (size_t k = 0, w = 0; k < o->n_pos; k++)
         w += (size_t)snprintf(pos_s + w, sizeof pos_s - w, "%s%s", k ? "," : " ", attend_pos_name(o->pos[k]));
-    say(o, "%zu runs: heads%s x pos%s x %zu seed%s; d_model %zu, %zu layer%s, %zu epoch%s", n_runs, heads_s,
+    attend_emitf(o->on_message, o->ctx, "%zu runs: heads%s x pos%s x %zu seed%s; d_model %zu, %zu layer%s, %zu epoch%s", n_runs, heads_s,
         pos_s, o->n_seeds, o->n_seeds == 1 ? "" : "s", m->d_model, m->num_layers,
         m->num_layers == 1 ? "" : "s", to.epochs, to.epochs == 1 ? "" : "s");
 

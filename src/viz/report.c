@@ -263,16 +263,6 @@ typedef struct {
     size_t n_heatmaps, n_plots;
 } page;
 
-static void info(const attend_report_options *o, const char *fmt, ...) {
-    if (!o->on_info) return;
-    char buf[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf, sizeof buf, fmt, ap);
-    va_end(ap);
-    o->on_info(o->ctx, buf);
-}
-
 /* Puts a finished picture (svg) on the page and into dir/figures/name.svg. */
 static void figure(page *pg, const char *name, const attend_buf *svg, const char *caption) {
     if (pg->st) return;
@@ -971,7 +961,7 @@ attend_status attend_report_write(const attend_model *m, const attend_report_opt
         st = attend_errorf(err, ATTEND_ERR_FORMAT, "%s: no example has a token", o->data_path);
         goto done;
     }
-    info(o, "report: evaluating %zu examples of %s", enc.n, o->data_path);
+    attend_emitf(o->on_info, o->ctx, "report: evaluating %zu examples of %s", enc.n, o->data_path);
     if (attend_metrics_init(&mt, K) || !(probs = malloc(enc.n * K * sizeof(float)))) goto nomem;
     if ((st = attend_evaluate(m, &enc, 64, &mt, probs, err))) goto done;
     // which record each encoded example came from (token-less ones were skipped)
@@ -987,7 +977,7 @@ attend_status attend_report_write(const attend_model *m, const attend_report_opt
     // head statistics
     if (c->num_layers) {
         size_t nsub = o->max_stats_examples && o->max_stats_examples < enc.n ? o->max_stats_examples : enc.n;
-        info(o, "report: per-head statistics and importance (%zu evaluations of %zu examples)",
+        attend_emitf(o->on_info, o->ctx, "report: per-head statistics and importance (%zu evaluations of %zu examples)",
              c->num_layers * c->nhead + 1, nsub);
         if ((st = attend_head_stats_compute(m, &enc, o->max_stats_examples, 1, &hs, err))) goto done;
     }
