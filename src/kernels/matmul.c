@@ -11,6 +11,7 @@
 #include "kernels/kernels.h"
 
 #include <cblas.h>
+#include <pthread.h>
 #include <stdlib.h>
 
 static attend_matmul_precision precision_ = ATTEND_MATMUL_FP32;
@@ -36,12 +37,35 @@ static void gemm_serial(int trans_a, int trans_b, size_t M, size_t N, size_t K, 
                 A, (blasint)lda, B, (blasint)ldb, beta, C, (blasint)ldc);
 }
 
+/* The bf16 kernel's packing scratch (attend_gemm_bf16_scratch() words, 288
+ * KiB): one per thread, made on the thread's first bf16 product and kept
+ * until the thread exits, instead of one allocation of the threads' slices
+ * for every product. NULL when it cannot be had (the portable path then
+ * runs). */
+static pthread_key_t scratch_key;
+static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
+static int scratch_key_ok = 0;
+
+static void scratch_key_init(void) { scratch_key_ok = pthread_key_create(&scratch_key, free) == 0; }
+
+static uint32_t *bf16_scratch(void) {
+    const size_t words = attend_gemm_bf16_scratch();
+    if (!words || pthread_once(&scratch_once, scratch_key_init) != 0 || !scratch_key_ok) return NULL;
+    uint32_t *s = pthread_getspecific(scratch_key);
+    if (!s && (s = malloc(words * sizeof(uint32_t))) && pthread_setspecific(scratch_key, s) != 0) {
+        free(s);
+        s = NULL;
+    }
+    return s;
+}
+
 /* One block of C on the calling thread, in the current precision. A bf16
  * block whose copies cannot be allocated runs in fp32 (more precise, never
  * wrong). */
 static void gemm_block(int trans_a, int trans_b, size_t M, size_t N, size_t K, float alpha,
                        const float *A, size_t lda, const float *B, size_t ldb, float beta,
-                       float *C, size_t ldc, uint32_t *scratch) {
+                       float *C, size_t ldc) {
+    uint32_t *scratch = precision_ == ATTEND_MATMUL_BF16 ? bf16_scratch() : NULL;
     if (precision_ == ATTEND_MATMUL_BF16 &&
         attend_gemm_bf16(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc,
                          scratch) == 0)
@@ -66,12 +90,8 @@ void attend_gemm(int trans_a, int trans_b, size_t M, size_t N, size_t K, float a
     }
     int nt = attend_get_threads();
     if (nt <= 1 || M * N * K < GEMM_PARALLEL_MIN) nt = 1;
-    /* bf16 packing scratch, one slice per thread (NULL: the portable path) */
-    const size_t words = precision_ == ATTEND_MATMUL_BF16 ? attend_gemm_bf16_scratch() : 0;
-    uint32_t *scratch = words ? malloc((size_t)nt * words * sizeof(uint32_t)) : NULL;
     if (nt == 1) {
-        gemm_block(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, scratch);
-        free(scratch);
+        gemm_block(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
         return;
     }
     /* Split the longer side of C into nt blocks (multiples of 32, the bf16
@@ -84,17 +104,14 @@ void attend_gemm(int trans_a, int trans_b, size_t M, size_t N, size_t K, float a
     ATTEND_OMP(parallel for schedule(static) num_threads(nt))
     for (size_t b = 0; b < nblk; b++) {
         size_t s = b * blk, n = len - s < blk ? len - s : blk;
-        uint32_t *sc = scratch ? scratch + b * words : NULL;
         if (by_rows) {
             // rows [s, s+n) of C come from rows of op(A)
             const float *Ab = trans_a ? A + s : A + s * lda;
-            gemm_block(trans_a, trans_b, n, N, K, alpha, Ab, lda, B, ldb, beta, C + s * ldc, ldc,
-                       sc);
+            gemm_block(trans_a, trans_b, n, N, K, alpha, Ab, lda, B, ldb, beta, C + s * ldc, ldc);
         } else {
             // columns [s, s+n) of C come from columns of op(B)
             const float *Bb = trans_b ? B + s * ldb : B + s;
-            gemm_block(trans_a, trans_b, M, n, K, alpha, A, lda, Bb, ldb, beta, C + s, ldc, sc);
+            gemm_block(trans_a, trans_b, M, n, K, alpha, A, lda, Bb, ldb, beta, C + s, ldc);
         }
     }
-    free(scratch);
 }
