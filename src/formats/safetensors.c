@@ -488,7 +488,11 @@ static attend_status st_build(attend_st_file *f, const cJSON *root, attend_error
         goto done;
     }
 
-    /* Place: views into the aligned data section, or aligned copies. */
+    /* Place: views into the data section where they are aligned for their
+     * dtype, or aligned copies. A mapped file's data section starts at
+     * 8 + N from a page boundary, and N need not be a multiple of 8 in a
+     * file attend did not write (the reference pads, but only requires
+     * valid JSON), so alignment is checked on the address itself. */
     const unsigned char *data = f->bytes + data_start;
     for (size_t i = 0; i < ntens; i++) {
         const st_entry *e = &ents[i];
@@ -499,9 +503,9 @@ static attend_status st_build(attend_st_file *f, const cJSON *root, attend_error
         memcpy(t->shape, e->shape, sizeof t->shape);
         t->numel = e->numel;
         t->nbytes = e->nbytes;
-        t->data = data; /* zero-size tensors: an aligned pointer, never read */
+        t->data = data; /* zero-size tensors: never read */
         if (e->nbytes == 0) continue;
-        if (e->begin % attend_dtype_size(e->dtype) == 0) {
+        if ((uintptr_t)(data + e->begin) % attend_dtype_size(e->dtype) == 0) {
             t->data = data + e->begin;
             continue;
         }
