@@ -73,6 +73,106 @@ typedef enum {
 void attend_cmap_rgb(attend_cmap c, double t, unsigned char rgb[3]);
 
 /* ------------------------------------------------------------------------ */
+/* Attention worked step by step (attend explain)                           */
+/* ------------------------------------------------------------------------ */
+
+/* What to work through (all 0-based): layer, head and the query token.
+ * pad_to > 0 runs the text as one row of a batch padded to pad_to tokens
+ * (pad_to <= max_len), so the padding keys are masked; 0 runs it alone. */
+typedef struct {
+    size_t layer, head, token;
+    size_t pad_to;
+} attend_stepwise_options;
+
+/* One step compared with the model's own forward pass. */
+typedef struct {
+    const char *what;  /* "input", "q", "k", "v", "weights", "concat", "residual", "layer output" */
+    double max_diff;   /* largest |step-by-step value - forward pass value| */
+    double max_abs;    /* largest |forward pass value| of the step */
+    int ok;            /* max_diff <= ATTEND_STEPWISE_TOL * max(1, max_abs) */
+} attend_stepwise_check;
+
+#define ATTEND_STEPWISE_MAX_CHECKS 8
+/* The forward pass runs in float on optimised kernels; this arithmetic runs
+ * in double, one value at a time. They agree to about 1e-6. */
+#define ATTEND_STEPWISE_TOL 1e-4
+
+/* One layer's attention for one head and one query token i, worked with
+ * plain loops in double from the model's weights, independent of the
+ * optimised kernels, then on to the layer's output, which is compared with
+ * the output attend_model's forward pass computed. Letters as attend.h: T
+ * tokens, E width, H heads, D = E / H, F feed-forward width. Vectors without
+ * a T belong to token i. The weight pointers point into the model (valid
+ * while it is loaded). */
+typedef struct {
+    size_t T, n_real, E, H, D, F, L; /* tokens (padding included), real tokens, sizes, layers */
+    size_t layer, head, token;
+    char **tokens;       /* (T) token strings; padding shows the pad token */
+    int32_t *ids;        /* (T) token ids */
+    uint8_t *masked;     /* (T) 1: key j is masked (padding) */
+    attend_activation activation;
+    int norm_first;      /* 1: pre-norm (norm1 before attention), 0: post-norm */
+    double eps;          /* layer norm epsilon */
+    /* 1. the input */
+    const float *tok_row, *pos_row; /* (E) layer 0 of a classifier: the token's embedding row
+                                       and its position's row (pos_row NULL without
+                                       positions); both NULL otherwise */
+    double *x;           /* (T,E) the layer's input, as the forward pass computed it */
+    double *a;           /* (T,E) what attention reads: x (post-norm) or norm1(x) (pre-norm) */
+    /* 2-3. the head's projections: rows [head*D, (head+1)*D) of W_q, W_k, W_v */
+    const float *w_q, *w_k, *w_v; /* (D,E) */
+    const float *b_q, *b_k, *b_v; /* (D), NULL without bias */
+    double *q;           /* (D) q = a_i W_q^T + b_q */
+    double *k, *v;       /* (T,D) k_j = a_j W_k^T + b_k, v_j likewise */
+    /* 4. scores, scaling, mask, softmax */
+    double *score;       /* (T) q . k_j */
+    double scale;        /* 1/sqrt(D) */
+    double *scaled;      /* (T) score_j * scale; -inf where masked */
+    double *weights;     /* (T) softmax of scaled (0 where masked); they sum to 1 */
+    double *head_out;    /* (D) sum_j weights_j v_j */
+    /* 5-6. every head, concatenated, and the output projection */
+    double *all_weights; /* (H,T) each head's weights for token i */
+    double *concat;      /* (E) head g's output at [g*D, (g+1)*D) */
+    const float *w_o, *b_o; /* (E,E) and (E) (NULL without bias) */
+    double *attn_out;    /* (E) concat W_o^T + b_o */
+    /* 7. the rest of the layer */
+    double *resid1;      /* (E) x_i + attn_out */
+    double *ff_in;       /* (E) post-norm: norm1(resid1); pre-norm: norm2(resid1) */
+    double *ff_pre;      /* (F) ff_in W_1^T + b_1 */
+    double *ff_hidden;   /* (F) activation of ff_pre */
+    double *ff_out;      /* (E) ff_hidden W_2^T + b_2 */
+    double *resid2;      /* (E) post-norm: ff_in + ff_out (norm2's input); pre-norm: the output */
+    double *out;         /* (E) the layer's output: post-norm norm2(resid2); pre-norm resid2 */
+    double norm_mean[2], norm_sd[2]; /* mean and sqrt(variance + eps) of norm1's and
+                                        norm2's input for token i */
+    /* 8. the forward pass */
+    float *model_out;    /* (E) what attend_model_forward computed for layer, token i */
+    attend_stepwise_check checks[ATTEND_STEPWISE_MAX_CHECKS];
+    size_t n_checks;
+} attend_stepwise;
+
+/* Tokenizes text[0..len) as m reads it, runs the forward pass, and works
+ * through o's layer, head and token (free sw with attend_stepwise_free,
+ * also after a failure). ATTEND_ERR_ARG for a layer, head or token out of
+ * range (the message names the range), a text without tokens, or pad_to
+ * below the text's tokens or above max_len; ATTEND_ERR_FORMAT for invalid
+ * UTF-8. A step that disagrees with the forward pass is not an error here:
+ * its check has ok = 0. */
+attend_status attend_stepwise_compute(const attend_model *m, const char *text, size_t len,
+                                      const attend_stepwise_options *o, attend_stepwise *sw,
+                                      attend_error *err);
+void attend_stepwise_free(attend_stepwise *sw);
+
+/* 1 when every check of sw is ok. */
+int attend_stepwise_matches(const attend_stepwise *sw);
+
+/* Writes sw as a self-contained HTML page (the text it came from is text):
+ * the steps in order, each matrix as a small heatmap with its shape
+ * written beside it. The file is replaced atomically. */
+attend_status attend_stepwise_write_html(const char *path, const attend_stepwise *sw,
+                                         const char *text, attend_error *err);
+
+/* ------------------------------------------------------------------------ */
 /* Positional encodings                                                     */
 /* ------------------------------------------------------------------------ */
 

@@ -35,6 +35,14 @@ void cli_set_threads(size_t n);
 /* Writes s as a JSON string (quoted, escaped) to f. */
 void cli_json_string(FILE *f, const char *s);
 
+/* Prints at most width columns of s (one column per code point), padded
+ * with spaces to width. */
+void cli_put_cut(const char *s, size_t width);
+
+/* All of standard input (the --text - case) without its final line
+ * breaks, malloc'ed; NULL when it cannot be read. */
+char *cli_read_stdin(void);
+
 /* Option setters shared by several commands (CLI_FUNC). */
 int cli_set_format(void *dest, const char *v, char *why, size_t cap);     /* attend_data_format* */
 int cli_set_precision(void *dest, const char *v, char *why, size_t cap);  /* applied at once */
@@ -119,6 +127,7 @@ int cli_eval(int argc, char **argv);
 int cli_predict(int argc, char **argv);
 int cli_info(int argc, char **argv);
 int cli_show(int argc, char **argv);
+int cli_explain(int argc, char **argv);
 int cli_report(int argc, char **argv);
 int cli_compare(int argc, char **argv);
 

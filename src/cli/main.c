@@ -16,6 +16,7 @@ static const struct {
     {"predict", cli_predict, "classify one text per input line"},
     {"info", cli_info, "describe a model file (or, without --model, this build)"},
     {"show", cli_show, "attention maps of one text: terminal, SVG, HTML or JSON"},
+    {"explain", cli_explain, "one head's attention worked step by step with the model's numbers"},
     {"report", cli_report, "HTML report of a model: curves, positions, confusion, attention, heads"},
     {"compare", cli_compare, "train several head counts / positional encodings and compare them"},
     {"op", cli_op, "run one module (mha, encoder-layer) on tensors from safetensors files"},

@@ -16,20 +16,6 @@
 
 /* ---- terminal ---- */
 
-/* Prints at most width columns of s (one column per code point), padded. */
-static void put_cut(const char *s, size_t width) {
-    size_t cols = 0;
-    const char *p = s;
-    while (*p && cols < width) {
-        const char *q = p + 1;
-        while ((*q & 0xC0) == 0x80) q++;
-        fwrite(p, 1, (size_t)(q - p), stdout);
-        p = q;
-        cols++;
-    }
-    for (; cols < width; cols++) putchar(' ');
-}
-
 static const char *shade[5] = {" ", "\xE2\x96\x91", "\xE2\x96\x92", "\xE2\x96\x93", "\xE2\x96\x88"};
 static const double shade_at[4] = {0.1, 0.3, 0.55, 0.8}; /* fractions of the largest weight */
 
@@ -56,7 +42,7 @@ static void print_map(const float *a, const attend_explanation *ex, double vmax,
     printf("\n");
     for (size_t i = 0; i < T; i++) {
         printf("%2zu ", (i + 1) % 100);
-        put_cut(ex->tokens[i], 10);
+        cli_put_cut(ex->tokens[i], 10);
         putchar(ex->unknown[i] ? '*' : ' ');
         for (size_t j = 0; j < nk; j++) {
             double v = a[i * T + j];
@@ -121,7 +107,7 @@ static int print_terminal(const attend_model *m, const attend_explanation *ex, c
     size_t tc = 0;
     for (const char *p = text; *p; p++) tc += ((unsigned char)*p & 0xC0) != 0x80;
     printf("text       ");
-    put_cut(text, tc < 66 ? tc : 66);
+    cli_put_cut(text, tc < 66 ? tc : 66);
     printf("%s\n", tc > 66 ? "..." : "");
     size_t n_unk = 0;
     for (size_t t = 0; t < T; t++) n_unk += ex->unknown[t];
@@ -271,32 +257,6 @@ static int print_json(const attend_model *m, const attend_explanation *ex, const
     return 0;
 }
 
-/* Reads all of stdin (the --text - case), without a final line break. */
-static char *read_stdin(void) {
-    size_t len = 0, cap = 4096;
-    char *s = malloc(cap);
-    size_t n;
-    while (s && (n = fread(s + len, 1, cap - len - 1, stdin)) > 0) {
-        len += n;
-        if (cap - len - 1 == 0) {
-            char *t = realloc(s, cap * 2);
-            if (!t) {
-                free(s);
-                return NULL;
-            }
-            s = t;
-            cap *= 2;
-        }
-    }
-    if (!s || ferror(stdin)) {
-        free(s);
-        return NULL;
-    }
-    while (len && (s[len - 1] == '\n' || s[len - 1] == '\r')) len--;
-    s[len] = 0;
-    return s;
-}
-
 static const char *const color_names[] = {"auto", "always", "never", NULL};
 
 int cli_show(int argc, char **argv) {
@@ -342,7 +302,7 @@ int cli_show(int argc, char **argv) {
         if (!ok) return cli_usage_error("show", "--out %s: the name must end in .svg or .html", out_path);
         if (json) return cli_usage_error("show", "--json and --out do not go together; pick one");
     }
-    char *text = strcmp(text_arg, "-") == 0 ? read_stdin() : NULL;
+    char *text = strcmp(text_arg, "-") == 0 ? cli_read_stdin() : NULL;
     if (strcmp(text_arg, "-") == 0 && !text) {
         fprintf(stderr, "attend: cannot read the text from standard input\n");
         return CLI_FAIL;

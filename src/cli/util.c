@@ -43,6 +43,46 @@ void cli_json_string(FILE *f, const char *s) {
     fputc('"', f);
 }
 
+/* Prints at most width columns of s (one column per code point), padded. */
+void cli_put_cut(const char *s, size_t width) {
+    size_t cols = 0;
+    const char *p = s;
+    while (*p && cols < width) {
+        const char *q = p + 1;
+        while ((*q & 0xC0) == 0x80) q++;
+        fwrite(p, 1, (size_t)(q - p), stdout);
+        p = q;
+        cols++;
+    }
+    for (; cols < width; cols++) putchar(' ');
+}
+
+/* Reads all of stdin (the --text - case), without a final line break. */
+char *cli_read_stdin(void) {
+    size_t len = 0, cap = 4096;
+    char *s = malloc(cap);
+    size_t n;
+    while (s && (n = fread(s + len, 1, cap - len - 1, stdin)) > 0) {
+        len += n;
+        if (cap - len - 1 == 0) {
+            char *t = realloc(s, cap * 2);
+            if (!t) {
+                free(s);
+                return NULL;
+            }
+            s = t;
+            cap *= 2;
+        }
+    }
+    if (!s || ferror(stdin)) {
+        free(s);
+        return NULL;
+    }
+    while (len && (s[len - 1] == '\n' || s[len - 1] == '\r')) len--;
+    s[len] = 0;
+    return s;
+}
+
 int cli_set_format(void *dest, const char *v, char *why, size_t cap) {
     attend_error err = {0};
     if (attend_data_format_parse(v, dest, &err) == ATTEND_OK) return 0;

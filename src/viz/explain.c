@@ -22,42 +22,60 @@ void attend_explanation_free(attend_explanation *ex) {
     memset(ex, 0, sizeof *ex);
 }
 
+attend_status attend_explain_tokens(const attend_model *m, const char *text, size_t len,
+                                    int32_t *ids, size_t *T, size_t *n_text_tokens,
+                                    char **tokens, uint8_t *unknown, attend_error *err) {
+    *T = 0;
+    void *tok = NULL;
+    attend_status st = attend_tokenizer_scratch_new(m->tok, &tok, err);
+    if (st) return st;
+    size_t n = 0;
+    if ((st = attend_model_encode(m, tok, text, len, ids, &n, n_text_tokens, err))) goto done;
+    if (n == 0) {
+        st = attend_errorf(err, ATTEND_ERR_ARG, "the text has no tokens after normalisation");
+        goto done;
+    }
+    // the tokenizer keeps the pieces of its last encode: id t is piece t - special
+    const size_t special = attend_model_n_special(m);
+    for (size_t t = 0; t < n; t++) {
+        const char *s = t < special ? attend_tokenizer_token(m->tok, ids[t])
+                                    : attend_tokenizer_piece(m->tok, tok, t - special);
+        if (!(tokens[t] = attend_strdup(s))) {
+            for (size_t u = 0; u < t; u++) free(tokens[u]);
+            st = attend_errorf(err, ATTEND_ERR_NOMEM, "out of memory for the token strings");
+            goto done;
+        }
+        unknown[t] = ids[t] == m->tok->unk_id;
+    }
+    *T = n;
+done:
+    attend_tokenizer_scratch_free(m->tok, tok);
+    return st;
+}
+
 attend_status attend_explain(const attend_model *m, const char *text, size_t len,
                              attend_explanation *ex, attend_error *err) {
     memset(ex, 0, sizeof *ex);
     const attend_model_config *c = &m->cfg;
     const size_t H = c->nhead, L = c->num_layers, K = c->num_classes;
-    void *tok = NULL;
-    attend_status st = attend_tokenizer_scratch_new(m->tok, &tok, err);
-    if (st) return st;
+    attend_status st;
     int32_t *ids = malloc(c->max_len * sizeof(int32_t));
     uint8_t *pad = calloc(c->max_len, 1);
     float *mem = NULL;
-    if (!ids || !pad) goto nomem;
-    size_t n = 0;
-    if ((st = attend_model_encode(m, tok, text, len, ids, &n, &ex->n_text_tokens, err))) goto done;
-    if (n == 0) {
-        st = attend_errorf(err, ATTEND_ERR_ARG, "the text has no tokens after normalisation");
-        goto done;
-    }
-    const size_t T = n, special = attend_model_n_special(m);
+    ex->tokens = calloc(c->max_len, sizeof(char *));
+    ex->unknown = calloc(c->max_len, 1);
+    if (!ids || !pad || !ex->tokens || !ex->unknown) goto nomem;
+    size_t T = 0;
+    st = attend_explain_tokens(m, text, len, ids, &T, &ex->n_text_tokens, ex->tokens, ex->unknown, err);
+    if (st) goto done;
     ex->T = T;
-    ex->n_special = special;
+    ex->n_special = attend_model_n_special(m);
     ex->L = L;
     ex->H = H;
     ex->K = K;
-    ex->tokens = calloc(T, sizeof(char *));
-    ex->unknown = calloc(T, 1);
     ex->attn = calloc(L * H * T * T + 1, sizeof(float));
     ex->probs = calloc(K, sizeof(float));
-    if (!ex->tokens || !ex->unknown || !ex->attn || !ex->probs) goto nomem;
-    // the tokenizer keeps the pieces of its last encode: id t is piece t - special
-    for (size_t t = 0; t < T; t++) {
-        const char *s = t < special ? attend_tokenizer_token(m->tok, ids[t])
-                                    : attend_tokenizer_piece(m->tok, tok, t - special);
-        if (!(ex->tokens[t] = attend_strdup(s))) goto nomem;
-        ex->unknown[t] = ids[t] == m->tok->unk_id;
-    }
+    if (!ex->attn || !ex->probs) goto nomem;
     size_t n_acts = attend_model_acts_size(c, 1, T, 0);
     if (!n_acts || !(mem = malloc(n_acts * sizeof(float)))) goto nomem;
     attend_model_acts a;
@@ -73,7 +91,6 @@ nomem:
     st = attend_errorf(err, ATTEND_ERR_NOMEM, "out of memory explaining a text");
 done:
     if (st) attend_explanation_free(ex);
-    attend_tokenizer_scratch_free(m->tok, tok);
     free(ids);
     free(pad);
     free(mem);

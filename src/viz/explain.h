@@ -8,6 +8,15 @@
 #include "attend_viz.h"
 #include "train/train.h"
 
+/* The ids m reads for text[0..len) (ids has room for max_len; *T of them,
+ * special tokens included) with each token's string (tokens[t], malloc'ed:
+ * the caller frees the *T of them) and whether the vocabulary lacks it
+ * (unknown[t]). *n_text_tokens as attend_model_encode's *n_total. A text
+ * without tokens is ATTEND_ERR_ARG; on failure nothing is left allocated. */
+attend_status attend_explain_tokens(const attend_model *m, const char *text, size_t len,
+                                    int32_t *ids, size_t *T, size_t *n_text_tokens,
+                                    char **tokens, uint8_t *unknown, attend_error *err);
+
 /* Per-head statistics of a model over a set of texts. All (L,H) arrays are
  * indexed l * H + h. */
 typedef struct {
