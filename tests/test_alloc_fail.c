@@ -50,7 +50,10 @@
  *             an earlier page: the page is the earlier one or the complete new
  *             one (the same as a run where nothing failed, but for the two
  *             clock readings), never a model card missing its metadata rows
- *             or a page missing a picture.
+ *             or a page missing a picture;
+ *   stepwise  attend_stepwise_compute (a padded text) and its page over an
+ *             earlier page: the page is the earlier one or a complete one,
+ *             and the steps are those of a run where nothing failed.
  * Every allocation index is tried (about 4,600 trials: 2.4 s with the scratch
  * files on tmpfs, 7 s under ASan; on a busy disk the many small rewrites can
  * make it several times slower).
@@ -1222,6 +1225,52 @@ static void trial_report(scenario_stats *s, long n, int *inj) {
     }
 }
 
+/* attend explain's steps and page. The steps are plain arithmetic on the
+ * model's weights and the forward pass's layer input, so a failure the
+ * library absorbs (attention's scratch) may change the checks' last bits
+ * but not the token's query, weights or layer output beyond rounding. */
+static double ref_step_out[64], ref_step_w[16];
+
+static void trial_stepwise(scenario_stats *s, long n, int *inj) {
+    attend_error err = {0};
+    attend_model *m = NULL;
+    attend_stepwise sw;
+    char page[600];
+    tmp_path(page, sizeof page, "stepwise.html");
+    static const char earlier[] = "an earlier page\n";
+    blob old = {(unsigned char *)earlier, sizeof earlier - 1};
+    if (spill(page, old.p, old.n)) need(ATTEND_ERR_IO, &err, "writing an earlier page");
+    track_begin();
+    need(attend_model_load(&m, model_trained, &err), &err, "loading the model");
+    attend_stepwise_options o = {0, 1, 2, 14};
+    arm(n);
+    attend_status st = attend_stepwise_compute(m, classify_text, strlen(classify_text), &o, &sw, &err);
+    if (st == ATTEND_OK) st = attend_stepwise_write_html(page, &sw, classify_text, &err);
+    *inj = disarm();
+    const size_t E = sw.E < 64 ? sw.E : 64, T = sw.T < 16 ? sw.T : 16;
+    if (st) {
+        check_failure(s->name, n, st, &err);
+        CHECK(file_is(page, &old), "stepwise, allocation %ld fails: the earlier page was changed", n);
+    } else if (n >= (1L << 40)) { /* the reference run */
+        for (size_t e = 0; e < E; e++) ref_step_out[e] = sw.out[e];
+        for (size_t j = 0; j < T; j++) ref_step_w[j] = sw.weights[j];
+    } else {
+        if (*inj) s->recovered++;
+        double d = 0;
+        for (size_t e = 0; e < E; e++) d = fmax(d, fabs(sw.out[e] - ref_step_out[e]));
+        for (size_t j = 0; j < T; j++) d = fmax(d, fabs(sw.weights[j] - ref_step_w[j]));
+        CHECK(d <= 1e-5 && attend_stepwise_matches(&sw), "stepwise, allocation %ld fails: steps differ by %g", n, d);
+        size_t len = 0;
+        unsigned char *p = slurp(page, &len);
+        CHECK(p && len > 100 && memcmp(p + len - 8, "</html>\n", 8) == 0,
+              "stepwise, allocation %ld fails: written OK but the page is not whole", n);
+        free(p);
+    }
+    attend_stepwise_free(&sw);
+    attend_model_free(m);
+    track_end(s->name, n);
+}
+
 int main(void) {
     setvbuf(stdout, NULL, _IOLBF, 0); /* lines in order with stderr's */
     attend_set_threads(1);
@@ -1242,6 +1291,7 @@ int main(void) {
         scenario_stats w = {.name = "warm-up"};
         trial_classify(&w, 1L << 40, &inj);
         trial_explain(&w, 1L << 40, &inj); /* also the reference top keys */
+        trial_stepwise(&w, 1L << 40, &inj); /* the reference steps */
     }
 
     struct timespec t0, t1;
@@ -1249,10 +1299,10 @@ int main(void) {
     scenario_stats st[] = {{.name = "data"},  {.name = "vocab"}, {.name = "load"},
                            {.name = "classify"}, {.name = "save"}, {.name = "train"},
                            {.name = "interrupt"}, {.name = "resume"}, {.name = "compare"},
-                           {.name = "report"}, {.name = "explain"}};
+                           {.name = "report"}, {.name = "explain"}, {.name = "stepwise"}};
     trial_fn fns[] = {trial_data,  trial_vocab,     trial_load,   trial_classify,
                       trial_save,  trial_train,     trial_interrupt, trial_resume,
-                      trial_compare, trial_report,  trial_explain};
+                      trial_compare, trial_report,  trial_explain, trial_stepwise};
     printf("test_alloc_fail: the N-th allocation fails, N = 1, 2, ... until a run completes\n");
     const char *only = getenv("ATTEND_ALLOC_FAIL_ONLY");
     long total = 0;

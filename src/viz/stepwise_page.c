@@ -252,12 +252,12 @@ static void page_heads(attend_buf *b, const attend_stepwise *sw, const char *con
     snprintf(shape, sizeof shape, "o: 1 x D = 1 x %zu", D);
     draw_vec(b, "Head output", shape, "o", sw->head_out, D);
     char **hn = calloc(H, sizeof(char *));
-    char (*hs)[24] = malloc(H * sizeof *hs);
+    char (*hs)[32] = malloc(H * sizeof *hs);
     if (!hn || !hs) {
         b->failed = 1;
     } else {
         for (size_t g = 0; g < H; g++) {
-            snprintf(hs[g], 24, "head %zu", g + 1);
+            snprintf(hs[g], 32, "head %zu", g + 1);
             hn[g] = hs[g];
         }
         snprintf(shape, sizeof shape, "H x T = %zu x %zu", H, T);
