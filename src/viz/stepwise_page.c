@@ -71,7 +71,7 @@ static void draw(attend_buf *b, const figure *f) {
             h.cell = 22;
             h.annotate_fmt = "%.2f";
         }
-        h.tooltips = n <= 4096;
+        h.tooltips = n <= 1024; /* a <title> per cell: kept for the small ones */
         attend_svg_heatmap(b, &h, "attend-step");
         free(vals);
     }
