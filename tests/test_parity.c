@@ -8,7 +8,7 @@
 #include <errno.h>
 #include <sys/stat.h>
 
-#include "nn/op.h"
+#include "attend.h"
 #include "test.h"
 
 #define FIXTURE_DIR "tests/fixtures"

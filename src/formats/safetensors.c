@@ -368,22 +368,23 @@ static const char *st_arena_put(char *arena, size_t *pos, const char *s) {
 }
 
 /* Builds the tensor table from the parsed header and checks the layout. */
-static attend_status st_build(attend_st_file *f, const cJSON *root, attend_error *err) {
+/* Pass 1: counts tensors, metadata entries and the bytes of their strings,
+ * and checks __metadata__ (string -> string, or null). */
+static attend_status st_count(const attend_st_file *f, const cJSON *root, const cJSON **meta,
+                              size_t *ntens, size_t *nmeta, size_t *nstr, attend_error *err) {
     const char *fn = f->name;
-    char nb[ST_SHOW_CAP], nb2[ST_SHOW_CAP];
-    const cJSON *meta = NULL;
-    size_t ntens = 0, nmeta = 0, nstr = 1;
-    attend_status st = ATTEND_OK;
-
-    /* Pass 1: count, and check __metadata__ (string -> string, or null). */
+    char nb[ST_SHOW_CAP];
+    *meta = NULL;
+    *ntens = *nmeta = 0;
+    *nstr = 1;
     for (const cJSON *it = root->child; it; it = it->next) {
         if (strcmp(it->string, "__metadata__") != 0) {
-            ntens++;
-            nstr += strlen(it->string) + 1;
+            ++*ntens;
+            *nstr += strlen(it->string) + 1;
             continue;
         }
-        if (meta) return attend_errorf(err, ATTEND_ERR_FORMAT, "%s: duplicate __metadata__", fn);
-        meta = it;
+        if (*meta) return attend_errorf(err, ATTEND_ERR_FORMAT, "%s: duplicate __metadata__", fn);
+        *meta = it;
         if (cJSON_IsNull(it)) continue;
         if (!cJSON_IsObject(it))
             return attend_errorf(err, ATTEND_ERR_FORMAT,
@@ -395,105 +396,83 @@ static attend_status st_build(attend_st_file *f, const cJSON *root, attend_error
                                      "%s: __metadata__ value for key '%s' is %s, expected a "
                                      "string", fn, st_show(nb, sizeof nb, m->string),
                                      st_json_kind(m));
-            nmeta++;
-            nstr += strlen(m->string) + strlen(m->valuestring) + 2;
+            ++*nmeta;
+            *nstr += strlen(m->string) + strlen(m->valuestring) + 2;
         }
     }
+    return ATTEND_OK;
+}
 
-    /* Sizes here are bounded by the header, itself bounded by the file. */
-    st_entry *ents = calloc(ntens ? ntens : 1, sizeof *ents);
-    const char **sorted_keys = calloc(nmeta ? nmeta : 1, sizeof *sorted_keys);
-    f->strings = malloc(nstr);
-    f->tensors = calloc(ntens ? ntens : 1, sizeof *f->tensors);
-    f->by_name = calloc(ntens ? ntens : 1, sizeof *f->by_name);
-    f->owned = calloc(ntens ? ntens : 1, sizeof *f->owned);
-    f->meta_keys = calloc(nmeta ? nmeta : 1, sizeof *f->meta_keys);
-    f->meta_vals = calloc(nmeta ? nmeta : 1, sizeof *f->meta_vals);
-    if (!ents || !sorted_keys || !f->strings || !f->tensors || !f->by_name || !f->owned ||
-        !f->meta_keys || !f->meta_vals) {
-        st = attend_errorf(err, ATTEND_ERR_NOMEM, "%s: out of memory for %zu tensors", fn, ntens);
-        goto done;
-    }
-
-    /* Pass 2: copy names and metadata, validate entries. */
-    size_t pos = 0, ti = 0;
-    for (const cJSON *it = root->child; it; it = it->next) {
-        if (it == meta) continue;
-        ents[ti].name = st_arena_put(f->strings, &pos, it->string);
-        if ((st = st_parse_entry(f, it, &ents[ti], err)) != ATTEND_OK) goto done;
-        ti++;
-    }
-    if (meta && cJSON_IsObject(meta)) {
-        size_t mi = 0;
-        for (const cJSON *m = meta->child; m; m = m->next, mi++) {
-            f->meta_keys[mi] = st_arena_put(f->strings, &pos, m->string);
-            f->meta_vals[mi] = st_arena_put(f->strings, &pos, m->valuestring);
-            sorted_keys[mi] = f->meta_keys[mi];
-        }
-    }
-    f->meta_count = nmeta;
-
-    /* Duplicates: cJSON keeps repeated keys as separate items. */
+/* Duplicate tensor names or metadata keys (cJSON keeps repeated keys as
+ * separate items). Sorts ents by name and keys. */
+static attend_status st_check_duplicates(const attend_st_file *f, st_entry *ents, size_t ntens,
+                                         const char **keys, size_t nmeta, attend_error *err) {
+    char nb[ST_SHOW_CAP];
     qsort(ents, ntens, sizeof *ents, st_cmp_entry_name);
     for (size_t i = 1; i < ntens; i++)
-        if (strcmp(ents[i - 1].name, ents[i].name) == 0) {
-            st = attend_errorf(err, ATTEND_ERR_FORMAT, "%s: duplicate tensor name '%s'", fn,
-                               st_show(nb, sizeof nb, ents[i].name));
-            goto done;
-        }
-    qsort(sorted_keys, nmeta, sizeof *sorted_keys, st_cmp_str);
+        if (strcmp(ents[i - 1].name, ents[i].name) == 0)
+            return attend_errorf(err, ATTEND_ERR_FORMAT, "%s: duplicate tensor name '%s'", f->name,
+                                 st_show(nb, sizeof nb, ents[i].name));
+    qsort(keys, nmeta, sizeof *keys, st_cmp_str);
     for (size_t i = 1; i < nmeta; i++)
-        if (strcmp(sorted_keys[i - 1], sorted_keys[i]) == 0) {
-            st = attend_errorf(err, ATTEND_ERR_FORMAT, "%s: duplicate __metadata__ key '%s'", fn,
-                               st_show(nb, sizeof nb, sorted_keys[i]));
-            goto done;
-        }
+        if (strcmp(keys[i - 1], keys[i]) == 0)
+            return attend_errorf(err, ATTEND_ERR_FORMAT, "%s: duplicate __metadata__ key '%s'",
+                                 f->name, st_show(nb, sizeof nb, keys[i]));
+    return ATTEND_OK;
+}
 
-    /* Layout: sorted by begin, the tensors must tile [0, data length). */
+/* Layout: sorted by begin, the tensors must tile [0, data length) with no
+ * gap, overlap or trailing byte. Sorts ents by offset. */
+static attend_status st_check_tiling(const attend_st_file *f, st_entry *ents, size_t ntens,
+                                     attend_error *err) {
+    const char *fn = f->name;
+    char nb[ST_SHOW_CAP], nb2[ST_SHOW_CAP];
     qsort(ents, ntens, sizeof *ents, st_cmp_entry_offset);
     size_t at = 0;
     for (size_t i = 0; i < ntens; i++) {
         const st_entry *e = &ents[i];
-        if (e->begin == at) { at = e->end; continue; }
+        if (e->begin == at) {
+            at = e->end;
+            continue;
+        }
         if (i == 0)
-            st = attend_errorf(err, ATTEND_ERR_FORMAT,
-                               "%s: tensor '%s': first tensor begins at data offset %zu, not 0 "
-                               "(gap)", fn, st_show(nb, sizeof nb, e->name), e->begin);
-        else if (e->begin > at)
-            st = attend_errorf(err, ATTEND_ERR_FORMAT,
-                               "%s: gap of %zu bytes between tensor '%s' (ends at %zu) and "
-                               "tensor '%s' (begins at %zu)", fn, e->begin - at,
-                               st_show(nb, sizeof nb, ents[i - 1].name), at,
-                               st_show(nb2, sizeof nb2, e->name), e->begin);
-        else
-            st = attend_errorf(err, ATTEND_ERR_FORMAT,
-                               "%s: tensor '%s' [%zu, %zu] overlaps tensor '%s' [%zu, %zu]", fn,
-                               st_show(nb, sizeof nb, e->name), e->begin, e->end,
-                               st_show(nb2, sizeof nb2, ents[i - 1].name), ents[i - 1].begin,
-                               ents[i - 1].end);
-        goto done;
+            return attend_errorf(err, ATTEND_ERR_FORMAT,
+                                 "%s: tensor '%s': first tensor begins at data offset %zu, not 0 "
+                                 "(gap)", fn, st_show(nb, sizeof nb, e->name), e->begin);
+        if (e->begin > at)
+            return attend_errorf(err, ATTEND_ERR_FORMAT,
+                                 "%s: gap of %zu bytes between tensor '%s' (ends at %zu) and "
+                                 "tensor '%s' (begins at %zu)", fn, e->begin - at,
+                                 st_show(nb, sizeof nb, ents[i - 1].name), at,
+                                 st_show(nb2, sizeof nb2, e->name), e->begin);
+        return attend_errorf(err, ATTEND_ERR_FORMAT,
+                             "%s: tensor '%s' [%zu, %zu] overlaps tensor '%s' [%zu, %zu]", fn,
+                             st_show(nb, sizeof nb, e->name), e->begin, e->end,
+                             st_show(nb2, sizeof nb2, ents[i - 1].name), ents[i - 1].begin,
+                             ents[i - 1].end);
     }
     size_t data_start = 8 + f->header_len, data_len = f->len - data_start;
-    if (at < data_len) {
-        st = attend_errorf(err, ATTEND_ERR_FORMAT,
-                           "%s: %zu trailing bytes after the last tensor (data section is %zu "
-                           "bytes from byte %zu, tensors end at %zu)", fn, data_len - at,
-                           data_len, data_start, at);
-        goto done;
-    }
-    if (at > data_len) {
-        st = attend_errorf(err, ATTEND_ERR_FORMAT,
-                           "%s: data truncated: tensors need %zu bytes but the data section "
-                           "from byte %zu has only %zu", fn, at, data_start, data_len);
-        goto done;
-    }
+    if (at < data_len)
+        return attend_errorf(err, ATTEND_ERR_FORMAT,
+                             "%s: %zu trailing bytes after the last tensor (data section is %zu "
+                             "bytes from byte %zu, tensors end at %zu)", fn, data_len - at,
+                             data_len, data_start, at);
+    if (at > data_len)
+        return attend_errorf(err, ATTEND_ERR_FORMAT,
+                             "%s: data truncated: tensors need %zu bytes but the data section "
+                             "from byte %zu has only %zu", fn, at, data_start, data_len);
+    return ATTEND_OK;
+}
 
-    /* Place: views into the data section where they are aligned for their
-     * dtype, or aligned copies. A mapped file's data section starts at
-     * 8 + N from a page boundary, and N need not be a multiple of 8 in a
-     * file attend did not write (the reference pads, but only requires
-     * valid JSON), so alignment is checked on the address itself. */
-    const unsigned char *data = f->bytes + data_start;
+/* Place: views into the data section where they are aligned for their
+ * dtype, or aligned copies. A mapped file's data section starts at 8 + N
+ * from a page boundary, and N need not be a multiple of 8 in a file attend
+ * did not write (the reference pads, but only requires valid JSON), so
+ * alignment is checked on the address itself. */
+static attend_status st_place_tensors(attend_st_file *f, const st_entry *ents, size_t ntens,
+                                      attend_error *err) {
+    char nb[ST_SHOW_CAP];
+    const unsigned char *data = f->bytes + 8 + f->header_len;
     for (size_t i = 0; i < ntens; i++) {
         const st_entry *e = &ents[i];
         attend_st_tensor *t = &f->tensors[i];
@@ -510,21 +489,62 @@ static attend_status st_build(attend_st_file *f, const cJSON *root, attend_error
             continue;
         }
         f->owned[i] = malloc(e->nbytes); /* malloc aligns for every dtype */
-        if (!f->owned[i]) {
-            st = attend_errorf(err, ATTEND_ERR_NOMEM,
-                               "%s: tensor '%s': out of memory for an aligned copy of %zu bytes",
-                               fn, st_show(nb, sizeof nb, e->name), e->nbytes);
-            goto done;
-        }
+        if (!f->owned[i])
+            return attend_errorf(err, ATTEND_ERR_NOMEM,
+                                 "%s: tensor '%s': out of memory for an aligned copy of %zu bytes",
+                                 f->name, st_show(nb, sizeof nb, e->name), e->nbytes);
         memcpy(f->owned[i], data + e->begin, e->nbytes);
         t->data = f->owned[i];
     }
-    f->count = ntens;
     for (size_t i = 0; i < ntens; i++) f->by_name[i] = &f->tensors[i];
     qsort(f->by_name, ntens, sizeof *f->by_name, st_cmp_tensor_name);
+    return ATTEND_OK;
+}
 
+/* The tensor table of a parsed header: count, allocate, collect the
+ * entries (checked one by one by st_parse_entry), then the checks across
+ * entries, then the views. */
+static attend_status st_build(attend_st_file *f, const cJSON *root, attend_error *err) {
+    const cJSON *meta;
+    size_t ntens, nmeta, nstr;
+    attend_status st = st_count(f, root, &meta, &ntens, &nmeta, &nstr, err);
+    if (st) return st;
+    /* Sizes here are bounded by the header, itself bounded by the file. */
+    st_entry *ents = calloc(ntens ? ntens : 1, sizeof *ents);
+    const char **sorted_keys = calloc(nmeta ? nmeta : 1, sizeof *sorted_keys);
+    f->strings = malloc(nstr);
+    f->tensors = calloc(ntens ? ntens : 1, sizeof *f->tensors);
+    f->by_name = calloc(ntens ? ntens : 1, sizeof *f->by_name);
+    f->owned = calloc(ntens ? ntens : 1, sizeof *f->owned);
+    f->meta_keys = calloc(nmeta ? nmeta : 1, sizeof *f->meta_keys);
+    f->meta_vals = calloc(nmeta ? nmeta : 1, sizeof *f->meta_vals);
+    if (!ents || !sorted_keys || !f->strings || !f->tensors || !f->by_name || !f->owned ||
+        !f->meta_keys || !f->meta_vals) {
+        st = attend_errorf(err, ATTEND_ERR_NOMEM, "%s: out of memory for %zu tensors", f->name, ntens);
+        goto done;
+    }
+    // pass 2: copy names and metadata, validate entries
+    size_t pos = 0, ti = 0;
+    for (const cJSON *it = root->child; it && !st; it = it->next) {
+        if (it == meta) continue;
+        ents[ti].name = st_arena_put(f->strings, &pos, it->string);
+        st = st_parse_entry(f, it, &ents[ti++], err);
+    }
+    if (st) goto done;
+    if (meta && cJSON_IsObject(meta)) {
+        size_t mi = 0;
+        for (const cJSON *m = meta->child; m; m = m->next, mi++) {
+            f->meta_keys[mi] = st_arena_put(f->strings, &pos, m->string);
+            f->meta_vals[mi] = st_arena_put(f->strings, &pos, m->valuestring);
+            sorted_keys[mi] = f->meta_keys[mi];
+        }
+    }
+    f->meta_count = nmeta;
+    if (!(st = st_check_duplicates(f, ents, ntens, sorted_keys, nmeta, err)) &&
+        !(st = st_check_tiling(f, ents, ntens, err)))
+        st = st_place_tensors(f, ents, ntens, err);
 done:
-    if (st != ATTEND_OK) f->count = ntens; /* so close frees every copy made */
+    f->count = ntens; /* on failure too, so close frees every copy made */
     free(ents);
     free(sorted_keys);
     return st;

@@ -1,7 +1,7 @@
 /* `attend op`: one module run on tensors from safetensors files, with the
  * parameter names PyTorch uses, so attend can be checked against PyTorch or
  * any other implementation without writing code. */
-#include "nn/op.h"
+#include "attend.h"
 #include "base/util.h"
 #include "nn/layout.h"
 
