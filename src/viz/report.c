@@ -926,60 +926,134 @@ static size_t gcd(size_t a, size_t b) {
     return a;
 }
 
+/* The evaluated data a report draws from. */
+typedef struct {
+    attend_dataset ds;
+    attend_encoded enc;
+    attend_metrics mt;
+    float *probs;          /* (n,K) */
+    size_t *rec_of;        /* record of each encoded example (token-less ones were skipped) */
+    size_t longest, p95;   /* token counts */
+} report_data;
+
+static void report_data_free(report_data *rd) {
+    attend_metrics_free(&rd->mt);
+    attend_encoded_free(&rd->enc);
+    attend_dataset_free(&rd->ds);
+    free(rd->probs);
+    free(rd->rec_of);
+}
+
+/* Reads and evaluates o->data_path. */
+static attend_status report_evaluate(const attend_model *m, const attend_report_options *o,
+                                     report_data *rd, attend_error *err) {
+    const size_t K = m->cfg.num_classes;
+    int32_t *ids = NULL;
+    size_t *lens = NULL;
+    attend_status st = attend_dataset_read(&rd->ds, o->data_path, &o->data, err);
+    if (st) return st;
+    if (!(ids = malloc((rd->ds.count ? rd->ds.count : 1) * sizeof(int32_t)))) goto nomem;
+    if ((st = attend_labels_map(&m->labels, &rd->ds, ids, err)) ||
+        (st = attend_encode_dataset(&rd->enc, m, &rd->ds, ids, NULL, 0, NULL, NULL, err)))
+        goto done;
+    const size_t n = rd->enc.n;
+    if (n == 0) {
+        st = attend_errorf(err, ATTEND_ERR_FORMAT, "%s: no example has a token", o->data_path);
+        goto done;
+    }
+    attend_emitf(o->on_info, o->ctx, "report: evaluating %zu examples of %s", n, o->data_path);
+    if (attend_metrics_init(&rd->mt, K) || !(rd->probs = malloc(n * K * sizeof(float))) ||
+        !(rd->rec_of = malloc(n * sizeof(size_t))) || !(lens = malloc(n * sizeof(size_t))))
+        goto nomem;
+    if ((st = attend_evaluate(m, &rd->enc, 64, &rd->mt, rd->probs, err))) goto done;
+    for (size_t i = 0, r = 0; i < n; i++, r++) {
+        while (r < rd->ds.count && rd->ds.records[r].line != rd->enc.line[i]) r++;
+        rd->rec_of[i] = r < rd->ds.count ? r : 0;
+        lens[i] = rd->enc.len[i];
+    }
+    qsort(lens, n, sizeof *lens, cmp_size);
+    rd->longest = lens[n - 1];
+    rd->p95 = lens[(size_t)floor(0.95 * (double)(n - 1))];
+    goto done;
+nomem:
+    st = attend_errorf(err, ATTEND_ERR_NOMEM, "out of memory building the report");
+done:
+    free(ids);
+    free(lens);
+    return st;
+}
+
+/* Attention maps of a few examples, right and wrong, spread over the data
+ * and short enough to read; *shown counts them. */
+static void section_attention(page *pg, const attend_model *m, const attend_report_options *o,
+                              const report_data *rd, size_t *shown) {
+    const attend_model_config *c = &m->cfg;
+    const size_t K = c->num_classes, n = rd->enc.n, special = attend_model_n_special(m);
+    attend_buf_puts(&pg->html, "<h2 id=\"attention\">Attention maps</h2>\n");
+    if (c->num_layers == 0) {
+        html_text(pg, "p class=\"note\"", "This model has no encoder layers, so there is no attention to show.");
+        return;
+    }
+    html_text(pg, "p",
+              "A few evaluated texts, correctly and wrongly classified, with the attention weights of every "
+              "layer (rows of maps) and head (columns of maps). In each small map, row i shows how token i "
+              "spreads its attention over the tokens (columns); bright = much weight. All maps of one text share "
+              "the colour scale at their right. Grey tokens are not in the vocabulary (read as <unk>). "
+              "attend show --model MODEL --text \"...\" draws the same for any text, larger.");
+    size_t stride = (size_t)(0.618 * (double)n) + 1;
+    while (gcd(stride, n) != 1) stride++;
+    for (int right = 1; right >= 0 && !pg->st; right--) {
+        size_t got = 0;
+        html_text(pg, "h3", right ? "Classified correctly" : "Classified wrongly");
+        for (int pass = 0; pass < 2 && got < o->n_examples; pass++)
+            for (size_t k = 0; k < n && got < o->n_examples && !pg->st; k++) {
+                size_t i = (k * stride) % n;
+                size_t real = rd->enc.len[i] - special;
+                int fits = real >= 4 && real <= 12;
+                if (pass == 0 ? !fits : fits) continue;
+                const float *p = rd->probs + i * K;
+                size_t pred = 0;
+                for (size_t q = 1; q < K; q++) pred = p[q] > p[pred] ? q : pred;
+                if ((pred == (size_t)rd->enc.labels[i]) != right) continue;
+                const char *text = rd->ds.records[rd->rec_of[i]].text;
+                attend_explanation ex;
+                if ((pg->st = attend_explain(m, text, strlen(text), &ex, pg->err))) return;
+                example_block(pg, m, &ex, text, (size_t)rd->enc.labels[i], right, ++*shown);
+                attend_explanation_free(&ex);
+                got++;
+            }
+        if (got == 0)
+            html_text(pg, "p class=\"note\"",
+                      right ? "No example was classified correctly." : "No example was classified wrongly.");
+    }
+}
+
 attend_status attend_report_write(const attend_model *m, const attend_report_options *o,
                                   const char *dir, attend_report_result *res,
                                   attend_error *err) {
     const double t0 = attend_now_s();
     const attend_model_config *c = &m->cfg;
-    const size_t K = c->num_classes;
     page pg;
     memset(&pg, 0, sizeof pg);
     attend_buf_init(&pg.html);
     pg.dir = dir;
     pg.err = err;
-    attend_dataset ds = {0};
-    attend_encoded enc = {0};
-    attend_metrics mt = {0};
+    report_data rd;
+    memset(&rd, 0, sizeof rd);
     attend_head_stats hs = {0};
-    int32_t *ids = NULL;
-    float *probs = NULL;
-    size_t *rec_of = NULL, *lens = NULL;
-    attend_status st;
+    size_t shown = 0;
     char path[4096];
     if (res) memset(res, 0, sizeof *res);
     if (!o->data_path) return attend_errorf(err, ATTEND_ERR_ARG, "the report needs labelled data");
-    if ((st = attend_mkdir(dir, err))) return st;
+    attend_status st = attend_mkdir(dir, err);
+    if (st) return st;
     snprintf(path, sizeof path, "%s/figures", dir);
-    if ((st = attend_mkdir(path, err))) return st;
-
-    // evaluate
-    if ((st = attend_dataset_read(&ds, o->data_path, &o->data, err))) goto done;
-    if (!(ids = malloc((ds.count ? ds.count : 1) * sizeof(int32_t)))) goto nomem;
-    if ((st = attend_labels_map(&m->labels, &ds, ids, err))) goto done;
-    if ((st = attend_encode_dataset(&enc, m, &ds, ids, NULL, 0, NULL, NULL, err))) goto done;
-    if (enc.n == 0) {
-        st = attend_errorf(err, ATTEND_ERR_FORMAT, "%s: no example has a token", o->data_path);
-        goto done;
-    }
-    attend_emitf(o->on_info, o->ctx, "report: evaluating %zu examples of %s", enc.n, o->data_path);
-    if (attend_metrics_init(&mt, K) || !(probs = malloc(enc.n * K * sizeof(float)))) goto nomem;
-    if ((st = attend_evaluate(m, &enc, 64, &mt, probs, err))) goto done;
-    // which record each encoded example came from (token-less ones were skipped)
-    if (!(rec_of = malloc(enc.n * sizeof(size_t))) || !(lens = malloc(enc.n * sizeof(size_t)))) goto nomem;
-    for (size_t i = 0, r = 0; i < enc.n; i++, r++) {
-        while (r < ds.count && ds.records[r].line != enc.line[i]) r++;
-        rec_of[i] = r < ds.count ? r : 0;
-        lens[i] = enc.len[i];
-    }
-    qsort(lens, enc.n, sizeof *lens, cmp_size);
-    const size_t longest = lens[enc.n - 1], p95 = lens[(size_t)floor(0.95 * (double)(enc.n - 1))];
-
-    // head statistics
+    if ((st = attend_mkdir(path, err)) || (st = report_evaluate(m, o, &rd, err))) goto done;
     if (c->num_layers) {
-        size_t nsub = o->max_stats_examples && o->max_stats_examples < enc.n ? o->max_stats_examples : enc.n;
+        size_t nsub = o->max_stats_examples && o->max_stats_examples < rd.enc.n ? o->max_stats_examples : rd.enc.n;
         attend_emitf(o->on_info, o->ctx, "report: per-head statistics and importance (%zu evaluations of %zu examples)",
-             c->num_layers * c->nhead + 1, nsub);
-        if ((st = attend_head_stats_compute(m, &enc, o->max_stats_examples, 1, &hs, err))) goto done;
+                     c->num_layers * c->nhead + 1, nsub);
+        if ((st = attend_head_stats_compute(m, &rd.enc, o->max_stats_examples, 1, &hs, err))) goto done;
     }
 
     // the page
@@ -991,56 +1065,16 @@ attend_status attend_report_write(const attend_model *m, const attend_report_opt
                "%s: %zu-layer transformer encoder with %zu attention head%s per layer, d_model %zu, %s positions. "
                "On %s (%zu examples): accuracy %.2f%%, macro-F1 %.4f.",
                o->model_path ? o->model_path : "model", c->num_layers, c->nhead, c->nhead == 1 ? "" : "s",
-               c->d_model, pos_name(c->pos), o->data_path, mt.n, 100.0 * mt.accuracy, mt.macro_f1);
+               c->d_model, pos_name(c->pos), o->data_path, rd.mt.n, 100.0 * rd.mt.accuracy, rd.mt.macro_f1);
     attend_buf_puts(&pg.html, "<nav><a href=\"#training\">training</a><a href=\"#positions\">positions</a>"
                               "<a href=\"#evaluation\">evaluation</a><a href=\"#attention\">attention</a>"
                               "<a href=\"#heads\">heads</a><a href=\"#model-card\">model card</a></nav>\n");
     section_training(&pg, o);
-    if (!pg.st) section_positions(&pg, m, o, longest, p95);
-    if (!pg.st) section_evaluation(&pg, m, &mt);
-
-    // attention examples: spread over the data, short enough to read
-    attend_buf_puts(&pg.html, "<h2 id=\"attention\">Attention maps</h2>\n");
-    size_t shown = 0;
-    if (c->num_layers == 0) {
-        html_text(&pg, "p class=\"note\"", "This model has no encoder layers, so there is no attention to show.");
-    } else if (!pg.st) {
-        html_text(&pg, "p",
-                  "A few evaluated texts, correctly and wrongly classified, with the attention weights of every "
-                  "layer (rows of maps) and head (columns of maps). In each small map, row i shows how token i "
-                  "spreads its attention over the tokens (columns); bright = much weight. All maps of one text share "
-                  "the colour scale at their right. Grey tokens are not in the vocabulary (read as <unk>). "
-                  "attend show --model MODEL --text \"...\" draws the same for any text, larger.");
-        size_t stride = (size_t)(0.618 * (double)enc.n) + 1;
-        while (gcd(stride, enc.n) != 1) stride++;
-        size_t want = o->n_examples;
-        for (int right = 1; right >= 0 && !pg.st; right--) {
-            size_t got = 0;
-            html_text(&pg, "h3", right ? "Classified correctly" : "Classified wrongly");
-            for (int pass = 0; pass < 2 && got < want; pass++)
-                for (size_t k = 0; k < enc.n && got < want && !pg.st; k++) {
-                    size_t i = (k * stride) % enc.n;
-                    size_t real = enc.len[i] - (c->pool == ATTEND_POOL_CLS);
-                    int fits = real >= 4 && real <= 12;
-                    if (pass == 0 ? !fits : fits) continue;
-                    const float *p = probs + i * K;
-                    size_t pred = 0;
-                    for (size_t q = 1; q < K; q++) pred = p[q] > p[pred] ? q : pred;
-                    if ((pred == (size_t)enc.labels[i]) != right) continue;
-                    const char *text = ds.records[rec_of[i]].text;
-                    attend_explanation ex;
-                    if ((st = attend_explain(m, text, strlen(text), &ex, err))) goto done;
-                    example_block(&pg, m, &ex, text, (size_t)enc.labels[i], right, ++shown);
-                    attend_explanation_free(&ex);
-                    got++;
-                }
-            if (got == 0)
-                html_text(&pg, "p class=\"note\"",
-                          right ? "No example was classified correctly." : "No example was classified wrongly.");
-        }
-    }
+    if (!pg.st) section_positions(&pg, m, o, rd.longest, rd.p95);
+    if (!pg.st) section_evaluation(&pg, m, &rd.mt);
+    if (!pg.st) section_attention(&pg, m, o, &rd, &shown);
     if (!pg.st && c->num_layers) section_heads(&pg, &hs);
-    if (!pg.st) section_card(&pg, m, o, &ds, &mt, attend_now_s() - t0);
+    if (!pg.st) section_card(&pg, m, o, &rd.ds, &rd.mt, attend_now_s() - t0);
     attend_html_end(&pg.html);
     if ((st = pg.st)) goto done;
     snprintf(path, sizeof path, "%s/index.html", dir);
@@ -1049,23 +1083,13 @@ attend_status attend_report_write(const attend_model *m, const attend_report_opt
         res->n_heatmaps = pg.n_heatmaps;
         res->n_plots = pg.n_plots;
         res->n_examples = shown;
-        res->accuracy = mt.accuracy;
-        res->macro_f1 = mt.macro_f1;
-        res->loss = mt.loss;
+        res->accuracy = rd.mt.accuracy;
+        res->macro_f1 = rd.mt.macro_f1;
+        res->loss = rd.mt.loss;
     }
-    st = ATTEND_OK;
-    goto done;
-nomem:
-    st = attend_errorf(err, ATTEND_ERR_NOMEM, "out of memory building the report");
 done:
     attend_buf_free(&pg.html);
     attend_head_stats_free(&hs);
-    attend_metrics_free(&mt);
-    attend_encoded_free(&enc);
-    attend_dataset_free(&ds);
-    free(ids);
-    free(probs);
-    free(rec_of);
-    free(lens);
+    report_data_free(&rd);
     return st;
 }
