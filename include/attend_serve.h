@@ -13,7 +13,11 @@
  * set of inference workers, each with its own attend_context, takes the
  * requests that are waiting when it becomes free, up to max_batch_tokens,
  * and runs them as one attend_classify_batch / attend_embed_batch call. A
- * request alone is run at once; it never waits for company. Each worker
+ * request alone is run at once; it never waits for company. A batch's
+ * numbers can differ from one text's alone in the last bits (the BLAS's
+ * row sums depend on the product's shape): within about 1e-6 of
+ * attend_classify's probabilities; with `exact` they are the same bits,
+ * at the price of one model call per text. Each worker
  * runs its batch on one thread: attend_serve_start calls attend_set_threads(1),
  * which is process-wide (see attend.h), so the rest of the process runs on
  * one thread per call too.
@@ -52,6 +56,8 @@ typedef struct {
     size_t threads;           /* inference workers (0: the cores) */
     size_t http_threads;      /* connection threads (0: min(cores, 4)) */
     size_t max_batch_tokens;  /* tokens one batch may hold (default 16384) */
+    int exact;                /* 1: one model call per text, answers bit for bit
+                                 attend_classify's / attend_embed's (default 0) */
     size_t max_concurrent;    /* requests admitted at once, running or queued;
                                  beyond: 503 + Retry-After (default 512) */
     size_t max_connections;   /* open connections (default 1024) */

@@ -81,6 +81,8 @@ int cli_serve(int argc, char **argv) {
                 "connection threads (default 0 = the cores, at most 4)"),
         CLI_OPT(CLI_SIZE, "--max-batch-tokens", "N", &o.max_batch_tokens, 1, 1 << 24,
                 "tokens one batch may hold"),
+        CLI_OPT_SWITCH("--exact", &o.exact,
+                       "one model call per text: answers bit for bit attend\npredict's (batched ones can differ in the last bits)"),
         CLI_OPT(CLI_SIZE, "--max-concurrent", "N", &o.max_concurrent, 1, 1 << 20,
                 "requests running or queued; more get 503 + Retry-After"),
         CLI_OPT(CLI_SIZE, "--max-connections", "N", &o.max_connections, 1, 1 << 20, "open connections"),

@@ -103,6 +103,7 @@ static void *worker_main(void *arg) {
 #endif
     serve_worker_state w;
     memset(&w, 0, sizeof w);
+    w.exact = b->exact;
     pthread_mutex_lock(&b->lock);
     for (;;) {
         while (!b->head && !(b->closing && b->admitted == 0)) pthread_cond_wait(&b->work, &b->lock);
@@ -167,11 +168,12 @@ static void *reaper_main(void *arg) {
 }
 
 attend_status serve_batcher_start(serve_batcher *b, size_t n_workers, size_t max_admitted,
-                                  size_t max_batch_tokens, serve_job_done_fn on_done,
+                                  size_t max_batch_tokens, int exact, serve_job_done_fn on_done,
                                   serve_metrics *metrics, attend_error *err) {
     memset(b, 0, sizeof *b);
     b->max_admitted = max_admitted;
     b->max_batch_tokens = max_batch_tokens;
+    b->exact = exact;
     b->on_done = on_done;
     b->metrics = metrics;
     pthread_condattr_t ca;

@@ -1,9 +1,16 @@
 /* Running jobs: the texts of every job of a batch go to the model in one
  * attend_classify_batch / attend_embed_batch call (which orders them by
  * length and runs them in batches of similar length), on the worker's own
- * context; the rows are handed back to each job. The library's batch calls
- * give the same bits as one text at a time, so a request's answer does not
- * depend on what it was batched with (tests/test_serve.sh checks it). */
+ * context; the rows are handed back to each job.
+ *
+ * A batch's numbers can differ from one text's in the last bits: the
+ * BLAS's sums for a row depend on how many rows the product has (OpenBLAS
+ * picks other kernels for small ones), so a text run with others gets
+ * probabilities within about 1e-6 of attend_classify's on that text alone.
+ * With the server's exact option every text is its own call and the
+ * answers are attend_classify's / attend_embed's bit for bit (a request of
+ * one text arriving alone is that case anyway). tests/test_serve.sh checks
+ * both. */
 #include "serve/serve.h"
 
 #include "base/util.h"
@@ -163,10 +170,19 @@ static attend_status run_call(serve_worker_state *w, serve_job **jobs, size_t n,
         }
     const serve_job *j = jobs[0];
     const attend_model *m = j->model->model;
-    if (j->req.ep == SERVE_EP_PREDICT)
-        return attend_classify_batch(m, w->ctx, w->texts, w->lens, c, w->rows, w->n_tokens, err);
-    return attend_embed_batch(m, w->ctx, w->texts, w->lens, c, j->req.normalize, w->rows,
-                              w->n_tokens, err);
+    /* exact: one call per text, as attend_classify / attend_embed run it */
+    const size_t step = w->exact ? 1 : c;
+    for (size_t i = 0; i < c; i += step) {
+        size_t k = c - i < step ? c - i : step;
+        attend_status st =
+            j->req.ep == SERVE_EP_PREDICT
+                ? attend_classify_batch(m, w->ctx, w->texts + i, w->lens + i, k, w->rows + i * W,
+                                        w->n_tokens + i, err)
+                : attend_embed_batch(m, w->ctx, w->texts + i, w->lens + i, k, j->req.normalize,
+                                     w->rows + i * W, w->n_tokens + i, err);
+        if (st) return st;
+    }
+    return ATTEND_OK;
 }
 
 /* Hands each job its rows and token counts. */

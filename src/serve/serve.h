@@ -159,6 +159,7 @@ typedef struct serve_metrics serve_metrics;
 /* The scratch of one worker: its context on the model it was made for,
  * and the buffers a batch is gathered into. */
 typedef struct {
+    int exact;          /* one model call per text (attend_serve_options.exact) */
     attend_context *ctx;
     serve_model *ctx_model;
     const char **texts;
@@ -193,6 +194,7 @@ typedef struct {
     size_t admitted;    /* jobs admitted and not yet finished */
     size_t max_admitted;
     size_t max_batch_tokens;
+    int exact;
     int closing;        /* no admissions; workers leave once admitted is 0 */
     struct serve_worker *workers;
     size_t n_workers, n_started;
@@ -204,7 +206,7 @@ typedef struct {
 
 /* Starts n workers and the timeout reaper. */
 attend_status serve_batcher_start(serve_batcher *b, size_t n_workers, size_t max_admitted,
-                                  size_t max_batch_tokens, serve_job_done_fn on_done,
+                                  size_t max_batch_tokens, int exact, serve_job_done_fn on_done,
                                   serve_metrics *metrics, attend_error *err);
 /* Reserves a place for one job: 1, or 0 when max_admitted are in (or the
  * batcher is closing). */

@@ -121,7 +121,7 @@ attend_status attend_serve_start(attend_server **out, const attend_serve_options
     int ipv6 = 0;
     if ((st = resolve(s, &addr, &ipv6, err))) goto fail;
     if ((st = serve_batcher_start(&s->batcher, s->opt.threads, o->max_concurrent, o->max_batch_tokens,
-                                  serve_http_job_done, &s->metrics, err)))
+                                  o->exact, serve_http_job_done, &s->metrics, err)))
         goto fail;
     s->batcher_started = 1;
     if ((st = serve_http_start(s, &addr, ipv6, err))) goto fail;

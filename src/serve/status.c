@@ -47,10 +47,10 @@ int serve_status_info(attend_server *s, attend_buf *out) {
     const attend_serve_options *o = &s->opt;
     attend_buf_printf(out,
                       ",\"limits\":{\"max_batch_tokens\":%zu,\"max_concurrent\":%zu,\"max_connections\":%zu,"
-                      "\"max_body\":%zu,\"max_inputs\":%zu,\"timeout_ms\":%u,\"idle_timeout_s\":%u},"
+                      "\"max_body\":%zu,\"max_inputs\":%zu,\"timeout_ms\":%u,\"idle_timeout_s\":%u},\"exact\":%s,"
                       "\"threads\":%zu,\"http_threads\":%zu,\"auth\":%s,\"version\":\"%s\",\"build\":",
                       o->max_batch_tokens, o->max_concurrent, o->max_connections, o->max_body,
-                      o->max_inputs, o->timeout_ms, o->idle_timeout_s, o->threads, o->http_threads,
+                      o->max_inputs, o->timeout_ms, o->idle_timeout_s, o->exact ? "true" : "false", o->threads, o->http_threads,
                       s->api_key ? "true" : "false", ATTEND_VERSION);
     attend_buf_json_string(out, s->build);
     attend_buf_puts(out, "}");
