@@ -55,7 +55,11 @@ typedef struct {
     unsigned port;            /* 0: an ephemeral port (attend_serve_port tells which) */
     size_t threads;           /* inference workers (0: the cores) */
     size_t http_threads;      /* connection threads (0: min(cores, 4)) */
-    size_t max_batch_tokens;  /* tokens one batch may hold (default 16384) */
+    size_t max_batch_tokens;  /* tokens one batch, and one model call, may hold,
+                                 counting a text as at most one token per byte
+                                 (default 2048). A worker's memory grows to
+                                 this many tokens' activations (per token
+                                 about 4 x layers x (13 E + F) bytes) */
     int exact;                /* 1: one model call per text, answers bit for bit
                                  attend_classify's / attend_embed's (default 0) */
     size_t max_concurrent;    /* requests admitted at once, running or queued;

@@ -104,6 +104,7 @@ static void *worker_main(void *arg) {
     serve_worker_state w;
     memset(&w, 0, sizeof w);
     w.exact = b->exact;
+    w.max_tokens = b->max_batch_tokens;
     pthread_mutex_lock(&b->lock);
     for (;;) {
         while (!b->head && !(b->closing && b->admitted == 0)) pthread_cond_wait(&b->work, &b->lock);

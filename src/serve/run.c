@@ -1,6 +1,6 @@
-/* Running jobs: the texts of every job of a batch go to the model in one
- * attend_classify_batch / attend_embed_batch call (which orders them by
- * length and runs them in batches of similar length), on the worker's own
+/* Running jobs: the texts of every job of a batch are counted, sorted by
+ * length and run in groups of similar length, each one
+ * attend_classify_batch / attend_embed_batch call on the worker's own
  * context; the rows are handed back to each job.
  *
  * A batch's numbers can differ from one text's in the last bits: the
@@ -18,6 +18,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The batch budget counts each text as at most one token per byte (every
+ * token of either tokenizer takes at least one byte) plus the specials,
+ * never more than the model reads: an upper bound, so a batch never holds
+ * more tokens than the budget. */
+static size_t text_tokens(const serve_model *m, size_t bytes) {
+    size_t t = bytes + m->n_special;
+    return t < m->max_len ? t : m->max_len;
+}
+
 serve_job *serve_job_new(serve_request *r, serve_model *m, double now) {
     serve_job *j = calloc(1, sizeof *j);
     if (!j) {
@@ -30,14 +39,7 @@ serve_job *serve_job_new(serve_request *r, serve_model *m, double now) {
     j->model = m;
     j->t_arrival = now;
     j->deadline = now;
-    /* The batch budget counts each text as at most one token per byte
-     * (every token of either tokenizer takes at least one byte) plus the
-     * specials, never more than the model reads: a batch never holds more
-     * tokens than max_batch_tokens. */
-    for (size_t i = 0; i < j->req.n; i++) {
-        size_t t = j->req.lens[i] + m->n_special;
-        j->est_tokens += t < m->max_len ? t : m->max_len;
-    }
+    for (size_t i = 0; i < j->req.n; i++) j->est_tokens += text_tokens(m, j->req.lens[i]);
     return j;
 }
 
@@ -59,7 +61,9 @@ void serve_worker_state_free(serve_worker_state *w) {
     free(w->lens);
     free(w->n_tokens);
     free(w->rows);
-    free(w->live);
+    free(w->items);
+    free(w->owner);
+    free(w->index);
     memset(w, 0, sizeof *w);
 }
 
@@ -90,29 +94,6 @@ static attend_status worker_context(serve_worker_state *w, serve_model *m, atten
     return attend_context_new(&w->ctx, m->model, err);
 }
 
-/* truncate: false: a text the model would cut is refused, with its count. */
-static int job_check_lengths(serve_worker_state *w, serve_job *j) {
-    const serve_model *m = j->model;
-    for (size_t i = 0; i < j->req.n; i++) {
-        int32_t none;
-        size_t n = 0, total = 0;
-        attend_error err = {0};
-        attend_status st = attend_tokenize(m->model, w->ctx, j->req.texts[i], j->req.lens[i], &none,
-                                           0, &n, &total, &err);
-        if (st) {
-            job_fail_status(j, st, &err);
-            return 0;
-        }
-        if (total > m->max_len) {
-            serve_fail(&j->fail, 413, "validation",
-                       "inputs[%zu] has %zu tokens; the model reads at most %zu (send \"truncate\": true to cut it)",
-                       i, total, m->max_len);
-            return 0;
-        }
-    }
-    return 1;
-}
-
 static void job_tokenize(serve_worker_state *w, serve_job *j) {
     const serve_model *m = j->model;
     const size_t n = j->req.n, T = m->max_len;
@@ -138,72 +119,124 @@ static void job_tokenize(serve_worker_state *w, serve_job *j) {
     j->id_off[n] = at;
 }
 
-/* Room for count texts and count rows of W in the worker's buffers. */
+/* Room for count texts (and their rows of W) in the worker's buffers. */
 static int worker_reserve(serve_worker_state *w, size_t count, size_t W) {
     size_t rows;
     if (attend_mul_overflow(count, W, &rows)) return 0;
     if (count > w->cap_texts) {
-        size_t cap = w->cap_texts;
-        if (!attend_grow((void **)&w->texts, &cap, count, sizeof *w->texts)) return 0;
-        cap = w->cap_texts;
-        if (!attend_grow((void **)&w->lens, &cap, count, sizeof *w->lens)) return 0;
-        cap = w->cap_texts;
-        if (!attend_grow((void **)&w->n_tokens, &cap, count, sizeof *w->n_tokens)) return 0;
+        size_t cap = count + count / 2;
+        void *p[7] = {realloc(w->texts, cap * sizeof *w->texts), realloc(w->lens, cap * sizeof *w->lens),
+                      realloc(w->n_tokens, cap * sizeof *w->n_tokens), realloc(w->items, cap * sizeof *w->items),
+                      realloc(w->owner, cap * sizeof *w->owner), realloc(w->index, cap * sizeof *w->index), NULL};
+        /* keep whatever was reallocated, so nothing leaks on failure */
+        if (p[0]) w->texts = p[0];
+        if (p[1]) w->lens = p[1];
+        if (p[2]) w->n_tokens = p[2];
+        if (p[3]) w->items = p[3];
+        if (p[4]) w->owner = p[4];
+        if (p[5]) w->index = p[5];
+        for (int k = 0; k < 6; k++)
+            if (!p[k]) return 0;
         w->cap_texts = cap;
     }
     return attend_grow((void **)&w->rows, &w->cap_rows, rows, sizeof *w->rows);
 }
 
-/* One model call over the texts of jobs[0..n); 0 on failure (err says why). */
-static attend_status run_call(serve_worker_state *w, serve_job **jobs, size_t n, size_t W,
-                              size_t *count, attend_error *err) {
-    size_t c = 0;
-    for (size_t k = 0; k < n; k++) c += jobs[k]->req.n;
-    *count = c;
-    if (!worker_reserve(w, c, W))
-        return attend_errorf(err, ATTEND_ERR_NOMEM, "out of memory for a batch of %zu texts", c);
-    c = 0;
-    for (size_t k = 0; k < n; k++)
-        for (size_t i = 0; i < jobs[k]->req.n; i++, c++) {
-            w->texts[c] = jobs[k]->req.texts[i];
-            w->lens[c] = jobs[k]->req.lens[i];
-        }
-    const serve_job *j = jobs[0];
-    const attend_model *m = j->model->model;
-    /* exact: one call per text, as attend_classify / attend_embed run it */
-    const size_t step = w->exact ? 1 : c;
-    for (size_t i = 0; i < c; i += step) {
-        size_t k = c - i < step ? c - i : step;
-        attend_status st =
-            j->req.ep == SERVE_EP_PREDICT
-                ? attend_classify_batch(m, w->ctx, w->texts + i, w->lens + i, k, w->rows + i * W,
-                                        w->n_tokens + i, err)
-                : attend_embed_batch(m, w->ctx, w->texts + i, w->lens + i, k, j->req.normalize,
-                                     w->rows + i * W, w->n_tokens + i, err);
-        if (st) return st;
-    }
-    return ATTEND_OK;
+/* By token count, then position: the order texts are grouped in. */
+static int by_tokens(const void *a, const void *b) {
+    const serve_text *x = a, *y = b;
+    if (x->tokens != y->tokens) return x->tokens < y->tokens ? -1 : 1;
+    return x->pos < y->pos ? -1 : x->pos > y->pos;
 }
 
-/* Hands each job its rows and token counts. */
-static void distribute(serve_worker_state *w, serve_job **jobs, size_t n, size_t W) {
+/* Every text of the live jobs, with its token count (the one tokenization
+ * the batch needs beyond the model call's own); a job with truncate: false
+ * and a text the model would cut is refused with the count. Returns the
+ * number of texts listed in w->items / owner / index. */
+static size_t list_texts(serve_worker_state *w, serve_job **jobs, size_t n) {
     size_t c = 0;
     for (size_t k = 0; k < n; k++) {
         serve_job *j = jobs[k];
-        const size_t t = j->req.n;
-        j->width = W;
-        j->out = malloc(t * W * sizeof *j->out);
-        j->n_tokens = malloc(t * sizeof *j->n_tokens);
-        if (!j->out || !j->n_tokens) {
-            serve_fail(&j->fail, 503, "overloaded", "out of memory for the answer");
-        } else {
-            memcpy(j->out, w->rows + c * W, t * W * sizeof *j->out);
-            /* the library counts a text's own tokens; the model read the
-             * specials too (usage.prompt_tokens) */
-            for (size_t i = 0; i < t; i++)
-                j->n_tokens[i] = w->n_tokens[c + i] ? w->n_tokens[c + i] + j->model->n_special : 0;
+        const serve_model *m = j->model;
+        const size_t start = c;
+        for (size_t i = 0; i < j->req.n; i++) {
+            int32_t none;
+            size_t got = 0, total = 0;
+            attend_error err = {0};
+            attend_status st = attend_tokenize(m->model, w->ctx, j->req.texts[i], j->req.lens[i], &none, 0,
+                                               &got, &total, &err);
+            if (st) job_fail_status(j, st, &err);
+            else if (!j->req.truncate && total > m->max_len)
+                serve_fail(&j->fail, 413, "validation",
+                           "inputs[%zu] has %zu tokens; the model reads at most %zu (send \"truncate\": true to cut it)",
+                           i, total, m->max_len);
+            if (j->fail.http) {
+                c = start;
+                break;
+            }
+            w->items[c].tokens = total < m->max_len ? total : m->max_len;
+            w->items[c].pos = c;
+            w->owner[c] = j;
+            w->index[c] = i;
+            c++;
         }
-        c += t;
+    }
+    return c;
+}
+
+/* One model call over the sorted texts [s, s+k): rows and token counts at
+ * the same places. */
+static attend_status model_call(serve_worker_state *w, const serve_job *j, size_t s, size_t k, size_t W,
+                                attend_error *err) {
+    const attend_model *m = j->model->model;
+    if (j->req.ep == SERVE_EP_PREDICT)
+        return attend_classify_batch(m, w->ctx, w->texts + s, w->lens + s, k, w->rows + s * W, w->n_tokens + s, err);
+    return attend_embed_batch(m, w->ctx, w->texts + s, w->lens + s, k, j->req.normalize, w->rows + s * W,
+                              w->n_tokens + s, err);
+}
+
+/* The texts, sorted by length, in groups of similar length within the
+ * token budget: a group is cut where its padding (each text padded to the
+ * group's longest) would pass a quarter of its tokens, or its padded size
+ * the budget. A library call pads the texts it is given to their longest,
+ * so mixing lengths would cost more than batching saves. exact: one text a
+ * call. A group that fails is run one text at a time, so only the jobs of
+ * the texts that fail fail. */
+static void run_groups(serve_worker_state *w, size_t c, size_t W) {
+    for (size_t s = 0, g; s < c; s += g) {
+        size_t sum = w->items[s].tokens;
+        for (g = 1; !w->exact && s + g < c; g++) {
+            const size_t t = w->items[s + g].tokens; /* the longest so far */
+            if ((g + 1) * t > w->max_tokens || 4 * (g + 1) * t > 5 * (sum + t)) break;
+            sum += t;
+        }
+        attend_error err = {0};
+        const serve_job *j = w->owner[w->items[s].pos];
+        if (model_call(w, j, s, g, W, &err) == ATTEND_OK) continue;
+        for (size_t i = s; i < s + g; i++) {
+            attend_status st = model_call(w, j, i, 1, W, &err);
+            if (st) job_fail_status(w->owner[w->items[i].pos], st, &err);
+        }
+    }
+}
+
+/* Hands each job its rows and token counts (specials included: the model
+ * read them too, and usage.prompt_tokens counts them). */
+static void distribute(serve_worker_state *w, serve_job **jobs, size_t n, size_t c, size_t W) {
+    for (size_t k = 0; k < n; k++) {
+        serve_job *j = jobs[k];
+        if (j->fail.http) continue;
+        j->width = W;
+        j->out = malloc(j->req.n * W * sizeof *j->out);
+        j->n_tokens = malloc(j->req.n * sizeof *j->n_tokens);
+        if (!j->out || !j->n_tokens) serve_fail(&j->fail, 503, "overloaded", "out of memory for the answer");
+    }
+    for (size_t s = 0; s < c; s++) {
+        const size_t pos = w->items[s].pos, i = w->index[pos];
+        serve_job *j = w->owner[pos];
+        if (j->fail.http) continue;
+        memcpy(j->out + i * W, w->rows + s * W, W * sizeof *j->out);
+        j->n_tokens[i] = w->n_tokens[s] ? w->n_tokens[s] + j->model->n_special : 0;
     }
 }
 
@@ -221,34 +254,25 @@ size_t serve_run_jobs(serve_worker_state *w, serve_job **jobs, size_t n) {
         for (size_t k = 0; k < n; k++) job_tokenize(w, jobs[k]);
         goto done;
     }
-    // texts the model would cut, where the request said not to
-    size_t live = 0;
-    if (!attend_grow((void **)&w->live, &w->cap_live, n, sizeof *w->live)) {
-        attend_errorf(&err, ATTEND_ERR_NOMEM, "out of memory for a batch of %zu requests", n);
+    const size_t W = jobs[0]->req.ep == SERVE_EP_PREDICT ? attend_model_num_labels(model->model)
+                                                         : attend_model_embed_dim(model->model);
+    size_t total = 0;
+    for (size_t k = 0; k < n; k++) total += jobs[k]->req.n;
+    if (!worker_reserve(w, total, W)) {
+        attend_errorf(&err, ATTEND_ERR_NOMEM, "out of memory for a batch of %zu texts", total);
         for (size_t k = 0; k < n; k++) job_fail_status(jobs[k], ATTEND_ERR_NOMEM, &err);
         goto done;
     }
-    for (size_t k = 0; k < n; k++)
-        if (jobs[k]->req.truncate || job_check_lengths(w, jobs[k])) w->live[live++] = jobs[k];
-    const size_t W = jobs[0]->req.ep == SERVE_EP_PREDICT ? attend_model_num_labels(model->model)
-                                                         : attend_model_embed_dim(model->model);
-    size_t count = 0;
-    serve_job **lj = w->live;
-    if (live && (st = run_call(w, lj, live, W, &count, &err)) == ATTEND_OK) {
-        distribute(w, lj, live, W);
-        texts = count;
-    } else if (live == 1) {
-        job_fail_status(lj[0], st, &err);
-    } else {
-        // one bad job must not fail the others: run each alone
-        for (size_t k = 0; k < live; k++) {
-            attend_error e1 = {0};
-            if ((st = run_call(w, lj + k, 1, W, &count, &e1)) == ATTEND_OK) {
-                distribute(w, lj + k, 1, W);
-                texts += count;
-            } else job_fail_status(lj[k], st, &e1);
-        }
+    size_t c = list_texts(w, jobs, n);
+    qsort(w->items, c, sizeof *w->items, by_tokens);
+    for (size_t s = 0; s < c; s++) {
+        const size_t pos = w->items[s].pos;
+        w->texts[s] = w->owner[pos]->req.texts[w->index[pos]];
+        w->lens[s] = w->owner[pos]->req.lens[w->index[pos]];
     }
+    run_groups(w, c, W);
+    distribute(w, jobs, n, c, W);
+    for (size_t s = 0; s < c; s++) texts += !w->owner[w->items[s].pos]->fail.http;
 done:
     for (size_t k = 0; k < n; k++) atomic_store_explicit(&jobs[k]->done, 1, memory_order_release);
     return texts;

@@ -156,19 +156,28 @@ void serve_job_free(serve_job *j);
 
 typedef struct serve_metrics serve_metrics;
 
+/* One text of a batch: its token count and its place in the batch's list. */
+typedef struct {
+    size_t tokens, pos;
+} serve_text;
+
 /* The scratch of one worker: its context on the model it was made for,
- * and the buffers a batch is gathered into. */
+ * and the buffers a batch is gathered into: items (sorted by length), and
+ * by list place the job and index of each text; texts, lens, n_tokens and
+ * rows in sorted order. */
 typedef struct {
     int exact;          /* one model call per text (attend_serve_options.exact) */
+    size_t max_tokens;  /* tokens one model call may hold (max_batch_tokens) */
     attend_context *ctx;
     serve_model *ctx_model;
+    serve_text *items;
+    struct serve_job **owner;
+    size_t *index;
     const char **texts;
     size_t *lens, *n_tokens;
     size_t cap_texts;
     float *rows;
     size_t cap_rows;
-    struct serve_job **live;
-    size_t cap_live;
 } serve_worker_state;
 
 void serve_worker_state_free(serve_worker_state *w);

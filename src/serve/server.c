@@ -18,7 +18,7 @@ void attend_serve_options_default(attend_serve_options *o) {
     memset(o, 0, sizeof *o);
     o->host = "127.0.0.1";
     o->port = 8080;
-    o->max_batch_tokens = 16384;
+    o->max_batch_tokens = 2048;
     o->max_concurrent = 512;
     o->max_connections = 1024;
     o->max_body = (size_t)2 << 20;
