@@ -12,7 +12,9 @@
  *       score, each number within TOL (relative, at least absolute) of the
  *       library's; TOL 0: the same float bits. REQUESTS 0: send until the
  *       server stops accepting (for the SIGTERM test). Prints one line of
- *       counts; exits 1 on any wrong answer or unexpected status.
+ *       counts; exits 1 on any wrong answer or unexpected status (with
+ *       SERVE_CLIENT_ACCEPT_503=1 a 503 with Retry-After and a JSON error is
+ *       expected too: the overload test).
  *   serve_client cli-compare CLI_JSONL ANSWER
  *       `attend predict --json -k K` lines against a /predict answer (a
  *       JSON array of lists): same labels, scores equal to 6 digits.
@@ -76,7 +78,7 @@ static int send_all(int fd, const char *p, size_t n) {
 }
 
 typedef struct {
-    int status, close;
+    int status, close, retry_after;
     char *body;
     size_t len;
     char *buf;
@@ -106,6 +108,7 @@ static int read_response(int fd, response *r, int *got_any) {
                 if (!cl) return -1;
                 r->len = strtoull(cl + 16, NULL, 10);
                 r->close = strstr(r->buf, "Connection: close") != NULL;
+                r->retry_after = strstr(r->buf, "Retry-After: ") != NULL;
                 body_at = (size_t)(e - r->buf) + 4;
             }
         }
@@ -262,6 +265,7 @@ static int check_answer(const char *body, const size_t *which, size_t n, int sin
 /* ---- load ---- */
 
 static size_t requests_per_client_;
+static int accept_503_; /* $SERVE_CLIENT_ACCEPT_503=1: a 503 with Retry-After is counted, not an error */
 static atomic_ulong n_ok_, n_wrong_, n_status_, n_503_, n_closed_, n_dropped_, n_connect_fail_;
 
 static uint64_t next_rand(uint64_t *s) {
@@ -323,8 +327,9 @@ static void *client_main(void *arg) {
                 if (atomic_fetch_add(&n_wrong_, 1) < 3)
                     fprintf(stderr, "serve_client: wrong answer: %.300s\n", r.body);
             }
-        } else if (r.status == 503 && requests_per_client_ == 0) {
-            atomic_fetch_add(&n_503_, 1); /* shutting down */
+        } else if (r.status == 503 && (requests_per_client_ == 0 || accept_503_) && r.retry_after &&
+                   strstr(r.body, "\"error_type\":")) {
+            atomic_fetch_add(&n_503_, 1); /* shutting down, or overloaded */
         } else {
             if (atomic_fetch_add(&n_status_, 1) < 3)
                 fprintf(stderr, "serve_client: status %d: %.300s\n", r.status, r.body);
@@ -350,6 +355,7 @@ static int cmd_load(int argc, char **argv) {
     requests_per_client_ = strtoul(argv[7], NULL, 10);
     tol_ = argc > 8 ? strtod(argv[8], NULL) : 0;
     key_ = argc > 9 ? argv[9] : NULL;
+    accept_503_ = getenv("SERVE_CLIENT_ACCEPT_503") && !strcmp(getenv("SERVE_CLIENT_ACCEPT_503"), "1");
     if (load_expected(argv[3], argv[4]) || !n_texts_) return 1;
     pthread_t *t = malloc(clients * sizeof *t);
     for (size_t i = 0; i < clients; i++) pthread_create(&t[i], NULL, client_main, (void *)(uintptr_t)(i + 1));

@@ -129,6 +129,16 @@ waitlog() {
     done
     has "$1 log" "$1.err" "$2"
 }
+# waitcount NAME PATTERN N: waits for N lines with PATTERN in NAME.err
+# (signals sent while the server is busy with one merge into one)
+waitcount() {
+    i=0
+    while [ $i -lt 300 ] && [ "$(grep -F -c -- "$2" "$1.err")" -lt "$3" ]; do
+        sleep 0.1
+        i=$((i + 1))
+    done
+    if [ "$(grep -F -c -- "$2" "$1.err")" -ge "$3" ]; then ok; else bad "$1 log: $3 x '$2'"; show "$1.err"; fi
+}
 # req EXPECT_STATUS NAME METHOD PATH [curl args]: the status must match; a
 # non-2xx answer must be JSON {"error": ..., "error_type": ...}
 req() {
@@ -188,6 +198,18 @@ check "predict = attend predict -k 3 on 20 texts" "$CLIENT" cli-compare cli.json
 for ep in predict embed v1 tokenize; do
     check "load $ep: 4 clients x 25 requests checked" "$CLIENT" load "$PORT" model.safetensors texts.txt $ep 4 25 1e-6
 done
+# the endpoints at once: each batch holds one kind of job
+"$CLIENT" load "$PORT" model.safetensors texts.txt predict 8 25 1e-6 >mix1.out 2>&1 &
+m1=$!
+"$CLIENT" load "$PORT" model.safetensors texts.txt embed 8 25 1e-6 >mix2.out 2>&1 &
+m2=$!
+"$CLIENT" load "$PORT" model.safetensors texts.txt tokenize 4 25 1e-6 >mix3.out 2>&1
+m3=$?
+wait $m1
+r1=$?
+wait $m2
+r2=$?
+if [ $r1 -eq 0 ] && [ $r2 -eq 0 ] && [ $m3 -eq 0 ]; then ok; else bad "predict, embed and tokenize at once"; show mix1.out; show mix2.out; show mix3.out; fi
 post 200 "v1 base64" /v1/embeddings '{"input": "cat dog", "encoding_format": "base64"}'
 has "v1 base64" body '"embedding":"'
 post 200 "embed unnormalized" /embed '{"inputs": ["cat dog"], "normalize": false}'
@@ -271,9 +293,10 @@ check "after SIGHUP the new model answers" "$CLIENT" load "$PORT" m2.safetensors
 LOADPID=$!
 head -c 1000 m2.safetensors >bad.tmp && mv bad.tmp model.safetensors
 kill -HUP $PID
-waitlog main "did not load"
+waitcount main "did not load" 1
 printf 'not a model at all' >bad.tmp && mv bad.tmp model.safetensors
 kill -HUP $PID
+waitcount main "did not load" 2
 cp m2.safetensors good.tmp && mv good.tmp model.safetensors
 kill -HUP $PID
 waitlog main "generation 3"
@@ -305,6 +328,20 @@ check "--exact: 16 clients x 20 requests, the same bits as attend_classify" \
 check "--exact: embeddings, the same bits as attend_embed" \
     "$CLIENT" load "$PORT" m1.safetensors texts.txt embed 4 20 0 k3y-for-tests
 stop auth $PID
+
+# ---- overload: one worker, 8 requests admitted at most, a 1 ms timeout:
+# 64 clients get answers or 503 + Retry-After (queue full or timed out) ----
+start busy --model m1.safetensors --threads 1 --max-concurrent 8 --timeout-ms 1
+ready busy
+SERVE_CLIENT_ACCEPT_503=1 "$CLIENT" load "$PORT" m1.safetensors texts.txt predict 64 5 1e-6 >busy_load.out 2>&1
+lrc=$?
+if [ $lrc -eq 0 ] && ! grep -q 'refused_503 0 ' busy_load.out; then ok; else
+    bad "overload: right answers and some 503 + Retry-After"; show busy_load.out; fi
+req 200 "metrics under overload" GET /metrics
+check "overload: refusals counted" grep -q '^attend_requests_refused_total [1-9]' body
+check "overload: timeouts counted" grep -q '^attend_request_timeouts_total [1-9]' body
+req 200 "health after the overload" GET /health
+stop busy $PID
 
 # ---- SIGTERM under load: every request received is answered ----
 start term --model m1.safetensors
