@@ -501,7 +501,10 @@ static attend_status st_build(attend_st_file *f, const cJSON *root, attend_error
         t->nbytes = e->nbytes;
         t->data = data; /* zero-size tensors: an aligned pointer, never read */
         if (e->nbytes == 0) continue;
-        if (e->begin % attend_dtype_size(e->dtype) == 0) {
+        /* the address, not the offset: a mapped file's data section starts
+         * at 8 + the header's length, which the format does not make a
+         * multiple of the element size */
+        if ((uintptr_t)(data + e->begin) % attend_dtype_size(e->dtype) == 0) {
             t->data = data + e->begin;
             continue;
         }
