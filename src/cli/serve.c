@@ -141,7 +141,7 @@ int cli_serve(int argc, char **argv) {
            attend_serve_port(s), o.model_path);
     fflush(stdout);
     if (attend_serve_reload(s, &err)) {
-        rc = cli_fail(&err);
+        rc = CLI_FAIL; /* the server's log said why */
     } else {
         printf("attend: ready\n");
         fflush(stdout);
