@@ -5,6 +5,7 @@
 #   make test TSAN=1       the concurrency tests under ThreadSanitizer (in build-tsan/)
 #   make demo       train the default classifier on the bundled WordNet data
 #   make bench      run the benchmarks beside PyTorch
+#   make bench-serve attend serve beside FastAPI + PyTorch under wrk
 #   make install PREFIX=/usr/local   the program, libraries, headers, attend.pc, attend(1)
 # Switches: OPENMP=0 builds without threads; DISPATCH=0 builds only the
 # portable code (no AVX2/AVX-512 variants); NATIVE=1 tunes for this CPU.
@@ -38,7 +39,7 @@ CMAKE_FLAGS += -DATTEND_OPENMP=$(if $(filter 0,$(OPENMP)),OFF,ON) -DATTEND_NATIV
 
 PREFIX ?= /usr/local
 
-.PHONY: all deps configure test demo bench clean fixtures install
+.PHONY: all deps configure test demo bench bench-serve clean fixtures install
 
 all: configure
 	cmake --build $(BUILD) -j $(JOBS)
@@ -63,6 +64,10 @@ demo: all
 bench: all
 	@sh bench/run.sh $(BUILD)
 
+bench-serve: all
+	@sh scripts/deps.sh bench
+	@sh bench/serve_bench.sh $(BUILD)
+
 # Regenerate the PyTorch parity fixtures (needs Debian's python3-torch).
 fixtures:
 	/usr/bin/python3 tests/gen_fixtures.py tests/fixtures
@@ -84,12 +89,12 @@ FUZZ_CC ?= $(shell command -v clang-14 2>/dev/null || command -v clang 2>/dev/nu
 FUZZ_SECONDS ?= 60
 FUZZ_SMOKE_SECONDS ?= 20
 FUZZ_BUILD ?= build-fuzz
-FUZZ_TARGETS ?= safetensors model tsv csv fasttext jsonl tokenizer vocab wordpiece
+FUZZ_TARGETS ?= safetensors model tsv csv fasttext jsonl tokenizer vocab wordpiece serve_request
 FUZZ_FLAGS ?= -malloc_limit_mb=256 -timeout=10 -print_final_stats=1
 FUZZ_SAN = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 FUZZ_CFLAGS = -std=c11 -g -O1 $(FUZZ_SAN) -Iinclude -Isrc -DATTEND_HAVE_OPENMP=0 \
-	$(shell pkg-config --cflags openblas libutf8proc libcjson 2>/dev/null)
-FUZZ_LIBS = $(shell pkg-config --libs openblas libutf8proc libcjson 2>/dev/null || echo -lopenblas -lutf8proc -lcjson) -lm
+	$(shell pkg-config --cflags openblas libutf8proc libcjson libmicrohttpd 2>/dev/null)
+FUZZ_LIBS = $(shell pkg-config --libs openblas libutf8proc libcjson libmicrohttpd 2>/dev/null || echo -lopenblas -lutf8proc -lcjson -lmicrohttpd) -lm -pthread
 FUZZ_LIB_SRCS = $(filter-out src/cli/%,$(wildcard src/*/*.c))
 FUZZ_LIB_OBJS = $(patsubst src/%.c,$(FUZZ_BUILD)/obj/%.o,$(FUZZ_LIB_SRCS))
 FUZZ_BINS = $(addprefix $(FUZZ_BUILD)/fuzz_,$(FUZZ_TARGETS))

@@ -2,7 +2,9 @@
 # Installs the Debian packages attend needs, or prints the exact command.
 #   sh scripts/deps.sh build   what `make` needs
 #   sh scripts/deps.sh test    that, plus what `make test` runs: xmllint and
-#                              chromium for the picture tests
+#                              chromium for the picture tests, curl for the
+#                              server's
+#   sh scripts/deps.sh bench   build, plus wrk for `make bench-serve`
 #   sh scripts/deps.sh demo    build, plus the WordNet source of the bundled data
 #   sh scripts/deps.sh ci      test, plus clang's libFuzzer for the fuzzing smoke run
 # As root the missing packages are installed with apt-get. Otherwise a
@@ -10,12 +12,13 @@
 # test-only package is reported with the command and the tests that need it
 # show as skipped.
 set -e
-need="cmake make gcc pkg-config libopenblas-dev libutf8proc-dev libcjson-dev"
+need="cmake make gcc pkg-config libopenblas-dev libutf8proc-dev libcjson-dev libmicrohttpd-dev"
 want=""
 case "${1:-build}" in
   demo) need="$need wordnet-base" ;;
-  test) want="libxml2-utils chromium" ;;
-  ci) need="$need libxml2-utils chromium clang-14 libclang-rt-14-dev" ;;
+  bench) want="wrk" ;;
+  test) want="libxml2-utils chromium curl" ;;
+  ci) need="$need libxml2-utils chromium curl clang-14 libclang-rt-14-dev" ;;
 esac
 
 missing() {

@@ -43,6 +43,9 @@
 #define LLVMFuzzerTestOneInput fuzz_target_vocab
 #include "../fuzz/fuzz_vocab.c"
 #undef LLVMFuzzerTestOneInput
+#define LLVMFuzzerTestOneInput fuzz_target_serve_request
+#include "../fuzz/fuzz_serve_request.c"
+#undef LLVMFuzzerTestOneInput
 
 typedef int (*fuzz_fn)(const uint8_t *, size_t);
 
@@ -54,6 +57,7 @@ static const struct {
     {"tsv", fuzz_target_tsv},                 {"csv", fuzz_target_csv},
     {"fasttext", fuzz_target_fasttext},       {"jsonl", fuzz_target_jsonl},
     {"tokenizer", fuzz_target_tokenizer},     {"vocab", fuzz_target_vocab},
+    {"serve_request", fuzz_target_serve_request},
 };
 #define NTARGETS (sizeof targets / sizeof *targets)
 

@@ -125,6 +125,7 @@ int cli_op(int argc, char **argv);
 int cli_train(int argc, char **argv);
 int cli_eval(int argc, char **argv);
 int cli_predict(int argc, char **argv);
+int cli_serve(int argc, char **argv);
 int cli_info(int argc, char **argv);
 int cli_show(int argc, char **argv);
 int cli_explain(int argc, char **argv);

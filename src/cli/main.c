@@ -14,6 +14,7 @@ static const struct {
     {"train", cli_train, "train a text classifier on labelled text"},
     {"eval", cli_eval, "accuracy, macro-F1, per-class metrics and confusion matrix"},
     {"predict", cli_predict, "classify one text per input line"},
+    {"serve", cli_serve, "HTTP inference server: /predict, /embed, /v1/embeddings, /metrics"},
     {"info", cli_info, "describe a model file (or, without --model, this build)"},
     {"show", cli_show, "attention maps of one text: terminal, SVG, HTML or JSON"},
     {"explain", cli_explain, "one head's attention worked step by step with the model's numbers"},
