@@ -171,9 +171,9 @@ static int by_len(const void *a, const void *b) {
     return i < j ? -1 : i > j;
 }
 
-/* Every text of a call: encoded, ordered by length, run in batches of
- * similar length (up to 64 texts or 8192 tokens), one output row per text
- * in the caller's order. A text without tokens gets a row of zeros. */
+/* Every text of a call: encoded, ordered by length, run in groups of
+ * similar length, one output row per text in the caller's order. A text
+ * without tokens gets a row of zeros. */
 static attend_status run_texts(const attend_model *m, attend_context *c, const char *what,
                                const char *const *texts, const size_t *lens, size_t count,
                                out_kind kind, float *out, size_t *n_tokens, attend_error *err) {
@@ -213,11 +213,15 @@ static attend_status run_texts(const attend_model *m, attend_context *c, const c
     qsort(c->order, n_real, sizeof(size_t), by_len);
     sort_len_ = NULL;
     for (size_t s = 0; s < n_real;) {
+        /* a group: up to 64 texts and 8192 padded tokens, and no text more
+         * than a quarter (plus 4 tokens) longer than the group's shortest,
+         * so padding stays small whatever the mix of lengths */
+        const size_t shortest = c->len[c->order[s]];
         size_t B = 0, Tb = 0;
         while (s + B < n_real && B < 64) {
             size_t l = c->len[c->order[s + B]];
-            if (B && (B + 1) * (l > Tb ? l : Tb) > 8192) break;
-            Tb = l > Tb ? l : Tb;
+            if (B && ((B + 1) * l > 8192 || l > shortest + shortest / 4 + 4)) break;
+            Tb = l;
             B++;
         }
         if ((st = reserve(c, B, Tb, W, err))) return st;
