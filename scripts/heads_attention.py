@@ -17,7 +17,10 @@ For the first N texts of a data file (data/heads-task-*.tsv) this runs
                          for a head that follows position alone (it picks A,
                          which is either colour of the pair equally often);
   A->B, B->A             the weight the query at A puts on B, and the query
-                         at B on A (does a colour look at the other colour?).
+                         at B on A (does a colour look at the other colour?);
+  cls->A, cls->B         for models trained with --pool cls, the weight the
+                         <cls> query (the one the classifier reads) puts on A
+                         and on B.
 
 With --importance RESULTS_JSON (from attend compare), it adds each head's
 accuracy drop when the head is masked, as compare measured it. Standard
@@ -51,14 +54,15 @@ def analyse(attend, model, rows):
     for label, text in rows:
         d = show_json(attend, model, text)
         toks = d["tokens"]
+        first = 1 if toks and toks[0] == "<cls>" else 0
         cpos = [i for i, t in enumerate(toks) if t in COLOURS]
-        if len(cpos) != 2 or cpos[0] != 0:
+        if len(cpos) != 2 or cpos[0] != first:
             raise SystemExit("not a rainbow-steps text: %s" % text)
         a, b = cpos
         acc += d["predicted"] == label
         att = d["attention"]  # [layer][head][query][key]
         n_heads = (len(att), len(att[0]))
-        fillers = [i for i in range(len(toks)) if i not in (a, b)]
+        fillers = [i for i in range(first, len(toks)) if i not in (a, b)]
         for li, layer in enumerate(att):
             for hi, head in enumerate(layer):
                 s = per_head[(li, hi)]
@@ -70,6 +74,9 @@ def analyse(attend, model, rows):
                 s["on_filler"] += 1.0 - wa - wb
                 s["a_to_b"] += head[a][b]
                 s["b_to_a"] += head[b][a]
+                if first:
+                    s["cls_a"] += head[0][a]
+                    s["cls_b"] += head[0][b]
                 fa = sum(head[q][a] for q in fillers)
                 fb = sum(head[q][b] for q in fillers)
                 pick = toks[a] if fa >= fb else toks[b]
@@ -89,6 +96,7 @@ def analyse(attend, model, rows):
                 "on_a": s["on_a"] / n, "on_b": s["on_b"] / n, "on_filler": s["on_filler"] / n,
                 "picks_a": sum(x for _, _, x in pk) / n, "same_pick": same / n,
                 "a_to_b": s["a_to_b"] / n, "b_to_a": s["b_to_a"] / n,
+                "cls": ("%.3f | %.3f" % (s["cls_a"] / n, s["cls_b"] / n)) if "cls_a" in s else "- | -",
             })
     return acc / n, out
 
@@ -117,8 +125,8 @@ def main(argv):
                 drops[(r["heads"], r["seed"])] = r["heads_stats"]["accuracy_drop"]
 
     print("| model | acc | layer | head | on A | on B | on filler | picks A | same pick per pair "
-          "| A->B | B->A | accuracy drop if masked |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+          "| A->B | B->A | cls->A | cls->B | accuracy drop if masked |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for model in o.model:
         acc, heads = analyse(o.attend, model, rows)
         name = model.rsplit("/", 1)[-1].replace(".safetensors", "")
@@ -132,9 +140,9 @@ def main(argv):
             drop = ""
             if key in drops:
                 drop = "%.3f" % drops[key][h["layer"] - 1][h["head"] - 1]
-            print("| %s | %.1f%% | %d | %d | %.3f | %.3f | %.3f | %.2f | %.2f | %.3f | %.3f | %s |" % (
+            print("| %s | %.1f%% | %d | %d | %.3f | %.3f | %.3f | %.2f | %.2f | %.3f | %.3f | %s | %s |" % (
                 name, 100 * acc, h["layer"], h["head"], h["on_a"], h["on_b"], h["on_filler"],
-                h["picks_a"], h["same_pick"], h["a_to_b"], h["b_to_a"], drop))
+                h["picks_a"], h["same_pick"], h["a_to_b"], h["b_to_a"], h["cls"], drop))
     return 0
 
 
