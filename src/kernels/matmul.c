@@ -59,6 +59,9 @@ static uint32_t *bf16_scratch(void) {
     return s;
 }
 
+static pthread_once_t blas_once = PTHREAD_ONCE_INIT;
+static void pin_blas(void) { openblas_set_num_threads(1); }
+
 /* One block of C on the calling thread, in the current precision. A bf16
  * block whose copies cannot be allocated runs in fp32 (more precise, never
  * wrong). */
@@ -83,11 +86,9 @@ void attend_gemm(int trans_a, int trans_b, size_t M, size_t N, size_t K, float a
             for (size_t j = 0; j < N; j++) C[i * ldc + j] = beta == 0.0f ? 0.0f : beta * C[i * ldc + j];
         return;
     }
-    static int blas_pinned = 0; /* set before any parallel region uses the BLAS */
-    if (!blas_pinned) {
-        openblas_set_num_threads(1);
-        blas_pinned = 1;
-    }
+    /* the BLAS single-threaded, once, before any product (a plain flag was a
+     * data race when threads of a server made their first products at once) */
+    pthread_once(&blas_once, pin_blas);
     int nt = attend_get_threads();
     if (nt <= 1 || M * N * K < GEMM_PARALLEL_MIN) nt = 1;
     if (nt == 1) {

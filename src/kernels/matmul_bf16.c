@@ -28,6 +28,7 @@
 
 #include <cblas.h>
 #include <stdlib.h>
+#include <pthread.h>
 #include <string.h>
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && \
@@ -232,15 +233,21 @@ BF16_TARGET static void gemm_packed(int trans_a, int trans_b, size_t M, size_t N
 }
 #endif /* BF16_NATIVE */
 
+#if BF16_NATIVE
+static int bf16_have;
+static pthread_once_t bf16_once = PTHREAD_ONCE_INIT;
+static void bf16_probe(void) {
+    __builtin_cpu_init();
+    bf16_have = __builtin_cpu_supports("avx512bf16") && __builtin_cpu_supports("avx512bw") &&
+                __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq");
+}
+#endif
+
 int attend_matmul_bf16_native(void) {
 #if BF16_NATIVE
-    static int have = -1;
-    if (have < 0) {
-        __builtin_cpu_init();
-        have = __builtin_cpu_supports("avx512bf16") && __builtin_cpu_supports("avx512bw") &&
-               __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq");
-    }
-    return have;
+    /* probed once (threads may ask at the same time) */
+    pthread_once(&bf16_once, bf16_probe);
+    return bf16_have;
 #else
     return 0;
 #endif
