@@ -120,6 +120,12 @@ void attend_gelu_forward(float *out, const float *inp, size_t n);
 /* Adds dout * GELU'(inp) into dinp. */
 void attend_gelu_backward(float *dinp, const float *dout, const float *inp, size_t n);
 
+/* GELU, tanh form 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) (BERT's
+ * "gelu_new", PyTorch's approximate="tanh"). out may alias inp. */
+void attend_gelu_tanh_forward(float *out, const float *inp, size_t n);
+/* Adds dout * d/dx of the tanh form into dinp. */
+void attend_gelu_tanh_backward(float *dinp, const float *dout, const float *inp, size_t n);
+
 /* Inverted dropout with probability p. The keep/drop decision for element i
  * is a hash of (seed, i), so it is reproducible, independent of the thread
  * count, and recomputed in the backward instead of stored. p = 0 copies. */
@@ -276,7 +282,11 @@ void attend_mha_backward(float *dquery, float *dkey, float *dvalue, attend_mha_p
 /* ------------------------------------------------------------------------ */
 
 /* Feed-forward activation. */
-typedef enum { ATTEND_ACT_RELU = 0, ATTEND_ACT_GELU = 1 } attend_activation;
+typedef enum {
+    ATTEND_ACT_RELU = 0,
+    ATTEND_ACT_GELU = 1,     /* exact erf form (PyTorch's default, BERT's "gelu") */
+    ATTEND_ACT_GELU_TANH = 2 /* tanh approximation (BERT's "gelu_new"); BERT-family models only */
+} attend_activation;
 
 /* Shape of one encoder layer. */
 typedef struct {
@@ -287,6 +297,13 @@ typedef struct {
     int norm_first;          /* 0: post-norm (PyTorch default), 1: pre-norm */
     float layer_norm_eps;    /* default 1e-5 */
     float dropout;           /* default 0.1; used only when training */
+    /* Where dropout applies. These trailing fields are 0 in an initialiser
+     * that leaves them out, which keeps nn.TransformerEncoderLayer's sites
+     * (attention weights, each sublayer's output, inside the feed-forward
+     * block, all with dropout). Hugging Face's BertLayer has no dropout
+     * inside the feed-forward block and its own rate for the weights. */
+    int bert_dropout;        /* 1: BERT's sites: no feed-forward inner dropout */
+    float attn_dropout;      /* rate on the attention weights when bert_dropout */
 } attend_encoder_config;
 
 /* Parameter (or gradient) views of one layer, named as PyTorch names them. */

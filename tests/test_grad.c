@@ -298,7 +298,7 @@ static void test_layernorm(void) {
 /* ------------------------------------------------------------------------ */
 
 typedef struct {
-    int op; /* 0 relu, 1 gelu, 2 dropout, 3 residual */
+    int op; /* 0 relu, 1 gelu, 2 dropout, 3 residual, 4 gelu tanh form */
     float *out;
     const float *a, *b;
     size_t n;
@@ -312,6 +312,7 @@ static void elem_fwd(void *c_) {
     case 0: attend_relu_forward(c->out, c->a, c->n); break;
     case 1: attend_gelu_forward(c->out, c->a, c->n); break;
     case 2: attend_dropout_forward(c->out, c->a, c->n, c->p, c->seed); break;
+    case 4: attend_gelu_tanh_forward(c->out, c->a, c->n); break;
     default: attend_residual_forward(c->out, c->a, c->b, c->n); break;
     }
 }
@@ -360,6 +361,24 @@ static void test_elementwise(void) {
         float *y = fcopy(x, n);
         attend_gelu_forward(y, y, n);
         CHECK(memcmp(y, out, n * sizeof(float)) == 0, "gelu in place differs");
+    }
+    /* GELU, tanh form (BERT's "gelu_new"). */
+    {
+        float *x = frandn(n, 2.0f), *dx = fzeros(n);
+        elem_ctx c = {4, out, x, NULL, n, 0.0f, 0};
+        fd_problem pr = {elem_fwd, &c, out, R, n};
+        elem_fwd(&c);
+        float one = 1.0f, g1 = 0.0f;
+        attend_gelu_tanh_forward(&g1, &one, 1);
+        CHECK_NEAR(g1, 0.841191990, 1e-6, "gelu_tanh(1) (tanh form)");
+        attend_gelu_tanh_backward(dx, R, x, n);
+        float *g = fcopy(dx, n);
+        attend_gelu_tanh_backward(dx, R, x, n);
+        check_doubled("gelu_tanh dinp", g, dx, n);
+        fd_check(NULL, "gelu_tanh dinp", &pr, x, n, g, 1e-2f, 5e-4);
+        float *y = fcopy(x, n);
+        attend_gelu_tanh_forward(y, y, n);
+        CHECK(memcmp(y, out, n * sizeof(float)) == 0, "gelu_tanh in place differs");
     }
     /* Dropout p = 0.3 with a fixed seed: the mask is a function of the seed. */
     {
@@ -962,12 +981,14 @@ typedef struct {
     int norm_first, key_padding, training;
     float dropout;
     size_t n_layers; /* 1: the layer API; 2: the stack API */
+    int bert;        /* BERT's dropout sites, attention-weight rate 0.2 */
 } enc_case;
 
 static void test_encoder(const enc_case *tc) {
     const size_t B = 2, T = 5, E = 8, H = 2, F = 12, NL = tc->n_layers;
     const uint64_t seed = 0xE4C0DE5ull;
-    attend_encoder_config cfg = {E, H, F, tc->act, tc->norm_first, 1e-5f, tc->dropout};
+    attend_encoder_config cfg = {E, H, F, tc->act, tc->norm_first, 1e-5f, tc->dropout,
+                                 tc->bert, tc->bert ? 0.2f : 0.0f};
     attend_error err;
     CHECK(attend_encoder_config_check(&cfg, &err) == ATTEND_OK, "%s: config rejected: %s",
           tc->name, err.msg);
@@ -1002,6 +1023,14 @@ static void test_encoder(const enc_case *tc) {
     fd_problem pr = {enc_fwd, &c, outs[NL - 1], R, B * T * E};
     enc_fwd(&c);
     CHECK(all_finite(outs[NL - 1], B * T * E), "%s: output not finite", tc->name);
+    if (tc->bert) {
+        /* BERT's layer has no dropout inside the feed-forward block: its
+         * activation output is exactly act(h) even while training. */
+        float *ah = fzeros(B * T * F);
+        attend_gelu_forward(ah, acts[0].h, B * T * F);
+        CHECK(memcmp(ah, acts[0].a, B * T * F * sizeof(float)) == 0,
+              "%s: the feed-forward activation was dropped out", tc->name);
+    }
 
     if (NL == 1)
         attend_encoder_layer_backward(dx, g, acts, &s, R, &cfg, p, x, kp, B, T, tc->training,
@@ -1287,11 +1316,11 @@ static void behave_config_check(void) {
     attend_mha_config good = {8, 2, 3, 5, 0, 0.1f};
     CHECK(attend_mha_config_check(&good, &err) == ATTEND_OK, "valid mha config rejected: %s",
           err.msg);
-    attend_encoder_config ebad = {10, 4, 16, ATTEND_ACT_RELU, 0, 1e-5f, 0.1f};
+    attend_encoder_config ebad = {10, 4, 16, ATTEND_ACT_RELU, 0, 1e-5f, 0.1f, 0, 0.0f};
     CHECK(attend_encoder_config_check(&ebad, &err) != ATTEND_OK, "encoder E=10 H=4 accepted");
-    attend_encoder_config ezero = {8, 0, 16, ATTEND_ACT_RELU, 0, 1e-5f, 0.1f};
+    attend_encoder_config ezero = {8, 0, 16, ATTEND_ACT_RELU, 0, 1e-5f, 0.1f, 0, 0.0f};
     CHECK(attend_encoder_config_check(&ezero, &err) != ATTEND_OK, "encoder H=0 accepted");
-    attend_encoder_config egood = {8, 2, 12, ATTEND_ACT_GELU, 1, 1e-5f, 0.1f};
+    attend_encoder_config egood = {8, 2, 12, ATTEND_ACT_GELU, 1, 1e-5f, 0.1f, 0, 0.0f};
     CHECK(attend_encoder_config_check(&egood, &err) == ATTEND_OK, "valid encoder config rejected: %s",
           err.msg);
     printf("behaviour: config checks reject E %% H != 0 and zero heads\n");
@@ -1334,14 +1363,16 @@ int main(void) {
     for (size_t i = 0; i < sizeof mha_cases / sizeof mha_cases[0]; i++) test_mha(&mha_cases[i]);
 
     static const enc_case enc_cases[] = {
-        {"encoder post-norm relu", ATTEND_ACT_RELU, 0, 0, 0, 0.1f, 1},
-        {"encoder pre-norm gelu", ATTEND_ACT_GELU, 1, 0, 0, 0.1f, 1},
-        {"encoder post-norm relu key padding", ATTEND_ACT_RELU, 0, 1, 0, 0.1f, 1},
-        {"encoder pre-norm gelu key padding", ATTEND_ACT_GELU, 1, 1, 0, 0.1f, 1},
-        {"encoder post-norm gelu training dropout 0.1", ATTEND_ACT_GELU, 0, 1, 1, 0.1f, 1},
-        {"encoder pre-norm relu training dropout 0.1", ATTEND_ACT_RELU, 1, 0, 1, 0.1f, 1},
-        {"encoder stack x2 post-norm relu key padding", ATTEND_ACT_RELU, 0, 1, 0, 0.1f, 2},
-        {"encoder stack x2 pre-norm gelu training", ATTEND_ACT_GELU, 1, 1, 1, 0.1f, 2},
+        {"encoder post-norm relu", ATTEND_ACT_RELU, 0, 0, 0, 0.1f, 1, 0},
+        {"encoder pre-norm gelu", ATTEND_ACT_GELU, 1, 0, 0, 0.1f, 1, 0},
+        {"encoder post-norm relu key padding", ATTEND_ACT_RELU, 0, 1, 0, 0.1f, 1, 0},
+        {"encoder pre-norm gelu key padding", ATTEND_ACT_GELU, 1, 1, 0, 0.1f, 1, 0},
+        {"encoder post-norm gelu training dropout 0.1", ATTEND_ACT_GELU, 0, 1, 1, 0.1f, 1, 0},
+        {"encoder pre-norm relu training dropout 0.1", ATTEND_ACT_RELU, 1, 0, 1, 0.1f, 1, 0},
+        {"encoder stack x2 post-norm relu key padding", ATTEND_ACT_RELU, 0, 1, 0, 0.1f, 2, 0},
+        {"encoder stack x2 pre-norm gelu training", ATTEND_ACT_GELU, 1, 1, 1, 0.1f, 2, 0},
+        {"encoder post-norm gelu_tanh key padding", ATTEND_ACT_GELU_TANH, 0, 1, 0, 0.1f, 1, 0},
+        {"encoder stack x2 post-norm gelu BERT dropout training", ATTEND_ACT_GELU, 0, 1, 1, 0.1f, 2, 1},
     };
     for (size_t i = 0; i < sizeof enc_cases / sizeof enc_cases[0]; i++) test_encoder(&enc_cases[i]);
 

@@ -97,7 +97,7 @@ attend_status attend_model_config_check(const attend_model_config *c, attend_err
 
 attend_encoder_config attend_model_encoder_config(const attend_model_config *c) {
     attend_encoder_config e = {c->d_model, c->nhead, c->dim_feedforward, c->activation,
-                               c->norm_first, c->layer_norm_eps, c->dropout};
+                               c->norm_first, c->layer_norm_eps, c->dropout, 0, 0.0f};
     return e;
 }
 
