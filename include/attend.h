@@ -464,6 +464,15 @@ void attend_st_meta_at(const attend_st_file *f, size_t i, const char **key, cons
 attend_status attend_st_get_f32(const attend_st_file *f, const char *name, size_t ndim,
                                 const size_t *shape, const float **data, attend_error *err);
 
+/* As attend_st_get_f32 for a tensor of F32, F16 or BF16 (weights saved in
+ * half precision); *t receives it. */
+attend_status attend_st_get_floats(const attend_st_file *f, const char *name, size_t ndim,
+                                   const size_t *shape, const attend_st_tensor **t,
+                                   attend_error *err);
+/* Copies t (F32, F16 or BF16) into out (t->numel floats) as float32,
+ * exactly; a NaN or infinity in it is ATTEND_ERR_NUMERIC naming the index. */
+attend_status attend_st_copy_f32(const attend_st_tensor *t, float *out, attend_error *err);
+
 /* A writer collecting tensors and metadata, then saving atomically. */
 typedef struct attend_st_writer attend_st_writer;
 
@@ -525,7 +534,8 @@ typedef enum {
 typedef enum {
     ATTEND_POOL_MEAN = 0, /* mean over real tokens (padding excluded) */
     ATTEND_POOL_CLS,      /* the state of a <cls> token put first */
-    ATTEND_POOL_MAX       /* per-dimension max over real tokens */
+    ATTEND_POOL_MAX,      /* per-dimension max over real tokens */
+    ATTEND_POOL_POOLER    /* BERT's pooler: tanh(dense(state of [CLS])); BERT models with one */
 } attend_pool_kind;
 
 #define ATTEND_MAX_HEAD_HIDDEN 4
@@ -533,7 +543,8 @@ typedef enum {
 
 /* Architectures a model file can hold. */
 typedef enum {
-    ATTEND_ARCH_CLASSIFIER = 0 /* the from-scratch classifier ("attend.classifier.v1") */
+    ATTEND_ARCH_CLASSIFIER = 0, /* the from-scratch classifier ("attend.classifier.v1") */
+    ATTEND_ARCH_BERT = 1        /* a BERT-family encoder (Hugging Face folder, or fine-tuned) */
 } attend_arch;
 
 /* Architecture of a classifier: embedding + positions, encoder stack,
@@ -555,6 +566,14 @@ typedef struct {
     int norm_first;         /* default 0 (post-norm) */
     float layer_norm_eps;   /* default 1e-5 */
     float dropout;          /* default 0.1 */
+    /* ---- BERT-family encoders (ATTEND_ARCH_BERT) only; 0 for the classifier.
+     * For BERT: num_classes 0 = an encoder without a classification head;
+     * max_len = tokens per text with [CLS] and [SEP] (at most max_positions);
+     * pos learned, norm_first 0, n_hidden 0; dropout = hidden_dropout_prob. */
+    size_t max_positions;   /* position rows (max_position_embeddings) */
+    size_t type_vocab_size; /* token-type rows */
+    int pooler;             /* 1: has the pooler dense (pooler.dense.*) */
+    float attn_dropout;     /* attention_probs_dropout_prob */
 } attend_model_config;
 
 /* Fills the defaults listed above (vocab_size and num_classes 0). */
@@ -580,7 +599,7 @@ void attend_model_free(attend_model *m);
 /* The model's configuration (NULL for a NULL model). */
 const attend_model_config *attend_model_get_config(const attend_model *m);
 
-/* Name of the architecture ("classifier"). */
+/* Name of the architecture ("classifier", "bert"). */
 const char *attend_arch_name(attend_arch arch);
 
 /* Number of classes and the name of class i (0 and NULL for a NULL model). */
@@ -650,6 +669,32 @@ attend_status attend_embed(const attend_model *m, attend_context *ctx, const cha
 attend_status attend_embed_batch(const attend_model *m, attend_context *ctx,
                                  const char *const *texts, const size_t *lens, size_t count,
                                  int normalize, float *out, size_t *n_tokens, attend_error *err);
+
+/* ---- Pretrained encoders (BERT family): settings read from a model folder ----
+ * attend_model_load also accepts a Hugging Face model folder (a directory):
+ * config.json, model.safetensors, vocab.txt and the tokenizer's settings,
+ * plus sentence-transformers' modules.json, 1_Pooling/config.json and
+ * sentence_bert_config.json when present (see docs in src/model/hf_folder.c).
+ * The setters below change how the model runs; call them before any context
+ * is made from the model (a loaded model is otherwise read-only). */
+
+/* Tokens per text, special tokens included (BERT: [CLS] ... [SEP]): the
+ * folder's max_seq_length, else max_position_embeddings. */
+size_t attend_model_max_len(const attend_model *m);
+/* Sets it: 2 .. max_position_embeddings for a BERT model; a classifier's
+ * is fixed by its position table (ATTEND_ERR_ARG unless unchanged). */
+attend_status attend_model_set_max_len(attend_model *m, size_t max_len, attend_error *err);
+
+/* How attend_embed pools (a folder's sentence-transformers pooling, else
+ * mean; for attend classifiers their own pooling), and whether the folder's
+ * pipeline normalises (a Normalize module): the CLI's default. */
+attend_pool_kind attend_model_embed_pool(const attend_model *m);
+int attend_model_embed_normalize(const attend_model *m);
+/* Sets the embedding's pooling. cls needs a first token that is [CLS]
+ * (BERT, or a classifier trained with cls pooling); pooler needs the
+ * pooler weights. The classification head keeps its own pooling. */
+attend_status attend_model_set_embed_pool(attend_model *m, attend_pool_kind pool,
+                                          attend_error *err);
 
 /* The token ids the model reads for a text, special tokens included and
  * cut at its maximum length: at most max_ids are written into ids, *n of

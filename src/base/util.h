@@ -34,6 +34,12 @@ int attend_grow(void **p, size_t *cap, size_t n, size_t elem);
 /* strdup is POSIX, not C11. NULL when out of memory. */
 char *attend_strdup(const char *s);
 
+/* Reads path whole into *buf (malloc'ed, NUL-terminated after its *len
+ * bytes); a file over max bytes is ATTEND_ERR_FORMAT. When absent is not
+ * NULL, a missing file sets *absent = 1 and is ATTEND_OK (*buf NULL). */
+attend_status attend_read_file(const char *path, size_t max, char **buf, size_t *len,
+                               int *absent, attend_error *err);
+
 /* Seconds on a monotonic clock (for durations only). */
 double attend_now_s(void);
 

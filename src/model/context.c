@@ -121,6 +121,10 @@ static attend_status run_batch(const attend_model *m, attend_context *c, size_t 
     attend_model_acts_bind(&a, cfg, B, T, ATTEND_ACTS_FUSED, c->acts);
     attend_model_forward(m, &a, c->ids, c->pad, B, T, 0, 0);
     if (kind != OUT_PROBS) {
+        /* the embedding's pooling may differ from the head's (a BERT
+         * classifier reads the pooler; its folder embeds by mean) */
+        if (m->embed_pool != cfg->pool)
+            attend_model_pool(m, a.pooled, attend_model_top(m, &a), c->pad, B, T, m->embed_pool);
         for (size_t b = 0; b < B; b++) {
             const float *u = a.pooled + b * E;
             float *o = out + b * E;
@@ -166,6 +170,10 @@ static attend_status run_texts(const attend_model *m, attend_context *c, const c
         return attend_errorf(err, ATTEND_ERR_ARG, "%s: NULL argument", what);
     const attend_model_config *cfg = &m->cfg;
     const size_t W = kind == OUT_PROBS ? cfg->num_classes : cfg->d_model;
+    if (kind == OUT_PROBS && W == 0)
+        return attend_errorf(err, ATTEND_ERR_ARG,
+                             "%s: this model is an encoder without a classification head (embed with it, or fine-tune it with attend train --init)",
+                             what);
     const size_t T = cfg->max_len, special = attend_model_n_special(m);
     if ((st = reserve_texts(c, count, err))) return st;
     // encode every text

@@ -1,3 +1,4 @@
+#define _POSIX_C_SOURCE 200809L /* stat */
 /* Model files: safetensors with every weight under its PyTorch-style name and,
  * in __metadata__, the configuration, vocabulary, labels and provenance as
  * JSON strings. Loading trusts nothing: every tensor must be present with
@@ -8,6 +9,7 @@
 #include "nn/layout.h"
 
 #include <cjson/cJSON.h>
+#include <sys/stat.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -187,6 +189,8 @@ static attend_status in_file(attend_status st, const char *path, attend_error *e
 
 attend_status attend_model_load(attend_model **out, const char *path, attend_error *err) {
     *out = NULL;
+    struct stat sb;
+    if (path && stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) return attend_hf_folder_load(out, path, err);
     attend_st_file *f = NULL;
     attend_model *m = NULL;
     attend_labels labels = {0};
@@ -293,7 +297,51 @@ const attend_model_config *attend_model_get_config(const attend_model *m) {
 }
 
 const char *attend_arch_name(attend_arch arch) {
-    return arch == ATTEND_ARCH_CLASSIFIER ? "classifier" : "unknown";
+    return arch == ATTEND_ARCH_CLASSIFIER ? "classifier" : arch == ATTEND_ARCH_BERT ? "bert" : "unknown";
+}
+
+size_t attend_model_max_len(const attend_model *m) { return m ? m->cfg.max_len : 0; }
+
+attend_status attend_model_set_max_len(attend_model *m, size_t max_len, attend_error *err) {
+    if (!m) return attend_errorf(err, ATTEND_ERR_ARG, "attend_model_set_max_len: the model is NULL");
+    if (m->cfg.arch != ATTEND_ARCH_BERT) {
+        if (max_len == m->cfg.max_len) return ATTEND_OK;
+        return attend_errorf(err, ATTEND_ERR_ARG,
+                             "this classifier reads %zu tokens per text, fixed when it was trained",
+                             m->cfg.max_len);
+    }
+    if (max_len < 2 || max_len > m->cfg.max_positions)
+        return attend_errorf(err, ATTEND_ERR_ARG,
+                             "max length %zu is outside [2, %zu] (the model's position table)",
+                             max_len, m->cfg.max_positions);
+    /* the layout does not depend on max_len, only the truncation does */
+    attend_model_config c = m->cfg;
+    c.max_len = max_len;
+    attend_status st = attend_model_config_check(&c, err);
+    if (st == ATTEND_OK) m->cfg.max_len = max_len;
+    return st;
+}
+
+attend_pool_kind attend_model_embed_pool(const attend_model *m) {
+    return m ? m->embed_pool : ATTEND_POOL_MEAN;
+}
+
+int attend_model_embed_normalize(const attend_model *m) { return m ? m->embed_normalize : 0; }
+
+attend_status attend_model_set_embed_pool(attend_model *m, attend_pool_kind pool,
+                                          attend_error *err) {
+    if (!m) return attend_errorf(err, ATTEND_ERR_ARG, "attend_model_set_embed_pool: the model is NULL");
+    const int bert = m->cfg.arch == ATTEND_ARCH_BERT;
+    if ((int)pool < 0 || pool > ATTEND_POOL_POOLER)
+        return attend_errorf(err, ATTEND_ERR_ARG, "unknown pooling %d", (int)pool);
+    if (pool == ATTEND_POOL_POOLER && !(bert && m->cfg.pooler))
+        return attend_errorf(err, ATTEND_ERR_ARG, "pooler pooling needs BERT's pooler weights, which this model lacks");
+    /* cls reads the first token: [CLS] for BERT, <cls> only for a
+     * classifier trained with cls pooling (else it is the first word) */
+    if (pool == ATTEND_POOL_CLS && !bert && m->cfg.pool != ATTEND_POOL_CLS)
+        return attend_errorf(err, ATTEND_ERR_ARG, "cls pooling needs a model that puts a <cls> token first (trained with --pool cls)");
+    m->embed_pool = pool;
+    return ATTEND_OK;
 }
 
 size_t attend_model_num_labels(const attend_model *m) { return m ? m->cfg.num_classes : 0; }
