@@ -10,6 +10,7 @@
 const char *const cli_pool_names[] = {"mean", "cls", "max", NULL};
 const char *const cli_activation_names[] = {"relu", "gelu", NULL};
 const char *const cli_pos_names[] = {"learned", "sinusoidal", "none", NULL};
+const char *const cli_embed_pool_names[] = {"mean", "cls", "max", "pooler", NULL};
 
 static const cli_opt *find(const cli_command *cmd, const char *arg) {
     for (size_t i = 0; i < cmd->n_opts; i++)

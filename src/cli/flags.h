@@ -56,5 +56,6 @@ void cli_help(const cli_command *cmd, FILE *f);
 extern const char *const cli_pool_names[];       /* mean cls max */
 extern const char *const cli_activation_names[]; /* relu gelu */
 extern const char *const cli_pos_names[];        /* learned sinusoidal none */
+extern const char *const cli_embed_pool_names[]; /* mean cls max pooler (attend_pool_kind order) */
 
 #endif
