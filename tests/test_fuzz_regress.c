@@ -43,6 +43,12 @@
 #define LLVMFuzzerTestOneInput fuzz_target_vocab
 #include "../fuzz/fuzz_vocab.c"
 #undef LLVMFuzzerTestOneInput
+#define LLVMFuzzerTestOneInput fuzz_target_wordpiece
+#include "../fuzz/fuzz_wordpiece.c"
+#undef LLVMFuzzerTestOneInput
+#define LLVMFuzzerTestOneInput fuzz_target_hf_config
+#include "../fuzz/fuzz_hf_config.c"
+#undef LLVMFuzzerTestOneInput
 
 typedef int (*fuzz_fn)(const uint8_t *, size_t);
 
@@ -54,6 +60,7 @@ static const struct {
     {"tsv", fuzz_target_tsv},                 {"csv", fuzz_target_csv},
     {"fasttext", fuzz_target_fasttext},       {"jsonl", fuzz_target_jsonl},
     {"tokenizer", fuzz_target_tokenizer},     {"vocab", fuzz_target_vocab},
+    {"wordpiece", fuzz_target_wordpiece},     {"hf_config", fuzz_target_hf_config},
 };
 #define NTARGETS (sizeof targets / sizeof *targets)
 

@@ -232,6 +232,20 @@ static void check_api(case_stats *cs, const attend_model *m, const char *dir,
     compare(cs, ex, "mean_pooled", emb, B * E);
     CHECK(attend_embed_batch(m, ctx, tx, lens, B, 1, emb, NULL, &err) == ATTEND_OK, "%s", err.msg);
     compare(cs, ex, "mean_pooled_normalized", emb, B * E);
+    /* attend_classify_batch: the softmax of BertForSequenceClassification's logits */
+    const size_t K = m->cfg.num_classes;
+    const attend_st_tensor *lg = attend_st_find(ex, "logits");
+    float *probs = malloc(B * K * sizeof(float)), *want = malloc(B * K * sizeof(float));
+    CHECK(lg && lg->numel == B * K, "%s: logits", cs->name);
+    CHECK(attend_classify_batch(m, ctx, tx, lens, B, probs, NULL, &err) == ATTEND_OK, "%s", err.msg);
+    if (lg && lg->numel == B * K) {
+        attend_softmax_forward(want, lg->data, B, K);
+        double d = 0.0;
+        for (size_t i = 0; i < B * K; i++) d = fmax(d, fabs((double)probs[i] - want[i]));
+        CHECK(d <= 1e-5, "%s: attend_classify_batch is %.3g off softmax(logits)", cs->name, d);
+    }
+    free(probs);
+    free(want);
     free(emb);
     attend_context_free(ctx);
     cJSON_Delete(j);

@@ -1,0 +1,121 @@
+#!/bin/sh
+# Pretrained encoders from the command line, on the small Hugging Face
+# folders of tests/hf_fixtures/bert (no download): attend tokenize, embed,
+# predict and info on a folder; tokenize on an attend classifier; bad lines,
+# bad flags and bad folders. Every run must exit 0, 1 (runtime failure) or 2
+# (usage error) as expected, say what is wrong on stderr, and never crash.
+# Usage: sh tests/test_cli_bert.sh path/to/attend   (from the repository
+# root; scratch files go to $ATTEND_TMP, default /tmp). Needs only POSIX tools.
+
+BIN=$1
+if [ -z "$BIN" ] || [ ! -x "$BIN" ]; then
+    echo "usage: sh tests/test_cli_bert.sh path/to/attend" >&2
+    exit 2
+fi
+ROOT=$(pwd)
+case $BIN in /*) ;; *) BIN=$ROOT/$BIN ;; esac
+ENC=$ROOT/tests/hf_fixtures/bert/e20_h4_l3_base      # BertModel, E 20, 24 positions
+CLS=$ROOT/tests/hf_fixtures/bert/e24_h2_l1_no_token_types  # with a classifier, E 24
+T=${ATTEND_TMP:-/tmp}/cli_bert.$$
+mkdir -p "$T" || exit 1
+T=$(cd "$T" && pwd)
+trap 'rm -rf "$T"' EXIT
+cd "$T" || exit 1
+
+pass=0
+fail=0
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
+show() { sed 's/^/    /' "$1" | head -20 >&2; }
+run() {
+    name=$1
+    shift
+    "$BIN" "$@" <"${STDIN:-/dev/null}" >out 2>err
+    rc=$?
+    if [ $rc -ge 128 ]; then bad "$name: crashed (exit $rc)"; show err; fi
+}
+# expect NAME CODE PATTERNS ARGS...: exit code CODE, and every ';'-separated
+# fixed string of PATTERNS on stderr.
+expect() {
+    ename=$1 code=$2 patterns=$3
+    shift 3
+    run "$ename" "$@"
+    if [ "$rc" = "$code" ]; then ok; else bad "$ename: exit $rc, expected $code"; show err; fi
+    old_ifs=$IFS
+    IFS=';'
+    for p in $patterns; do
+        if grep -F -q -- "$p" err; then ok; else bad "$ename: stderr does not mention '$p'"; show err; fi
+    done
+    IFS=$old_ifs
+}
+has() { if grep -F -q -- "$3" "$2"; then ok; else bad "$1: '$3' not in $2"; show "$2"; fi; }
+check() {
+    cname=$1
+    shift
+    if "$@"; then ok; else bad "$cname"; fi
+}
+# fields FILE LINE: number of space-separated fields of line LINE
+fields() { sed -n "$2p" "$1" | awk '{ print NF }'; }
+
+printf 'The lazy dog walked!\n\nover the river \377 bad\nCafé 山水 reading\n' >texts.txt
+
+# ---- tokenize ----
+expect "tokenize" 0 "texts.txt:3" tokenize --model "$ENC" texts.txt
+cp out tok.out
+check "tokenize: one line per line" [ "$(wc -l <tok.out)" -eq 4 ]
+check "tokenize: [CLS] ... [SEP] (ids 2, 3)" [ "$(sed -n 1p tok.out | awk '{ print $1, $NF }')" = "2 3" ]
+check "tokenize: an empty line is [CLS] [SEP]" [ "$(sed -n 2p tok.out)" = "2 3" ]
+check "tokenize: invalid UTF-8 gives an empty line" [ -z "$(sed -n 3p tok.out)" ]
+expect "tokenize --json" 0 "" tokenize --model "$ENC" --json texts.txt
+has "tokenize --json" out '"tokens":["[CLS]"'
+has "tokenize --json" out '"n_total":'
+expect "tokenize --max-len 4" 0 "" tokenize --model "$ENC" --max-len 4 texts.txt
+check "tokenize --max-len 4: 4 ids, [SEP] last" [ "$(sed -n 1p out | awk '{ print NF, $NF }')" = "4 3" ]
+expect "tokenize --max-len past the positions" 2 "[2, 24]" tokenize --model "$ENC" --max-len 100 texts.txt
+STDIN=texts.txt expect "tokenize from stdin" 0 "" tokenize --model "$ENC"
+check "tokenize: stdin as the file" cmp -s out tok.out
+
+# ---- embed ----
+expect "embed" 0 "texts.txt:3" embed --model "$ENC" texts.txt
+cp out emb.out
+check "embed: one line per line" [ "$(wc -l <emb.out)" -eq 4 ]
+for l in 1 2 4; do check "embed: line $l has 20 values" [ "$(fields emb.out $l)" -eq 20 ]; done
+check "embed: invalid UTF-8 gives an empty line" [ -z "$(sed -n 3p emb.out)" ]
+expect "embed --batch 1" 0 "" embed --model "$ENC" --batch 1 texts.txt
+check "embed: chunks of 1 line give the same vectors" awk 'NR == FNR { for (i = 1; i <= NF; i++) a[FNR, i] = $i; next }
+    { for (i = 1; i <= NF; i++) { d = a[FNR, i] - $i; if (d > 1e-5 || d < -1e-5) exit 1 } }' emb.out out
+expect "embed --normalize" 0 "" embed --model "$ENC" --normalize texts.txt
+check "embed --normalize: unit vectors" awk 'NF { s = 0; for (i = 1; i <= NF; i++) s += $i * $i; if (s < 0.9999 || s > 1.0001) exit 1 }' out
+expect "embed --pooling max" 0 "" embed --model "$ENC" --pooling max texts.txt
+check "embed --pooling max differs from mean" [ "$(sed -n 1p out)" != "$(sed -n 1p emb.out)" ]
+expect "embed --json" 0 "" embed --model "$ENC" --json texts.txt
+has "embed --json" out '{"embedding":['
+has "embed --json: the bad line" out '{"embedding":[],"n_tokens":0}'
+expect "embed --normalize --no-normalize" 2 "contradict" embed --model "$ENC" --normalize --no-normalize texts.txt
+expect "embed --pooling bogus" 2 "--pooling" embed --model "$ENC" --pooling bogus texts.txt
+expect "embed, no such model" 1 "nowhere" embed --model "$T/nowhere" texts.txt
+mkdir pickle
+cp "$ENC/config.json" "$ENC/vocab.txt" pickle/
+printf 'not a safetensors file' >pickle/pytorch_model.bin
+expect "embed, pytorch_model.bin only" 1 "pickle;safetensors" embed --model pickle texts.txt
+expect "embed, no such input" 1 "cannot open" embed --model "$ENC" "$T/none.txt"
+
+# ---- predict / info on folders ----
+expect "predict, a classifier folder" 0 "texts.txt:3" predict --model "$CLS" -k 2 texts.txt
+check "predict: one line per line" [ "$(wc -l <out)" -eq 4 ]
+has "predict: labels" out "LABEL_"
+expect "predict, an encoder folder" 1 "without a classification head;attend embed" predict --model "$ENC" texts.txt
+expect "info, a folder" 0 "" info --model "$ENC"
+has "info" out "arch        bert"
+has "info" out "none (an encoder)"
+
+# ---- tokenize on an attend classifier ----
+awk 'BEGIN { for (i = 0; i < 30; i++) print (i % 2 ? "a" : "b") "\tword" i % 5 " other" i % 3 }' >data.tsv
+expect "train a tiny classifier" 0 "" train --data data.tsv --out tiny.safetensors --epochs 1 --d-model 8 --heads 2 --layers 1 --d-ff 8 --threads 1
+printf 'word1 other2\n' >one.txt
+expect "tokenize, an attend model" 0 "" tokenize --model tiny.safetensors one.txt
+check "tokenize, an attend model: word 1 other 2" [ "$(fields out 1)" -eq 4 ]
+expect "tokenize --max-len on an attend model" 2 "fixed when it was trained" tokenize --model tiny.safetensors --max-len 5 one.txt
+
+echo "test_cli_bert: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
