@@ -193,7 +193,7 @@ int cli_embed(int argc, char **argv) {
                 "a Hugging Face model folder (BERT family), or a model file"),
         {CLI_CHOICE, "--pooling", "KIND", &pool,
          "mean | cls | max | pooler (default: the folder's\n"
-         "sentence-transformers pooling, else mean)", 0, 0, cli_embed_pool_names, NULL, ""},
+         "sentence-transformers pooling, else mean)", 0, 0, cli_pool_names, NULL, ""},
         CLI_OPT_SWITCH("--normalize", &norm_on, "unit-length vectors (default: when the folder's\n"
                                                 "pipeline has a Normalize module)"),
         CLI_OPT_SWITCH("--no-normalize", &norm_off, "the pooled vectors as they are"),

@@ -34,14 +34,14 @@ int cli_info(int argc, char **argv) {
     const int bert = c->arch == ATTEND_ARCH_BERT;
     const char *act = c->activation == ATTEND_ACT_GELU_TANH ? "gelu_tanh" : cli_activation_names[c->activation];
     printf("            pos %s, pool %s, activation %s, %s, dropout %g, layer_norm_eps %g\n",
-           cli_pos_names[c->pos], cli_embed_pool_names[c->pool], act,
+           cli_pos_names[c->pos], cli_pool_names[c->pool], act,
            c->norm_first ? "pre-norm" : "post-norm", (double)c->dropout,
            (double)c->layer_norm_eps);
     if (bert)
         printf("bert        %zu positions, %zu token types, pooler %s, attention dropout %g;\n"
                "            embeddings: %s pooling%s\n",
                c->max_positions, c->type_vocab_size, c->pooler ? "yes" : "no",
-               (double)c->attn_dropout, cli_embed_pool_names[attend_model_embed_pool(m)],
+               (double)c->attn_dropout, cli_pool_names[attend_model_embed_pool(m)],
                attend_model_embed_normalize(m) ? ", normalised" : "");
     printf("head        ");
     for (size_t j = 0; j < c->n_hidden; j++) printf("%zu -> ", c->hidden[j]);

@@ -84,6 +84,8 @@ attend_status attend_model_config_check(const attend_model_config *c, attend_err
                              c->d_model, c->nhead);
     if ((int)c->pos < 0 || c->pos > ATTEND_POS_NONE)
         return attend_errorf(err, ATTEND_ERR_ARG, "unknown positional encoding %d", (int)c->pos);
+    if (c->pool == ATTEND_POOL_POOLER)
+        return attend_errorf(err, ATTEND_ERR_ARG, "pooler pooling is BERT's pooler: it needs a pretrained encoder (attend train --init)");
     if ((int)c->pool < 0 || c->pool > ATTEND_POOL_MAX)
         return attend_errorf(err, ATTEND_ERR_ARG, "unknown pooling %d", (int)c->pool);
     if (c->pool == ATTEND_POOL_CLS && c->max_len < 2)

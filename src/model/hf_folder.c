@@ -465,6 +465,7 @@ static attend_status build_model(hf_load *ld, attend_model **out, attend_error *
     } else if (!(st = attend_model_create(&m, &c, tok, names, err))) {
         m->embed_pool = ld->has_pool ? ld->pool : ATTEND_POOL_MEAN;
         m->embed_normalize = ld->normalize;
+        m->embed_pool_given = ld->has_pool;
         if ((st = copy_weights(ld, m, order, err)) || (st = provenance(ld, m, err))) {
             attend_model_free(m);
             m = NULL;

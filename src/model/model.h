@@ -56,6 +56,7 @@ struct attend_model {
     char *meta_training;    /* JSON object text, or NULL */
     attend_pool_kind embed_pool; /* attend_embed's pooling (cfg.pool unless set) */
     int embed_normalize;    /* the folder's pipeline normalises (CLI default) */
+    int embed_pool_given;   /* the folder names its pooling (sentence-transformers) */
 };
 
 /* Saved activations of a batch of B texts of T tokens, and backward scratch. */
@@ -220,6 +221,13 @@ void attend_bert_forward(const attend_model *m, attend_model_acts *a, const int3
 void attend_bert_backward(const attend_model *m, attend_model_params *g, attend_model_acts *a,
                           const int32_t *tokens, const int32_t *types, const uint8_t *pad,
                           size_t B, size_t T, int training, uint64_t seed);
+
+/* BERT model files (bert_io.c): save, and load from an open file whose
+ * format is ATTEND_BERT_FORMAT (f stays the caller's). */
+#define ATTEND_BERT_FORMAT "attend.bert.v1"
+attend_status attend_bert_save(const attend_model *m, const char *path, attend_error *err);
+attend_status attend_bert_load_file(attend_model **out, attend_st_file *f, const char *path,
+                                    attend_error *err);
 
 /* ---- Hugging Face folders (hf_config.c, hf_folder.c) ---- */
 

@@ -75,6 +75,13 @@ attend_status attend_tokenizer_wordpiece_new(attend_tokenizer **out, struct atte
 /* The WordPiece of a "wordpiece" tokenizer (NULL for other kinds). */
 const struct attend_wordpiece *attend_tokenizer_wordpiece(const attend_tokenizer *t);
 
+/* A WordPiece tokenizer's settings as a JSON object (malloc'ed), and the
+ * tokenizer back from its vocabulary (vocab_json) and those settings. */
+attend_status attend_tokenizer_wordpiece_settings(const attend_tokenizer *t, char **out,
+                                                  attend_error *err);
+attend_status attend_tokenizer_wordpiece_from_json(attend_tokenizer **out, const char *vocab_json,
+                                                   const char *settings_json, attend_error *err);
+
 /* Frees a tokenizer (NULL is fine). */
 void attend_tokenizer_free(attend_tokenizer *t);
 

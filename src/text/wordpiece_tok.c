@@ -3,8 +3,11 @@
  * around the text ([CLS] ... [SEP]) are the model's business. */
 #include "text/tokenizer.h"
 #include "text/wordpiece.h"
+#include "base/buf.h"
 #include "base/json.h"
 #include "base/util.h"
+
+#include <cjson/cJSON.h>
 
 #include <stdlib.h>
 #include <string.h>
@@ -128,4 +131,117 @@ attend_status attend_tokenizer_wordpiece_new(attend_tokenizer **out, attend_word
 
 const attend_wordpiece *attend_tokenizer_wordpiece(const attend_tokenizer *t) {
     return t && t->ops == &wordpiece_ops ? wp_of(t) : NULL;
+}
+
+/* ---- saving and loading (a fine-tuned model file keeps its tokenizer) ---- */
+
+attend_status attend_tokenizer_wordpiece_settings(const attend_tokenizer *t, char **out,
+                                                  attend_error *err) {
+    *out = NULL;
+    const attend_wordpiece *wp = attend_tokenizer_wordpiece(t);
+    if (!wp) return attend_errorf(err, ATTEND_ERR_ARG, "not a WordPiece tokenizer");
+    const attend_wordpiece_options *o = attend_wordpiece_get_options(wp);
+    cJSON *j = cJSON_CreateObject();
+    int ok = j && cJSON_AddBoolToObject(j, "lowercase", o->lowercase) &&
+             cJSON_AddBoolToObject(j, "strip_accents", o->strip_accents) &&
+             cJSON_AddBoolToObject(j, "handle_chinese_chars", o->handle_chinese_chars) &&
+             cJSON_AddBoolToObject(j, "clean_text", o->clean_text) &&
+             cJSON_AddBoolToObject(j, "match_special_tokens", o->match_special_tokens) &&
+             cJSON_AddNumberToObject(j, "max_input_chars_per_word", (double)o->max_input_chars_per_word) &&
+             cJSON_AddStringToObject(j, "continuing_subword_prefix", o->continuing_subword_prefix) &&
+             cJSON_AddStringToObject(j, "unk_token", o->unk_token) &&
+             cJSON_AddStringToObject(j, "cls_token", o->cls_token) &&
+             cJSON_AddStringToObject(j, "sep_token", o->sep_token) &&
+             cJSON_AddStringToObject(j, "pad_token", o->pad_token) &&
+             cJSON_AddStringToObject(j, "mask_token", o->mask_token) &&
+             cJSON_AddNumberToObject(j, "pad_id", (double)t->pad_id);
+    char *txt = ok ? cJSON_PrintUnformatted(j) : NULL;
+    cJSON_Delete(j);
+    if (txt) *out = attend_strdup(txt);
+    cJSON_free(txt);
+    return *out ? ATTEND_OK : attend_errorf(err, ATTEND_ERR_NOMEM, "out of memory");
+}
+
+/* The settings object's fields into o (every one required). */
+static attend_status settings_parse(const cJSON *j, attend_wordpiece_options *o, int32_t *pad_id,
+                                    attend_error *err) {
+    static const char *const flags[5] = {"lowercase", "strip_accents", "handle_chinese_chars",
+                                         "clean_text", "match_special_tokens"};
+    int *dst[5] = {&o->lowercase, &o->strip_accents, &o->handle_chinese_chars, &o->clean_text,
+                   &o->match_special_tokens};
+    static const char *const names[6] = {"continuing_subword_prefix", "unk_token", "cls_token",
+                                         "sep_token", "pad_token", "mask_token"};
+    char *ndst[6] = {o->continuing_subword_prefix, o->unk_token, o->cls_token, o->sep_token,
+                     o->pad_token, o->mask_token};
+    attend_wordpiece_options_default(o);
+    for (int k = 0; k < 5; k++) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, flags[k]);
+        if (!cJSON_IsBool(v))
+            return attend_errorf(err, ATTEND_ERR_FORMAT, "tokenizer settings: '%s' is not true/false", flags[k]);
+        *dst[k] = cJSON_IsTrue(v);
+    }
+    for (int k = 0; k < 6; k++) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, names[k]);
+        if (!cJSON_IsString(v) || strlen(v->valuestring) >= ATTEND_WORDPIECE_NAME_MAX)
+            return attend_errorf(err, ATTEND_ERR_FORMAT, "tokenizer settings: '%s' is not a string of at most %d bytes",
+                                 names[k], ATTEND_WORDPIECE_NAME_MAX - 1);
+        memcpy(ndst[k], v->valuestring, strlen(v->valuestring) + 1);
+    }
+    const cJSON *mw = cJSON_GetObjectItemCaseSensitive(j, "max_input_chars_per_word");
+    const cJSON *pid = cJSON_GetObjectItemCaseSensitive(j, "pad_id");
+    if (!cJSON_IsNumber(mw) || !(mw->valuedouble >= 1 && mw->valuedouble <= 1e6) ||
+        !cJSON_IsNumber(pid) || !(pid->valuedouble >= 0 && pid->valuedouble < 16777216.0))
+        return attend_errorf(err, ATTEND_ERR_FORMAT, "tokenizer settings: max_input_chars_per_word or pad_id out of range");
+    o->max_input_chars_per_word = (size_t)mw->valuedouble;
+    *pad_id = (int32_t)pid->valuedouble;
+    return ATTEND_OK;
+}
+
+attend_status attend_tokenizer_wordpiece_from_json(attend_tokenizer **out, const char *vocab_json,
+                                                   const char *settings_json, attend_error *err) {
+    *out = NULL;
+    int oom = 0;
+    cJSON *v = attend_json_parse(vocab_json, NULL, &oom), *s = NULL;
+    attend_buf txt;
+    attend_buf_init(&txt);
+    attend_wordpiece_options o;
+    int32_t pad_id = 0;
+    attend_wordpiece *wp = NULL;
+    attend_status st = ATTEND_OK;
+    if (!cJSON_IsArray(v) || !(s = attend_json_parse(settings_json, NULL, &oom)) || !cJSON_IsObject(s)) {
+        st = attend_errorf(err, oom ? ATTEND_ERR_NOMEM : ATTEND_ERR_FORMAT,
+                           "the vocabulary or the tokenizer settings are not valid JSON");
+        goto done;
+    }
+    if ((st = settings_parse(s, &o, &pad_id, err))) goto done;
+    /* back to vocab.txt's form: one token a line (a token holding a line
+     * break would shift the ids; the count check below catches it) */
+    size_t n = 0;
+    for (const cJSON *it = v->child; it; it = it->next, n++) {
+        if (!cJSON_IsString(it)) {
+            st = attend_errorf(err, ATTEND_ERR_FORMAT, "vocabulary entry %zu is not a string", n);
+            goto done;
+        }
+        attend_buf_puts(&txt, it->valuestring);
+        attend_buf_puts(&txt, "\n");
+    }
+    if (txt.failed) {
+        st = attend_errorf(err, ATTEND_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    if ((st = attend_wordpiece_load_memory(&wp, txt.s ? txt.s : "", txt.len, "the model's vocabulary", &o, err)))
+        goto done;
+    if (attend_wordpiece_vocab_size(wp) != n) {
+        st = attend_errorf(err, ATTEND_ERR_FORMAT, "the vocabulary's %zu entries read back as %zu lines", n,
+                           attend_wordpiece_vocab_size(wp));
+        attend_wordpiece_free(wp);
+        goto done;
+    }
+    if ((size_t)pad_id >= n) pad_id = 0;
+    st = attend_tokenizer_wordpiece_new(out, wp, pad_id, err);
+done:
+    cJSON_Delete(v);
+    cJSON_Delete(s);
+    attend_buf_free(&txt);
+    return st;
 }
