@@ -109,9 +109,48 @@ expect "info, a folder" 0 "" info --model "$ENC"
 has "info" out "arch        bert"
 has "info" out "none (an encoder)"
 
+# ---- show on folders ----
+expect "show, a classifier folder" 0 "" show --model "$CLS" --text "the lazy dog walked" --json
+has "show --json: [CLS] ... [SEP]" out '"tokens":["[CLS]","the","lazy","dog","walk","##ed","[SEP]"]'
+has "show --json: a prediction" out '"predicted":"LABEL_'
+expect "show, an encoder folder" 0 "" show --model "$ENC" --text "the lazy dog walked"
+has "show: an encoder predicts nothing" out "predicted  nothing: an encoder"
+has "show: [CLS] and [SEP]" out "(with [CLS] and [SEP])"
+expect "show --out svg, an encoder" 0 "" show --model "$ENC" --text "the lazy dog" --out enc.svg
+check "show --out: the picture" [ -s enc.svg ]
+
+# ---- fine-tuning: train --init ----
+awk 'BEGIN { split("walk play read sing", a, " "); split("dog cat river tree", b, " ")
+    for (i = 0; i < 120; i++) { c = i % 2; w = c ? a[1 + i % 4] : b[1 + int(i / 2) % 4]
+        print (c ? "verb" : "noun") "\tthe " w " " w " lazy" } }' >ft.tsv
+expect "train --init" 0 "" train --init "$ENC" --data ft.tsv --out ft.safetensors --epochs 2 --lr 1e-3 --batch 16 --threads 1 --seed 3
+check "train --init: the model" [ -s ft.safetensors ]
+has "train --init: two epochs" out "epoch 2/2"
+expect "train --init again" 0 "" train --init "$ENC" --data ft.tsv --out ft2.safetensors --epochs 2 --lr 1e-3 --batch 16 --threads 1 --seed 3
+check "train --init: same seed, same file" cmp -s ft.safetensors ft2.safetensors
+expect "predict, fine-tuned" 0 "" predict --model ft.safetensors -k 1 texts.txt
+has "predict, fine-tuned: labels" out "noun"
+expect "eval, fine-tuned" 0 "" eval --model ft.safetensors --data ft.tsv
+has "eval, fine-tuned" out "accuracy"
+expect "info, fine-tuned" 0 "" info --model ft.safetensors
+has "info, fine-tuned: provenance names the folder" out "e20_h4_l3_base"
+has "info, fine-tuned: 2 classes" out "2 classes"
+expect "embed, fine-tuned" 0 "" embed --model ft.safetensors texts.txt
+check "embed, fine-tuned: 20 values" [ "$(fields out 1)" -eq 20 ]
+expect "show, fine-tuned" 0 "" show --model ft.safetensors --text "the dog dog lazy"
+has "show, fine-tuned" out "predicted  noun"
+expect "report, fine-tuned" 0 "" report --model ft.safetensors --data ft.tsv --out rep
+check "report, fine-tuned: the page" [ -s rep/index.html ]
+expect "train --init from the fine-tuned model, --pool mean" 0 "" train --init ft.safetensors --data ft.tsv --out ft3.safetensors --epochs 1 --pool mean --threads 1
+expect "train --init --d-model" 2 "--d-model does not apply with --init" train --init "$ENC" --data ft.tsv --out x.safetensors --d-model 32
+expect "train --pool pooler without --init" 2 "needs --init" train --data ft.tsv --out x.safetensors --pool pooler
+expect "train --init --max-len past the positions" 1 "max_len" train --init "$ENC" --data ft.tsv --out x.safetensors --max-len 100
+expect "train --init, not a folder" 1 "nowhere" train --init "$T/nowhere" --data ft.tsv --out x.safetensors
+
 # ---- tokenize on an attend classifier ----
 awk 'BEGIN { for (i = 0; i < 30; i++) print (i % 2 ? "a" : "b") "\tword" i % 5 " other" i % 3 }' >data.tsv
 expect "train a tiny classifier" 0 "" train --data data.tsv --out tiny.safetensors --epochs 1 --d-model 8 --heads 2 --layers 1 --d-ff 8 --threads 1
+expect "train --init from a classifier" 1 "attend classifier" train --init tiny.safetensors --data ft.tsv --out x.safetensors
 printf 'word1 other2\n' >one.txt
 expect "tokenize, an attend model" 0 "" tokenize --model tiny.safetensors one.txt
 check "tokenize, an attend model: word 1 other 2" [ "$(fields out 1)" -eq 4 ]

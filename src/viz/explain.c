@@ -49,12 +49,14 @@ attend_status attend_explain(const attend_model *m, const char *text, size_t len
     ex->tokens = calloc(T, sizeof(char *));
     ex->unknown = calloc(T, 1);
     ex->attn = calloc(L * H * T * T + 1, sizeof(float));
-    ex->probs = calloc(K, sizeof(float));
+    ex->probs = calloc(K ? K : 1, sizeof(float)); /* an encoder (K = 0) predicts nothing */
     if (!ex->tokens || !ex->unknown || !ex->attn || !ex->probs) goto nomem;
-    // the tokenizer keeps the pieces of its last encode: id t is piece t - special
+    // the tokenizer keeps the pieces of its last encode: id t is piece t - lead;
+    // the special tokens around them ([CLS] first, BERT's [SEP] last) are named
+    const size_t lead = attend_model_n_special(m) ? 1 : 0, text_n = T - special;
     for (size_t t = 0; t < T; t++) {
-        const char *s = t < special ? attend_tokenizer_token(m->tok, ids[t])
-                                    : attend_tokenizer_piece(m->tok, tok, t - special);
+        const char *s = t < lead || t >= lead + text_n ? attend_tokenizer_token(m->tok, ids[t])
+                                                       : attend_tokenizer_piece(m->tok, tok, t - lead);
         if (!(ex->tokens[t] = attend_strdup(s))) goto nomem;
         ex->unknown[t] = ids[t] == m->tok->unk_id;
     }
@@ -63,7 +65,7 @@ attend_status attend_explain(const attend_model *m, const char *text, size_t len
     attend_model_acts a;
     attend_model_acts_bind(&a, c, 1, T, 0, mem);
     attend_model_forward(m, &a, ids, pad, 1, T, 0, 0);
-    attend_softmax_forward(ex->probs, a.logits, 1, K);
+    if (K) attend_softmax_forward(ex->probs, a.logits, 1, K);
     for (size_t k = 1; k < K; k++) ex->predicted = ex->probs[k] > ex->probs[ex->predicted] ? k : ex->predicted;
     for (size_t l = 0; l < L; l++)
         memcpy(ex->attn + l * H * T * T, a.layers[l].attn.probs, H * T * T * sizeof(float));
