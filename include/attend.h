@@ -696,6 +696,14 @@ int attend_model_embed_normalize(const attend_model *m);
 attend_status attend_model_set_embed_pool(attend_model *m, attend_pool_kind pool,
                                           attend_error *err);
 
+/* Writes a BERT classifier whose head reads the pooler (attend train --init
+ * --pool pooler) as a Hugging Face folder that transformers'
+ * AutoModelForSequenceClassification and AutoTokenizer load: config.json,
+ * model.safetensors, vocab.txt, tokenizer_config.json,
+ * special_tokens_map.json (dir is created). Any other model is
+ * ATTEND_ERR_ARG naming what has no transformers equivalent. */
+attend_status attend_model_export_hf(const attend_model *m, const char *dir, attend_error *err);
+
 /* The token ids the model reads for a text, special tokens included and
  * cut at its maximum length: at most max_ids are written into ids, *n of
  * them; *n_total (may be NULL) receives how many the whole text would have

@@ -147,10 +147,25 @@ expect "train --pool pooler without --init" 2 "needs --init" train --data ft.tsv
 expect "train --init --max-len past the positions" 1 "max_len" train --init "$ENC" --data ft.tsv --out x.safetensors --max-len 100
 expect "train --init, not a folder" 1 "nowhere" train --init "$T/nowhere" --data ft.tsv --out x.safetensors
 
+# ---- export for transformers ----
+expect "export" 0 "" export --model ft.safetensors --out ft-hf
+for f in config.json model.safetensors vocab.txt tokenizer_config.json special_tokens_map.json; do
+    check "export: $f" [ -s "ft-hf/$f" ]
+done
+has "export: BertForSequenceClassification" ft-hf/config.json '"architectures": ["BertForSequenceClassification"]'
+has "export: labels" ft-hf/config.json '"id2label": {"0": "noun", "1": "verb"}'
+expect "predict, fine-tuned" 0 "" predict --model ft.safetensors --json -k 2 texts.txt
+cp out pred_model.out
+expect "predict, the exported folder" 0 "" predict --model ft-hf --json -k 2 texts.txt
+check "export: the folder predicts as the model does" cmp -s out pred_model.out
+expect "export, mean pooling" 2 "no equivalent;--pool pooler" export --model ft3.safetensors --out x-hf
+expect "export, an encoder folder" 2 "without a classification head" export --model "$ENC" --out x-hf
+
 # ---- tokenize on an attend classifier ----
 awk 'BEGIN { for (i = 0; i < 30; i++) print (i % 2 ? "a" : "b") "\tword" i % 5 " other" i % 3 }' >data.tsv
 expect "train a tiny classifier" 0 "" train --data data.tsv --out tiny.safetensors --epochs 1 --d-model 8 --heads 2 --layers 1 --d-ff 8 --threads 1
 expect "train --init from a classifier" 1 "attend classifier" train --init tiny.safetensors --data ft.tsv --out x.safetensors
+expect "export, an attend classifier" 2 "no transformers equivalent" export --model tiny.safetensors --out x-hf
 printf 'word1 other2\n' >one.txt
 expect "tokenize, an attend model" 0 "" tokenize --model tiny.safetensors one.txt
 check "tokenize, an attend model: word 1 other 2" [ "$(fields out 1)" -eq 4 ]
