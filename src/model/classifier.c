@@ -181,7 +181,19 @@ static size_t model_acts_walk(attend_model_acts *a, const attend_model_config *c
         TAKE(a->emb_rstd, BT);
     }
     size_t la = attend_encoder_acts_size(&enc, B, T, flags);
+    /* Inference with fused attention keeps nothing of a layer once the next
+     * has read its output: every layer works in the same scratch and the
+     * outputs alternate between two buffers, so the memory (and the cache
+     * misses) do not grow with the depth. Training and attention maps need
+     * every layer's own. */
+    const int share = (flags & ATTEND_ACTS_FUSED) && !with_grad && c->num_layers > 1;
     for (size_t i = 0; i < c->num_layers; i++) {
+        if (share && i > 0) {
+            a->layers[i] = a->layers[0];
+            if (i >= 2) a->outs[i] = a->outs[i - 2];
+            else TAKE(a->outs[i], BTE);
+            continue;
+        }
         if (mem) attend_encoder_acts_bind(&a->layers[i], &enc, B, T, flags, mem + off);
         off += la;
         TAKE(a->outs[i], BTE);
