@@ -22,6 +22,13 @@
 #define DIM 384
 #define N_CLI 40
 #define MIN_COS 0.9999
+/* Under AddressSanitizer (a Debug build, several times slower) the
+ * embeddings are compared on the first texts only; the ids on all. */
+#ifdef TEST_ASAN
+#define N_EMB 80
+#else
+#define N_EMB N_TEXTS
+#endif
 
 static char *read_all(const char *path, size_t *len) {
     FILE *f = fopen(path, "rb");
@@ -63,7 +70,7 @@ static double cosine(const float *a, const float *b, size_t n) {
 static double min_cosine(const attend_st_file *f, const char *name, const float *got, size_t rows,
                          size_t *worst_row) {
     const attend_st_tensor *t = attend_st_find(f, name);
-    CHECK(t && t->numel == rows * DIM, "%s: tensor %s missing", REF, name);
+    CHECK(t && t->numel >= rows * DIM, "%s: tensor %s missing", REF, name);
     if (!t) return 0.0;
     double lo = 1.0;
     for (size_t r = 0; r < rows; r++) {
@@ -211,11 +218,11 @@ int main(void) {
      * first N_CLI (the same vectors divided by their norms, checked), by
      * the test on the rest (one pass over the 304 texts, not two) */
     float *emb = malloc(N_TEXTS * DIM * sizeof(float)), *raw = malloc(N_TEXTS * DIM * sizeof(float));
-    CHECK(attend_embed_batch(m, ctx, (const char *const *)texts, lens, N_TEXTS, 0, raw, NULL, &err) == ATTEND_OK &&
+    CHECK(attend_embed_batch(m, ctx, (const char *const *)texts, lens, N_EMB, 0, raw, NULL, &err) == ATTEND_OK &&
               attend_embed_batch(m, ctx, (const char *const *)texts, lens, N_CLI, 1, emb, NULL, &err) == ATTEND_OK,
           "embed: %s", err.msg);
     double norm_err = 0.0;
-    for (size_t r = 0; r < N_TEXTS; r++) {
+    for (size_t r = 0; r < N_EMB; r++) {
         double ss = 0.0;
         for (size_t d = 0; d < DIM; d++) ss += (double)raw[r * DIM + d] * raw[r * DIM + d];
         for (size_t d = 0; d < DIM; d++) {
@@ -226,18 +233,18 @@ int main(void) {
     }
     CHECK(norm_err <= 1e-6, "attend_embed_batch normalize=1 is %.3g off v / |v|", norm_err);
     size_t w1 = 0, w2 = 0;
-    double c1 = ref ? min_cosine(ref, "embeddings", emb, N_TEXTS, &w1) : 0.0;
-    double c2 = ref ? min_cosine(ref, "mean_pooled", raw, N_TEXTS, &w2) : 0.0;
+    double c1 = ref ? min_cosine(ref, "embeddings", emb, N_EMB, &w1) : 0.0;
+    double c2 = ref ? min_cosine(ref, "mean_pooled", raw, N_EMB, &w2) : 0.0;
     const attend_st_tensor *te = ref ? attend_st_find(ref, "embeddings") : NULL;
     const attend_st_tensor *tm = ref ? attend_st_find(ref, "mean_pooled") : NULL;
-    double r1 = te ? rel_err(emb, te->data, N_TEXTS * DIM) : INFINITY;
-    double r2 = tm ? rel_err(raw, tm->data, N_TEXTS * DIM) : INFINITY;
+    double r1 = te ? rel_err(emb, te->data, N_EMB * DIM) : INFINITY;
+    double r2 = tm ? rel_err(raw, tm->data, N_EMB * DIM) : INFINITY;
     CHECK(c1 >= MIN_COS && c2 >= MIN_COS, "lowest cosine %.9f (text %zu) normalised, %.9f (text %zu) mean-pooled",
           c1, w1, c2, w2);
     CHECK(r1 <= 1e-4 && r2 <= 1e-4, "relative error %.3g normalised, %.3g mean-pooled", r1, r2);
     printf("ids: %zu/%d texts equal ids.txt\n", same, N_TEXTS);
-    printf("embeddings vs sentence-transformers: 1 - lowest cosine %.1e (normalised), %.1e (mean pooled); "
-           "max relative error %.2e, %.2e\n", 1.0 - c1, 1.0 - c2, r1, r2);
+    printf("embeddings of %d texts vs sentence-transformers: 1 - lowest cosine %.1e (normalised), %.1e (mean pooled); "
+           "max relative error %.2e, %.2e\n", N_EMB, 1.0 - c1, 1.0 - c2, r1, r2);
     check_debug(m, texts, lens);
     check_cli(dest, tmp, texts, lens, emb, ids_lines);
     attend_st_close(ref);

@@ -128,7 +128,8 @@ struct attend_st_file {
     char *name;                 /* for messages */
     unsigned char *raw;         /* allocation holding the file bytes, or NULL */
     void *map;                  /* the file mapped read-only, or NULL */
-    const unsigned char *bytes; /* the file, placed so the data section is aligned */
+    const unsigned char *bytes; /* the file (read into raw: placed so the data section is
+                                   aligned; mapped: wherever the header ends) */
     size_t len;
     size_t header_len;          /* N */
     attend_st_tensor *tensors;  /* in data-offset order */
@@ -501,7 +502,9 @@ static attend_status st_build(attend_st_file *f, const cJSON *root, attend_error
         t->nbytes = e->nbytes;
         t->data = data; /* zero-size tensors: an aligned pointer, never read */
         if (e->nbytes == 0) continue;
-        if (e->begin % attend_dtype_size(e->dtype) == 0) {
+        /* the address, not the offset: a mapped file's data section starts at
+         * 8 + the header's length, which a hostile file need not pad */
+        if ((uintptr_t)(data + e->begin) % attend_dtype_size(e->dtype) == 0) {
             t->data = data + e->begin;
             continue;
         }
