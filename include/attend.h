@@ -638,9 +638,11 @@ void attend_context_free(attend_context *ctx);
 
 /* Classifies one UTF-8 text: probs (K) receives the class probabilities and
  * *n_tokens (may be NULL) the tokens used. A text with no tokens is not an
- * error: *n_tokens = 0 and every probability is 0. Invalid UTF-8 is
- * ATTEND_ERR_FORMAT; a NULL model (as a failed load leaves it) or a context
- * made for another model is ATTEND_ERR_ARG. */
+ * error: *n_tokens = 0 and every probability is 0 (a BERT model classifies
+ * it as [CLS] [SEP], as transformers does). Invalid UTF-8 is
+ * ATTEND_ERR_FORMAT; a NULL model (as a failed load leaves it), a context
+ * made for another model, or an encoder without a classification head (a
+ * BERT folder's BertModel) is ATTEND_ERR_ARG. */
 attend_status attend_classify(const attend_model *m, attend_context *ctx, const char *text,
                               size_t len, float *probs, size_t *n_tokens, attend_error *err);
 
@@ -658,8 +660,11 @@ size_t attend_model_embed_dim(const attend_model *m);
 /* The text's embedding: the pooled vector of its token states, as the
  * model pools them (out: attend_model_embed_dim floats), divided by its
  * length when normalize is set (v / max(|v|, 1e-12), as
- * sentence-transformers' Normalize). A text without tokens gives zeros and
- * *n_tokens = 0. */
+ * sentence-transformers' Normalize). A BERT model pools with its folder's
+ * pooling (attend_model_embed_pool) and gives sentence-transformers'
+ * vectors; an empty text is [CLS] [SEP] there, as sentence-transformers
+ * embeds it. For a classifier a text without tokens gives zeros. Either
+ * way *n_tokens counts the text's own tokens (0 for an empty text). */
 attend_status attend_embed(const attend_model *m, attend_context *ctx, const char *text,
                            size_t len, int normalize, float *out, size_t *n_tokens,
                            attend_error *err);
