@@ -178,6 +178,31 @@ static void config_cases(void) {
     expect_fail("vocab.txt longer than vocab_size", d, ATTEND_ERR_FORMAT, "101 tokens");
 }
 
+/* transformers 5 saves no vocab.txt: tokenizer.json's vocabulary serves */
+static void vocab_cases(void) {
+    const char *d = fresh("no_vocab_txt", SRC);
+    char p[1200];
+    snprintf(p, sizeof p, "%s/vocab.txt", d);
+    remove(p);
+    attend_model *a = expect_load("vocab.txt", SRC), *b = expect_load("tokenizer.json's vocabulary", d);
+    if (a && b) {
+        CHECK(attend_model_vocab_size(a) == attend_model_vocab_size(b), "vocabulary sizes differ");
+        size_t same = 0;
+        for (size_t i = 0; i < attend_model_vocab_size(a); i++)
+            same += !strcmp(attend_model_token(a, (int32_t)i), attend_model_token(b, (int32_t)i));
+        CHECK(same == attend_model_vocab_size(a), "%zu of %zu tokens equal", same, attend_model_vocab_size(a));
+    }
+    attend_model_free(a);
+    attend_model_free(b);
+    write_text(d, "tokenizer.json", "{\"pre_tokenizer\": {\"type\": \"BertPreTokenizer\"}, \"model\": "
+                                    "{\"type\": \"WordPiece\", \"unk_token\": \"[UNK]\", "
+                                    "\"vocab\": {\"[UNK]\": 0, \"[CLS]\": 2}}}");
+    expect_fail("tokenizer.json's ids with a gap", d, ATTEND_ERR_FORMAT, "ids 0 .. 1 once each");
+    snprintf(p, sizeof p, "%s/tokenizer.json", d);
+    remove(p);
+    expect_fail("no vocabulary at all", d, ATTEND_ERR_FORMAT, "no vocab.txt nor tokenizer.json");
+}
+
 static void st_cases(void) {
     const char *d = fresh("st_dense", SRC);
     write_text(d, "modules.json",
@@ -261,6 +286,7 @@ int main(void) {
     test_tmp_dir(tmp_root, sizeof tmp_root, "hf_folder");
     weights_cases();
     config_cases();
+    vocab_cases();
     st_cases();
     label_order_case();
     return test_summary("test_hf_folder");

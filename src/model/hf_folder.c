@@ -6,7 +6,8 @@
  *                        "bert." prefix of task checkpoints, LayerNorm.weight/
  *                        bias or the old LayerNorm.gamma/beta; the pooler and
  *                        a classifier (BertForSequenceClassification) when there
- *   vocab.txt            WordPiece vocabulary; tokenizer_config.json,
+ *   vocab.txt            WordPiece vocabulary (else tokenizer.json's model.vocab,
+ *                        as transformers 5 saves it); tokenizer_config.json,
  *                        tokenizer.json and special_tokens_map.json give its
  *                        settings (attend_wordpiece_options_from_dir)
  * and sentence-transformers' files when present:
@@ -330,6 +331,42 @@ static attend_status check_tensors(const hf_load *ld, const attend_model_config 
     return st;
 }
 
+/* vocab.txt's text from tokenizer.json's "model": {"vocab": {token: id}}
+ * (transformers 5 saves no vocab.txt): ids 0 .. n-1, each once, tokens
+ * without line breaks. *txt NULL when the folder has no tokenizer.json. */
+static attend_status vocab_from_tokenizer_json(const char *dir, attend_buf *txt, attend_error *err) {
+    cJSON *j = NULL;
+    attend_status st = read_json(dir, "tokenizer.json", &j, err);
+    if (st || !j) return st;
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(j, "model"), "vocab");
+    size_t n = cJSON_IsObject(v) ? (size_t)cJSON_GetArraySize(v) : 0;
+    const char **tok = n ? calloc(n, sizeof *tok) : NULL;
+    if (!cJSON_IsObject(v) || !n)
+        st = attend_errorf(err, ATTEND_ERR_FORMAT, "%s: no vocab.txt, and tokenizer.json has no model.vocab", dir);
+    else if (!tok)
+        st = attend_errorf(err, ATTEND_ERR_NOMEM, "out of memory");
+    const cJSON *it;
+    if (!st) cJSON_ArrayForEach(it, v) {
+        double d = cJSON_IsNumber(it) ? it->valuedouble : -1.0;
+        size_t id = (size_t)d;
+        if (!(d >= 0.0 && d < (double)n) || d != (double)id || tok[id] || strpbrk(it->string, "\r\n")) {
+            st = attend_errorf(err, ATTEND_ERR_FORMAT,
+                               "%s/tokenizer.json: model.vocab must give the ids 0 .. %zu once each, to tokens without line breaks",
+                               dir, n - 1);
+            break;
+        }
+        tok[id] = it->string;
+    }
+    for (size_t i = 0; !st && i < n; i++) {
+        attend_buf_puts(txt, tok[i]);
+        attend_buf_puts(txt, "\n");
+    }
+    if (!st && txt->failed) st = attend_errorf(err, ATTEND_ERR_NOMEM, "out of memory");
+    free(tok);
+    cJSON_Delete(j);
+    return st;
+}
+
 /* The WordPiece tokenizer of the folder, with sentence-transformers'
  * do_lower_case checked against it. */
 static attend_status load_tokenizer(hf_load *ld, attend_tokenizer **tok, attend_error *err) {
@@ -345,10 +382,18 @@ static attend_status load_tokenizer(hf_load *ld, attend_tokenizer **tok, attend_
                              ld->model_dir);
     char *p = path_join(ld->model_dir, "vocab.txt");
     if (!p) return attend_errorf(err, ATTEND_ERR_NOMEM, "out of memory");
-    if (!is_file(p))
-        st = attend_errorf(err, ATTEND_ERR_FORMAT, "%s: no vocab.txt (the WordPiece vocabulary)", ld->model_dir);
-    else
+    if (is_file(p)) {
         st = attend_wordpiece_load(&wp, p, &o, err);
+    } else {
+        attend_buf txt;
+        attend_buf_init(&txt);
+        st = vocab_from_tokenizer_json(ld->model_dir, &txt, err);
+        if (!st && !txt.s)
+            st = attend_errorf(err, ATTEND_ERR_FORMAT, "%s: no vocab.txt nor tokenizer.json (the WordPiece vocabulary)",
+                               ld->model_dir);
+        if (!st) st = attend_wordpiece_load_memory(&wp, txt.s, txt.len, "tokenizer.json", &o, err);
+        attend_buf_free(&txt);
+    }
     free(p);
     if (st) return st;
     if (attend_wordpiece_vocab_size(wp) > ld->hc.cfg.vocab_size) {
