@@ -60,6 +60,6 @@ for tool in attend attend-bf16; do
         n=$(wc -l <"$TEXTS/$w.txt")
         s=$(median_s "$TEXTS/$w.txt" --precision $prec)
         printf '%s\t%s\t%s\t%s\ttexts/s\n' "$w" "$tool" "$THREADS" \
-            "$(echo "$n $s $fixed" | awk '{ d = $2 - $3; printf "%.4g", d > 0 ? $1 / d : 0 }')"
+            "$(echo "$n $s $fixed" | awk '{ d = $2 - $3; printf "%.4g", (d > 0 ? $1 / d : 0) }')"
     done
 done
