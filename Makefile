@@ -89,7 +89,7 @@ FUZZ_CC ?= $(shell command -v clang-14 2>/dev/null || command -v clang 2>/dev/nu
 FUZZ_SECONDS ?= 60
 FUZZ_SMOKE_SECONDS ?= 20
 FUZZ_BUILD ?= build-fuzz
-FUZZ_TARGETS ?= safetensors model tsv csv fasttext jsonl tokenizer vocab wordpiece serve_request
+FUZZ_TARGETS ?= safetensors model tsv csv fasttext jsonl tokenizer vocab wordpiece hf_config serve_request
 FUZZ_FLAGS ?= -malloc_limit_mb=256 -timeout=10 -print_final_stats=1
 FUZZ_SAN = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 FUZZ_CFLAGS = -std=c11 -g -O1 $(FUZZ_SAN) -Iinclude -Isrc -DATTEND_HAVE_OPENMP=0 \

@@ -4,7 +4,7 @@
     serve_peer.py serve --classifier MODEL.safetensors [--embedder MINILM_DIR]
                         [--threads N] [--host 127.0.0.1] [--port 8000]
     serve_peer.py check-tokenizer --classifier MODEL.safetensors --data TSV
-                        --attend-ids FILE [--attend-tokens FILE]
+                        --attend-ids FILE
     serve_peer.py check-model --classifier MODEL.safetensors --texts FILE
                         --attend-probs FILE
 
@@ -37,7 +37,7 @@ case folding + removal of default-ignorable and control characters + its
 "lump" table, then splitting by Unicode category. Python's unicodedata can be
 of another Unicode version than the utf8proc attend links, so rare characters
 may differ; check-tokenizer measures how often on real data (the ids from
-bench/attend_ids.c).
+`attend tokenize`: cut -f2- DATA | attend tokenize --model MODEL > FILE).
 """
 import argparse
 import json
@@ -496,8 +496,7 @@ def check_tokenizer(args):
     want = read_lines(args.attend_ids)
     if len(want) != len(texts):
         raise SystemExit(f"serve_peer: {len(texts)} texts but {len(want)} id lines")
-    want_tok = read_lines(args.attend_tokens) if args.attend_tokens else None
-    same_ids = same_tok = 0
+    same_ids = 0
     shown = 0
     for k, t in enumerate(texts):
         try:
@@ -510,22 +509,8 @@ def check_tokenizer(args):
             shown += 1
             print(f"ids differ on line {k + 1}: {t[:80]!r}\n  attend {want[k][:120]}\n"
                   f"  python {got[:120]}", file=sys.stderr)
-        if want_tok is not None:
-            try:
-                g = "\x01".join(split(t))
-            except UnicodeEncodeError:
-                g = "!"
-            if g == want_tok[k]:
-                same_tok += 1
-            elif shown < args.show:
-                shown += 1
-                print(f"tokens differ on line {k + 1}: {t[:80]!r}\n"
-                      f"  attend {want_tok[k].split(chr(1))[:20]}\n"
-                      f"  python {g.split(chr(1))[:20]}", file=sys.stderr)
     n = len(texts)
     print(f"ids equal on {same_ids} of {n} lines ({100.0 * same_ids / max(1, n):.3f} %)")
-    if want_tok is not None:
-        print(f"tokens equal on {same_tok} of {n} lines ({100.0 * same_tok / max(1, n):.3f} %)")
     return 0 if same_ids >= 0.999 * n else 1
 
 
@@ -563,8 +548,8 @@ def main():
     c.add_argument("--data", required=True, help="label<TAB>text lines (or texts: --plain)")
     c.add_argument("--plain", action="store_true", help="each line is a whole text")
     c.add_argument("--attend-ids", required=True,
-                   help="attend_ids MODEL --tsv < DATA (without --tsv for --plain)")
-    c.add_argument("--attend-tokens", help="attend_ids MODEL --tsv --tokens < DATA")
+                   help="cut -f2- DATA | attend tokenize --model MODEL (for --plain: "
+                        "attend tokenize --model MODEL DATA)")
     c.add_argument("--show", type=int, default=10, help="differences printed on stderr")
     m = sub.add_parser("check-model")
     m.add_argument("--classifier", required=True)

@@ -124,6 +124,12 @@ void attend_gelu_forward(float *out, const float *inp, size_t n);
 /* Adds dout * GELU'(inp) into dinp. */
 void attend_gelu_backward(float *dinp, const float *dout, const float *inp, size_t n);
 
+/* GELU, tanh form 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) (BERT's
+ * "gelu_new", PyTorch's approximate="tanh"). out may alias inp. */
+void attend_gelu_tanh_forward(float *out, const float *inp, size_t n);
+/* Adds dout * d/dx of the tanh form into dinp. */
+void attend_gelu_tanh_backward(float *dinp, const float *dout, const float *inp, size_t n);
+
 /* Inverted dropout with probability p. The keep/drop decision for element i
  * is a hash of (seed, i), so it is reproducible, independent of the thread
  * count, and recomputed in the backward instead of stored. p = 0 copies. */
@@ -280,7 +286,11 @@ void attend_mha_backward(float *dquery, float *dkey, float *dvalue, attend_mha_p
 /* ------------------------------------------------------------------------ */
 
 /* Feed-forward activation. */
-typedef enum { ATTEND_ACT_RELU = 0, ATTEND_ACT_GELU = 1 } attend_activation;
+typedef enum {
+    ATTEND_ACT_RELU = 0,
+    ATTEND_ACT_GELU = 1,     /* exact erf form (PyTorch's default, BERT's "gelu") */
+    ATTEND_ACT_GELU_TANH = 2 /* tanh approximation (BERT's "gelu_new"); BERT-family models only */
+} attend_activation;
 
 /* Shape of one encoder layer. */
 typedef struct {
@@ -291,6 +301,13 @@ typedef struct {
     int norm_first;          /* 0: post-norm (PyTorch default), 1: pre-norm */
     float layer_norm_eps;    /* default 1e-5 */
     float dropout;           /* default 0.1; used only when training */
+    /* Where dropout applies. These trailing fields are 0 in an initialiser
+     * that leaves them out, which keeps nn.TransformerEncoderLayer's sites
+     * (attention weights, each sublayer's output, inside the feed-forward
+     * block, all with dropout). Hugging Face's BertLayer has no dropout
+     * inside the feed-forward block and its own rate for the weights. */
+    int bert_dropout;        /* 1: BERT's sites: no feed-forward inner dropout */
+    float attn_dropout;      /* rate on the attention weights when bert_dropout */
 } attend_encoder_config;
 
 /* Parameter (or gradient) views of one layer, named as PyTorch names them. */
@@ -451,6 +468,15 @@ void attend_st_meta_at(const attend_st_file *f, size_t i, const char **key, cons
 attend_status attend_st_get_f32(const attend_st_file *f, const char *name, size_t ndim,
                                 const size_t *shape, const float **data, attend_error *err);
 
+/* As attend_st_get_f32 for a tensor of F32, F16 or BF16 (weights saved in
+ * half precision); *t receives it. */
+attend_status attend_st_get_floats(const attend_st_file *f, const char *name, size_t ndim,
+                                   const size_t *shape, const attend_st_tensor **t,
+                                   attend_error *err);
+/* Copies t (F32, F16 or BF16) into out (t->numel floats) as float32,
+ * exactly; a NaN or infinity in it is ATTEND_ERR_NUMERIC naming the index. */
+attend_status attend_st_copy_f32(const attend_st_tensor *t, float *out, attend_error *err);
+
 /* A writer collecting tensors and metadata, then saving atomically. */
 typedef struct attend_st_writer attend_st_writer;
 
@@ -512,7 +538,8 @@ typedef enum {
 typedef enum {
     ATTEND_POOL_MEAN = 0, /* mean over real tokens (padding excluded) */
     ATTEND_POOL_CLS,      /* the state of a <cls> token put first */
-    ATTEND_POOL_MAX       /* per-dimension max over real tokens */
+    ATTEND_POOL_MAX,      /* per-dimension max over real tokens */
+    ATTEND_POOL_POOLER    /* BERT's pooler: tanh(dense(state of [CLS])); BERT models with one */
 } attend_pool_kind;
 
 #define ATTEND_MAX_HEAD_HIDDEN 4
@@ -520,7 +547,8 @@ typedef enum {
 
 /* Architectures a model file can hold. */
 typedef enum {
-    ATTEND_ARCH_CLASSIFIER = 0 /* the from-scratch classifier ("attend.classifier.v1") */
+    ATTEND_ARCH_CLASSIFIER = 0, /* the from-scratch classifier ("attend.classifier.v1") */
+    ATTEND_ARCH_BERT = 1        /* a BERT-family encoder (Hugging Face folder, or fine-tuned) */
 } attend_arch;
 
 /* Architecture of a classifier: embedding + positions, encoder stack,
@@ -542,6 +570,14 @@ typedef struct {
     int norm_first;         /* default 0 (post-norm) */
     float layer_norm_eps;   /* default 1e-5 */
     float dropout;          /* default 0.1 */
+    /* ---- BERT-family encoders (ATTEND_ARCH_BERT) only; 0 for the classifier.
+     * For BERT: num_classes 0 = an encoder without a classification head;
+     * max_len = tokens per text with [CLS] and [SEP] (at most max_positions);
+     * pos learned, norm_first 0, n_hidden 0; dropout = hidden_dropout_prob. */
+    size_t max_positions;   /* position rows (max_position_embeddings) */
+    size_t type_vocab_size; /* token-type rows */
+    int pooler;             /* 1: has the pooler dense (pooler.dense.*) */
+    float attn_dropout;     /* attention_probs_dropout_prob */
 } attend_model_config;
 
 /* Fills the defaults listed above (vocab_size and num_classes 0). */
@@ -567,7 +603,7 @@ void attend_model_free(attend_model *m);
 /* The model's configuration (NULL for a NULL model). */
 const attend_model_config *attend_model_get_config(const attend_model *m);
 
-/* Name of the architecture ("classifier"). */
+/* Name of the architecture ("classifier", "bert"). */
 const char *attend_arch_name(attend_arch arch);
 
 /* Number of classes and the name of class i (0 and NULL for a NULL model). */
@@ -606,9 +642,11 @@ void attend_context_free(attend_context *ctx);
 
 /* Classifies one UTF-8 text: probs (K) receives the class probabilities and
  * *n_tokens (may be NULL) the tokens used. A text with no tokens is not an
- * error: *n_tokens = 0 and every probability is 0. Invalid UTF-8 is
- * ATTEND_ERR_FORMAT; a NULL model (as a failed load leaves it) or a context
- * made for another model is ATTEND_ERR_ARG. */
+ * error: *n_tokens = 0 and every probability is 0 (a BERT model classifies
+ * it as [CLS] [SEP], as transformers does). Invalid UTF-8 is
+ * ATTEND_ERR_FORMAT; a NULL model (as a failed load leaves it), a context
+ * made for another model, or an encoder without a classification head (a
+ * BERT folder's BertModel) is ATTEND_ERR_ARG. */
 attend_status attend_classify(const attend_model *m, attend_context *ctx, const char *text,
                               size_t len, float *probs, size_t *n_tokens, attend_error *err);
 
@@ -626,8 +664,11 @@ size_t attend_model_embed_dim(const attend_model *m);
 /* The text's embedding: the pooled vector of its token states, as the
  * model pools them (out: attend_model_embed_dim floats), divided by its
  * length when normalize is set (v / max(|v|, 1e-12), as
- * sentence-transformers' Normalize). A text without tokens gives zeros and
- * *n_tokens = 0. */
+ * sentence-transformers' Normalize). A BERT model pools with its folder's
+ * pooling (attend_model_embed_pool) and gives sentence-transformers'
+ * vectors; an empty text is [CLS] [SEP] there, as sentence-transformers
+ * embeds it. For a classifier a text without tokens gives zeros. Either
+ * way *n_tokens counts the text's own tokens (0 for an empty text). */
 attend_status attend_embed(const attend_model *m, attend_context *ctx, const char *text,
                            size_t len, int normalize, float *out, size_t *n_tokens,
                            attend_error *err);
@@ -637,6 +678,40 @@ attend_status attend_embed(const attend_model *m, attend_context *ctx, const cha
 attend_status attend_embed_batch(const attend_model *m, attend_context *ctx,
                                  const char *const *texts, const size_t *lens, size_t count,
                                  int normalize, float *out, size_t *n_tokens, attend_error *err);
+
+/* ---- Pretrained encoders (BERT family): settings read from a model folder ----
+ * attend_model_load also accepts a Hugging Face model folder (a directory):
+ * config.json, model.safetensors, vocab.txt and the tokenizer's settings,
+ * plus sentence-transformers' modules.json, 1_Pooling/config.json and
+ * sentence_bert_config.json when present (see docs in src/model/hf_folder.c).
+ * The setters below change how the model runs; call them before any context
+ * is made from the model (a loaded model is otherwise read-only). */
+
+/* Tokens per text, special tokens included (BERT: [CLS] ... [SEP]): the
+ * folder's max_seq_length, else max_position_embeddings. */
+size_t attend_model_max_len(const attend_model *m);
+/* Sets it: 2 .. max_position_embeddings for a BERT model; a classifier's
+ * is fixed by its position table (ATTEND_ERR_ARG unless unchanged). */
+attend_status attend_model_set_max_len(attend_model *m, size_t max_len, attend_error *err);
+
+/* How attend_embed pools (a folder's sentence-transformers pooling, else
+ * mean; for attend classifiers their own pooling), and whether the folder's
+ * pipeline normalises (a Normalize module): the CLI's default. */
+attend_pool_kind attend_model_embed_pool(const attend_model *m);
+int attend_model_embed_normalize(const attend_model *m);
+/* Sets the embedding's pooling. cls needs a first token that is [CLS]
+ * (BERT, or a classifier trained with cls pooling); pooler needs the
+ * pooler weights. The classification head keeps its own pooling. */
+attend_status attend_model_set_embed_pool(attend_model *m, attend_pool_kind pool,
+                                          attend_error *err);
+
+/* Writes a BERT classifier whose head reads the pooler (attend train --init
+ * --pool pooler) as a Hugging Face folder that transformers'
+ * AutoModelForSequenceClassification and AutoTokenizer load: config.json,
+ * model.safetensors, vocab.txt, tokenizer_config.json,
+ * special_tokens_map.json (dir is created). Any other model is
+ * ATTEND_ERR_ARG naming what has no transformers equivalent. */
+attend_status attend_model_export_hf(const attend_model *m, const char *dir, attend_error *err);
 
 /* The token ids the model reads for a text, special tokens included and
  * cut at its maximum length: at most max_ids are written into ids, *n of

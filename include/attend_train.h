@@ -201,6 +201,15 @@ typedef struct attend_train_options_s {
     size_t min_freq;            /* default 1 */
     size_t max_vocab;           /* default 0 = no limit */
     attend_model_config model;  /* vocab_size and num_classes are filled in */
+    /* Fine-tuning a pretrained encoder instead of training from scratch: */
+    const char *init_path;      /* a BERT-family folder (or a model attend train --init
+                                   saved): its encoder, tokenizer and configuration start
+                                   the run, with a new classification head; then model's
+                                   architecture fields are not used, model.max_len 0 means
+                                   the folder's and model.dropout < 0 the folder's */
+    int init_pool;              /* with init_path: -1 (default) = the folder's
+                                   sentence-transformers pooling, else BERT's pooler on
+                                   [CLS]; else an attend_pool_kind */
     size_t epochs;              /* default 5 */
     size_t batch;               /* default 32 */
     float lr;                   /* default 1e-3 */

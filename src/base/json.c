@@ -4,6 +4,7 @@
  * cJSON fails anywhere else, to tell a syntax error from a failed
  * allocation. */
 #include "base/json.h"
+#include "base/util.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -213,4 +214,34 @@ attend_status attend_json_string_array(size_t n, const char *(*get)(const void *
 nomem:
     cJSON_Delete(arr);
     return attend_errorf(err, ATTEND_ERR_NOMEM, "%s: out of memory", what);
+}
+
+/* Parses path's JSON object into *out; *out NULL (and ATTEND_OK) when the
+ * file does not exist. */
+attend_status attend_json_read_object(const char *path, size_t max, cJSON **out,
+                                      attend_error *err) {
+    *out = NULL;
+    char *buf;
+    size_t len;
+    int absent;
+    attend_status st = attend_read_file(path, max, &buf, &len, &absent, err);
+    if (st || absent) return st;
+    size_t nul = strlen(buf);
+    if (nul != len) {
+        free(buf);
+        return attend_errorf(err, ATTEND_ERR_FORMAT, "%s: NUL byte at offset %zu", path, nul);
+    }
+    const char *end = NULL;
+    int oom = 0;
+    cJSON *j = attend_json_parse(buf, &end, &oom);
+    size_t at = end && end >= buf ? (size_t)(end - buf) : 0;
+    free(buf);
+    if (!j && oom) return attend_errorf(err, ATTEND_ERR_NOMEM, "%s: out of memory parsing it", path);
+    if (!j) return attend_errorf(err, ATTEND_ERR_FORMAT, "%s: invalid JSON near byte %zu", path, at);
+    if (!cJSON_IsObject(j)) {
+        cJSON_Delete(j);
+        return attend_errorf(err, ATTEND_ERR_FORMAT, "%s: not a JSON object", path);
+    }
+    *out = j;
+    return ATTEND_OK;
 }

@@ -37,4 +37,10 @@ attend_status attend_json_string_array(size_t n, const char *(*get)(const void *
                                        const void *ctx, const char *what, char **out,
                                        attend_error *err);
 
+/* Parses the JSON object in file path (at most max bytes) into *out;
+ * *out NULL (and ATTEND_OK) when the file does not exist. Not an object,
+ * a NUL byte or bad syntax is ATTEND_ERR_FORMAT naming the file. */
+attend_status attend_json_read_object(const char *path, size_t max, cJSON **out,
+                                      attend_error *err);
+
 #endif

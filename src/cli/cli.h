@@ -131,6 +131,9 @@ int cli_show(int argc, char **argv);
 int cli_explain(int argc, char **argv);
 int cli_report(int argc, char **argv);
 int cli_compare(int argc, char **argv);
+int cli_tokenize(int argc, char **argv);
+int cli_embed(int argc, char **argv);
+int cli_export(int argc, char **argv);
 
 /* Loads model_path and writes the report page into dir (report.c), as
  * attend report and attend train --report do; prints the page's path.

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char *const cli_pool_names[] = {"mean", "cls", "max", NULL};
+const char *const cli_pool_names[] = {"mean", "cls", "max", "pooler", NULL};
 const char *const cli_activation_names[] = {"relu", "gelu", NULL};
 const char *const cli_pos_names[] = {"learned", "sinusoidal", "none", NULL};
 
@@ -26,6 +26,16 @@ static void choice_list(const char *const *c, char *out, size_t cap) {
     for (size_t i = 0; i < n; i++)
         k += (size_t)snprintf(out + k, k < cap ? cap - k : 0, "%s%s", i == 0 ? "" : i + 1 == n ? " or " : ", ",
                               c[i]);
+}
+
+int cli_given(const cli_command *cmd, int argc, char **argv, const char *name) {
+    for (int i = 1; i < argc; i++) {
+        const cli_opt *o = argv[i][0] == '-' && argv[i][1] ? find(cmd, argv[i]) : NULL;
+        if (!o) continue;
+        if (strcmp(o->name, name) == 0) return 1;
+        if (o->kind != CLI_SWITCH) i++; /* its value */
+    }
+    return 0;
 }
 
 static int parse_value(const cli_command *cmd, const cli_opt *o, const char *v) {

@@ -49,13 +49,18 @@ typedef struct {
  * flag given twice takes its last value. */
 int cli_parse(const cli_command *cmd, int argc, char **argv);
 
+/* 1 when argv[1..argc) gives the option name (walked as cli_parse walks
+ * it, so an option's value is never taken for an option); 0 otherwise.
+ * For defaults that depend on another flag, before cli_parse. */
+int cli_given(const cli_command *cmd, int argc, char **argv, const char *name);
+
 /* Prints the command's help to f, with the current values as defaults;
  * as a section of the man page (roff) while cli_help_roff is set. */
 void cli_help(const cli_command *cmd, FILE *f);
 extern int cli_help_roff;
 
 /* Choice lists shared by several commands. */
-extern const char *const cli_pool_names[];       /* mean cls max */
+extern const char *const cli_pool_names[];       /* mean cls max pooler (attend_pool_kind order) */
 extern const char *const cli_activation_names[]; /* relu gelu */
 extern const char *const cli_pos_names[];        /* learned sinusoidal none */
 

@@ -7,7 +7,8 @@
 int cli_info(int argc, char **argv) {
     const char *model_path = NULL;
     const cli_opt opts[] = {
-        CLI_OPT(CLI_STRING, "--model", "FILE", &model_path, 0, 0, "the model file to describe"),
+        CLI_OPT(CLI_STRING, "--model", "PATH", &model_path, 0, 0,
+                "the model file (or Hugging Face model folder) to describe"),
     };
     const cli_command cmd = {
         "info", "attend info [--model MODEL]",
@@ -30,14 +31,24 @@ int cli_info(int argc, char **argv) {
     printf("config      d_model %zu, heads %zu (head dim %zu), layers %zu, d_ff %zu, max_len %zu\n",
            c->d_model, c->nhead, c->d_model / c->nhead, c->num_layers, c->dim_feedforward,
            c->max_len);
+    const int bert = c->arch == ATTEND_ARCH_BERT;
+    const char *act = c->activation == ATTEND_ACT_GELU_TANH ? "gelu_tanh" : cli_activation_names[c->activation];
     printf("            pos %s, pool %s, activation %s, %s, dropout %g, layer_norm_eps %g\n",
-           cli_pos_names[c->pos], cli_pool_names[c->pool], cli_activation_names[c->activation],
+           cli_pos_names[c->pos], cli_pool_names[c->pool], act,
            c->norm_first ? "pre-norm" : "post-norm", (double)c->dropout,
            (double)c->layer_norm_eps);
+    if (bert)
+        printf("bert        %zu positions, %zu token types, pooler %s, attention dropout %g;\n"
+               "            embeddings: %s pooling%s\n",
+               c->max_positions, c->type_vocab_size, c->pooler ? "yes" : "no",
+               (double)c->attn_dropout, cli_pool_names[attend_model_embed_pool(m)],
+               attend_model_embed_normalize(m) ? ", normalised" : "");
     printf("head        ");
     for (size_t j = 0; j < c->n_hidden; j++) printf("%zu -> ", c->hidden[j]);
-    printf("%zu classes\n", c->num_classes);
-    printf("vocabulary  %zu tokens (with <pad> <unk> <cls>)\n", attend_model_vocab_size(m));
+    if (bert && !c->num_classes) printf("none (an encoder)\n");
+    else printf("%zu classes\n", c->num_classes);
+    printf("vocabulary  %zu tokens %s\n", attend_model_vocab_size(m),
+           bert ? "(WordPiece)" : "(with <pad> <unk> <cls>)");
     printf("parameters  %zu\n", attend_model_num_params(m));
     for (size_t i = 0; i < attend_model_num_tensors(m); i++) {
         const char *name;

@@ -21,6 +21,9 @@ static const struct {
     {"report", cli_report, "HTML report of a model: curves, positions, confusion, attention, heads"},
     {"compare", cli_compare, "train several head counts / positional encodings and compare them"},
     {"op", cli_op, "run one module (mha, encoder-layer) on tensors from safetensors files"},
+    {"tokenize", cli_tokenize, "the token ids a model reads, one line per input line"},
+    {"embed", cli_embed, "sentence embeddings (BERT-family folders, e.g. all-MiniLM-L6-v2)"},
+    {"export", cli_export, "a fine-tuned BERT classifier as a folder for transformers"},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 

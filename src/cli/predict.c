@@ -41,6 +41,13 @@ int cli_predict(int argc, char **argv) {
         return cli_fail(&err);
     }
     const size_t K = attend_model_num_labels(m);
+    if (K == 0) {
+        fprintf(stderr, "attend: %s is an encoder without a classification head: embed with it "
+                        "(attend embed), or fine-tune it (attend train --init)\n", model_path);
+        attend_context_free(ctx);
+        attend_model_free(m);
+        return CLI_FAIL;
+    }
     if (k > K) k = K;
 
     FILE *in = stdin;

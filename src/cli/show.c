@@ -112,7 +112,8 @@ static int print_terminal(const attend_model *m, const attend_explanation *ex, c
     size_t n_unk = 0;
     for (size_t t = 0; t < T; t++) n_unk += ex->unknown[t];
     printf("tokens     %zu", T);
-    if (ex->n_special) printf(" (with %s)", ex->tokens[0]);
+    if (ex->n_special == 2) printf(" (with %s and %s)", ex->tokens[0], ex->tokens[T - 1]);
+    else if (ex->n_special) printf(" (with %s)", ex->tokens[0]);
     if (ex->n_text_tokens + ex->n_special > T)
         printf(", cut from %zu at max_len", ex->n_text_tokens);
     if (n_unk) printf(", %zu not in the vocabulary (marked *)", n_unk);
@@ -128,7 +129,8 @@ static int print_terminal(const attend_model *m, const attend_explanation *ex, c
         }
         order[k] = best;
     }
-    printf("predicted  %s %.3f", attend_model_label(m, order[0]), (double)ex->probs[order[0]]);
+    if (K == 0) printf("predicted  nothing: an encoder without a classification head");
+    else printf("predicted  %s %.3f", attend_model_label(m, order[0]), (double)ex->probs[order[0]]);
     if (n_top > 1) {
         printf("   (then");
         for (size_t k = 1; k < n_top; k++)
@@ -232,7 +234,8 @@ static int print_json(const attend_model *m, const attend_explanation *ex, const
     for (size_t t = 0; ok && t < ex->T; t++)
         ok = add_item(tok, NULL, cJSON_CreateString(ex->tokens[t])) &&
              add_item(unk, NULL, cJSON_CreateBool(ex->unknown[t]));
-    ok = ok && cJSON_AddStringToObject(o, "predicted", attend_model_label(m, ex->predicted)) &&
+    ok = ok && (ex->K ? cJSON_AddStringToObject(o, "predicted", attend_model_label(m, ex->predicted)) != NULL
+                      : cJSON_AddNullToObject(o, "predicted") != NULL) &&
          (labels = cJSON_AddArrayToObject(o, "labels")) && (probs = cJSON_AddArrayToObject(o, "probs"));
     for (size_t k = 0; ok && k < ex->K; k++)
         ok = add_item(labels, NULL, cJSON_CreateString(attend_model_label(m, k))) &&
@@ -334,9 +337,10 @@ int cli_show(int argc, char **argv) {
         }
     } else if (out_path) {
         if (attend_show_write(out_path, m, &ex, t, lsel, hsel, top, &err)) goto fail;
-        printf("wrote %s: %zu tokens, %zu layer%s x %zu head%s; predicted %s (p = %.3f)\n", out_path, ex.T, ex.L,
-               ex.L == 1 ? "" : "s", ex.H, ex.H == 1 ? "" : "s", attend_model_label(m, ex.predicted),
-               (double)ex.probs[ex.predicted]);
+        printf("wrote %s: %zu tokens, %zu layer%s x %zu head%s", out_path, ex.T, ex.L,
+               ex.L == 1 ? "" : "s", ex.H, ex.H == 1 ? "" : "s");
+        if (ex.K) printf("; predicted %s (p = %.3f)", attend_model_label(m, ex.predicted), (double)ex.probs[ex.predicted]);
+        printf("\n");
     } else {
         const char *no_color = getenv("NO_COLOR");
         int color = color_arg == 1 || (color_arg == 0 && isatty(fileno(stdout)) && !(no_color && *no_color));

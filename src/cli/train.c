@@ -128,6 +128,14 @@ int cli_train(int argc, char **argv) {
         CLI_OPT(CLI_STRING, "--val-out", "FILE", &o.val_out_path, 0, 0,
                 "write the validation examples as TSV (for attend eval)"),
         CLI_OPT_HEADING("model"),
+        CLI_OPT(CLI_STRING, "--init", "DIR", &o.init_path, 0, 0,
+                "fine-tune a pretrained BERT-family encoder (a Hugging\n"
+                "Face folder such as all-MiniLM-L6-v2, or a model saved\n"
+                "by attend train --init) with a new head: every weight\n"
+                "trains; architecture and vocabulary are the folder's.\n"
+                "Then --lr 5e-5, --epochs 3, --warmup 0.06, and --max-len\n"
+                "(0), --dropout (-1) and --pool default to the folder's\n"
+                "(its sentence-transformers pooling, else the pooler)"),
         CLI_OPT(CLI_SIZE, "--heads", "N", &m->nhead, 1, 16384, "attention heads"),
         CLI_OPT_CHOICE("--pos", "KIND", &m->pos, cli_pos_names, "learned | sinusoidal | none"),
         CLI_OPTS_MODEL(o),
@@ -160,12 +168,33 @@ int cli_train(int argc, char **argv) {
         "stderr when it is a terminal.\n",
         "attend train --data data/wordnet-nouns.tsv --val-split 0.2 --out wordnet.safetensors", opts,
         CLI_N(opts), NULL, NULL};
+    /* fine-tuning has defaults of its own (shown by --help after --init) */
+    if (cli_given(&cmd, argc, argv, "--init")) {
+        o.lr = 5e-5f;
+        o.epochs = 3;
+        o.warmup = 0.06f;
+        m->max_len = 0;    /* the folder's */
+        m->dropout = -1.0f; /* the folder's */
+    }
     int pr = cli_parse(&cmd, argc, argv);
     if (pr) return pr > 0 ? CLI_OK : CLI_USAGE;
     const int explicit_ckpt = o.checkpoint_path != NULL;
     if (!o.data_path || !o.out_path)
         return cli_usage_error("train", "train needs --data FILE and --out MODEL");
-    if (cli_training_check("train", &o, m->nhead)) return CLI_USAGE;
+    if (o.init_path) {
+        static const char *const fixed[] = {"--d-model", "--heads", "--layers", "--d-ff", "--pos",
+                                            "--head-hidden", "--activation", "--norm-first",
+                                            "--min-freq", "--max-vocab"};
+        for (size_t k = 0; k < sizeof fixed / sizeof fixed[0]; k++)
+            if (cli_given(&cmd, argc, argv, fixed[k]))
+                return cli_usage_error("train", "%s does not apply with --init: the architecture and the vocabulary are the pretrained model's",
+                                       fixed[k]);
+        o.init_pool = cli_given(&cmd, argc, argv, "--pool") ? (int)m->pool : -1;
+    } else if (m->pool == ATTEND_POOL_POOLER) {
+        return cli_usage_error("train", "--pool pooler is BERT's pooler: it needs --init");
+    } else if (cli_training_check("train", &o, m->nhead)) {
+        return CLI_USAGE;
+    }
 
     char ckpt_buf[4096];
     if (!o.checkpoint_path) {

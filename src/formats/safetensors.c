@@ -128,7 +128,8 @@ struct attend_st_file {
     char *name;                 /* for messages */
     unsigned char *raw;         /* allocation holding the file bytes, or NULL */
     void *map;                  /* the file mapped read-only, or NULL */
-    const unsigned char *bytes; /* the file, placed so the data section is aligned */
+    const unsigned char *bytes; /* the file (read into raw: placed so the data section is
+                                   aligned; mapped: wherever the header ends) */
     size_t len;
     size_t header_len;          /* N */
     attend_st_tensor *tensors;  /* in data-offset order */
@@ -770,6 +771,74 @@ attend_status attend_st_get_f32(const attend_st_file *f, const char *name, size_
                              st_fmt_shape(got, sizeof got, t->ndim, t->shape),
                              st_fmt_shape(want, sizeof want, ndim, shape));
     if (data) *data = t->data;
+    return ATTEND_OK;
+}
+
+attend_status attend_st_get_floats(const attend_st_file *f, const char *name, size_t ndim,
+                                   const size_t *shape, const attend_st_tensor **out,
+                                   attend_error *err) {
+    if (out) *out = NULL;
+    if (!f || !name || !out || (ndim && !shape))
+        return attend_errorf(err, ATTEND_ERR_ARG, "attend_st_get_floats: NULL argument");
+    char nb[ST_SHOW_CAP], want[ST_SHAPE_CAP], got[ST_SHAPE_CAP];
+    const attend_st_tensor *t = attend_st_find(f, name);
+    if (!t)
+        return attend_errorf(err, ATTEND_ERR_SHAPE, "%s: missing tensor '%s'", f->name,
+                             st_show(nb, sizeof nb, name));
+    if (t->dtype != ATTEND_DTYPE_F32 && t->dtype != ATTEND_DTYPE_F16 && t->dtype != ATTEND_DTYPE_BF16)
+        return attend_errorf(err, ATTEND_ERR_SHAPE,
+                             "%s: tensor '%s' has dtype %s, expected F32, F16 or BF16", f->name,
+                             st_show(nb, sizeof nb, name), attend_dtype_name(t->dtype));
+    int same = t->ndim == ndim;
+    for (size_t i = 0; same && i < ndim; i++) same = t->shape[i] == shape[i];
+    if (!same)
+        return attend_errorf(err, ATTEND_ERR_SHAPE, "%s: tensor '%s' has shape %s, expected %s",
+                             f->name, st_show(nb, sizeof nb, name),
+                             st_fmt_shape(got, sizeof got, t->ndim, t->shape),
+                             st_fmt_shape(want, sizeof want, ndim, shape));
+    *out = t;
+    return ATTEND_OK;
+}
+
+/* IEEE half -> float, exactly (every half is a float): subnormals scaled,
+ * infinities and NaNs kept. */
+static float half_to_float(uint16_t h) {
+    const uint32_t sign = (uint32_t)(h & 0x8000u) << 16, ex = (h >> 10) & 0x1f, man = h & 0x3ffu;
+    uint32_t bits;
+    if (ex == 0x1f) bits = sign | 0x7f800000u | (man << 13);
+    else if (ex) bits = sign | ((ex + 112) << 23) | (man << 13);
+    else {
+        float v = ldexpf((float)man, -24); /* subnormal (or zero) */
+        return sign ? -v : v;
+    }
+    float f;
+    memcpy(&f, &bits, sizeof f);
+    return f;
+}
+
+attend_status attend_st_copy_f32(const attend_st_tensor *t, float *out, attend_error *err) {
+    if (!t || (!out && t->numel))
+        return attend_errorf(err, ATTEND_ERR_ARG, "attend_st_copy_f32: NULL argument");
+    const size_t n = t->numel;
+    if (t->dtype == ATTEND_DTYPE_F32) {
+        memcpy(out, t->data, n * sizeof(float));
+    } else if (t->dtype == ATTEND_DTYPE_F16 || t->dtype == ATTEND_DTYPE_BF16) {
+        const uint16_t *h = t->data; /* aligned for its dtype */
+        if (t->dtype == ATTEND_DTYPE_F16)
+            for (size_t i = 0; i < n; i++) out[i] = half_to_float(h[i]);
+        else
+            for (size_t i = 0; i < n; i++) {
+                uint32_t bits = (uint32_t)h[i] << 16; /* bfloat16 is float's top half */
+                memcpy(out + i, &bits, sizeof bits);
+            }
+    } else {
+        return attend_errorf(err, ATTEND_ERR_SHAPE, "tensor '%.200s' has dtype %s, not a float type",
+                             t->name, attend_dtype_name(t->dtype));
+    }
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(out[i]))
+            return attend_errorf(err, ATTEND_ERR_NUMERIC, "tensor '%.200s' holds a non-finite value at index %zu",
+                                 t->name, i);
     return ATTEND_OK;
 }
 

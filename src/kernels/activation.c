@@ -1,5 +1,5 @@
-/* Elementwise layers: ReLU, GELU (exact erf form, as PyTorch's default) and
- * the residual add. Each is a dispatched chunk kernel run over chunks. */
+/* Elementwise layers: ReLU, GELU (exact erf form, as PyTorch's default, and
+ * the tanh form BERT's "gelu_new" uses) and the residual add. Each is a dispatched chunk kernel run over chunks. */
 #include "base/parallel.h"
 #include "base/rng.h"
 #include "kernels/kernels.h"
@@ -46,6 +46,37 @@ static void gelu_bwd(float *dinp, const float *dout, const float *inp, size_t n)
 
 void attend_gelu_backward(float *dinp, const float *dout, const float *inp, size_t n) {
     ATTEND_FOR_CHUNKS(n, s, len, gelu_bwd(dinp + s, dout + s, inp + s, len));
+}
+
+/* sqrt(2/pi) and the cubic coefficient of the tanh form */
+#define GELU_TANH_K 0.7978845608028654f
+#define GELU_TANH_C 0.044715f
+
+static void gelu_tanh_fwd(float *out, const float *inp, size_t n) {
+    // gelu_tanh(x) = 0.5 x (1 + tanh(k (x + c x^3)))
+    for (size_t i = 0; i < n; i++) {
+        float x = inp[i];
+        out[i] = 0.5f * x * (1.0f + tanhf(GELU_TANH_K * (x + GELU_TANH_C * x * x * x)));
+    }
+}
+
+void attend_gelu_tanh_forward(float *out, const float *inp, size_t n) {
+    ATTEND_FOR_CHUNKS(n, s, len, gelu_tanh_fwd(out + s, inp + s, len));
+}
+
+/* d/dx gelu_tanh = 0.5 (1 + t) + 0.5 x (1 - t^2) k (1 + 3 c x^2), t = tanh(k (x + c x^3)) */
+static inline float gelu_tanh_grad(float x) {
+    const float t = tanhf(GELU_TANH_K * (x + GELU_TANH_C * x * x * x));
+    return 0.5f * (1.0f + t) +
+           0.5f * x * (1.0f - t * t) * GELU_TANH_K * (1.0f + 3.0f * GELU_TANH_C * x * x);
+}
+
+static void gelu_tanh_bwd(float *dinp, const float *dout, const float *inp, size_t n) {
+    for (size_t i = 0; i < n; i++) dinp[i] += dout[i] * gelu_tanh_grad(inp[i]);
+}
+
+void attend_gelu_tanh_backward(float *dinp, const float *dout, const float *inp, size_t n) {
+    ATTEND_FOR_CHUNKS(n, s, len, gelu_tanh_bwd(dinp + s, dout + s, inp + s, len));
 }
 
 ATTEND_DISPATCH static void add2(float *out, const float *a, const float *b, size_t n) {
@@ -103,10 +134,19 @@ static void gelu_drop_bwd(float *dh, const float *da, const float *h, size_t n, 
     }
 }
 
+static void gelu_tanh_drop_bwd(float *dh, const float *da, const float *h, size_t n,
+                               size_t first, float p, float scale, uint64_t seed) {
+    for (size_t i = 0; i < n; i++) {
+        const float d = p > 0.0f ? attend_dropout_apply(da[i], seed, first + i, p, scale) : da[i];
+        dh[i] = 0.0f + d * gelu_tanh_grad(h[i]);
+    }
+}
+
 void attend_act_dropout_forward(float *a, const float *h, size_t n, attend_activation act,
                                 float p, uint64_t seed) {
-    if (act == ATTEND_ACT_GELU || p <= 0.0f) { /* GELU, or nothing to fuse */
+    if (act != ATTEND_ACT_RELU || p <= 0.0f) { /* GELU, or nothing to fuse */
         if (act == ATTEND_ACT_GELU) attend_gelu_forward(a, h, n);
+        else if (act == ATTEND_ACT_GELU_TANH) attend_gelu_tanh_forward(a, h, n);
         else attend_relu_forward(a, h, n);
         attend_dropout_forward(a, a, n, p, seed);
         return;
@@ -120,6 +160,8 @@ void attend_act_dropout_backward(float *dh, const float *da, const float *h, siz
     const float scale = p > 0.0f ? 1.0f / (1.0f - p) : 1.0f;
     if (act == ATTEND_ACT_GELU)
         ATTEND_FOR_CHUNKS(n, s, len, gelu_drop_bwd(dh + s, da + s, h + s, len, s, p, scale, seed));
+    else if (act == ATTEND_ACT_GELU_TANH)
+        ATTEND_FOR_CHUNKS(n, s, len, gelu_tanh_drop_bwd(dh + s, da + s, h + s, len, s, p, scale, seed));
     else
         ATTEND_FOR_CHUNKS(n, s, len, relu_drop_bwd(dh + s, da + s, h + s, len, s, p, scale, seed));
 }

@@ -54,6 +54,9 @@ void attend_model_config_default(attend_model_config *c) {
 static int in_range(size_t v, size_t lo, size_t hi) { return v >= lo && v <= hi; }
 
 attend_status attend_model_config_check(const attend_model_config *c, attend_error *err) {
+    if (c->arch == ATTEND_ARCH_BERT) return attend_bert_config_check(c, err);
+    if (c->arch != ATTEND_ARCH_CLASSIFIER)
+        return attend_errorf(err, ATTEND_ERR_ARG, "unknown architecture %d", (int)c->arch);
 #define RANGE(field, lo, hi)                                                                    \
     if (!in_range(c->field, lo, hi))                                                            \
         return attend_errorf(err, ATTEND_ERR_ARG, #field " = %zu is outside [%zu, %zu]",         \
@@ -81,6 +84,8 @@ attend_status attend_model_config_check(const attend_model_config *c, attend_err
                              c->d_model, c->nhead);
     if ((int)c->pos < 0 || c->pos > ATTEND_POS_NONE)
         return attend_errorf(err, ATTEND_ERR_ARG, "unknown positional encoding %d", (int)c->pos);
+    if (c->pool == ATTEND_POOL_POOLER)
+        return attend_errorf(err, ATTEND_ERR_ARG, "pooler pooling is BERT's pooler: it needs a pretrained encoder (attend train --init)");
     if ((int)c->pool < 0 || c->pool > ATTEND_POOL_MAX)
         return attend_errorf(err, ATTEND_ERR_ARG, "unknown pooling %d", (int)c->pool);
     if (c->pool == ATTEND_POOL_CLS && c->max_len < 2)
@@ -96,8 +101,10 @@ attend_status attend_model_config_check(const attend_model_config *c, attend_err
 }
 
 attend_encoder_config attend_model_encoder_config(const attend_model_config *c) {
+    const int bert = c->arch == ATTEND_ARCH_BERT;
     attend_encoder_config e = {c->d_model, c->nhead, c->dim_feedforward, c->activation,
-                               c->norm_first, c->layer_norm_eps, c->dropout};
+                               c->norm_first, c->layer_norm_eps, c->dropout, bert,
+                               bert ? c->attn_dropout : 0.0f};
     return e;
 }
 
@@ -108,6 +115,10 @@ static size_t head_width(const attend_model_config *c, size_t j) {
 
 void attend_model_layout(attend_layout *L, const attend_model_config *c,
                          attend_model_params *p) {
+    if (c->arch == ATTEND_ARCH_BERT) {
+        attend_bert_layout(L, c, p);
+        return;
+    }
     attend_model_params v;
     memset(&v, 0, sizeof v);
     const size_t E = c->d_model;
@@ -151,7 +162,7 @@ static size_t widest_head(const attend_model_config *c) {
 /* One walk serves both sizing (mem == NULL) and binding. */
 static size_t model_acts_walk(attend_model_acts *a, const attend_model_config *c, size_t B,
                               size_t T, int flags, float *mem) {
-    const int with_grad = flags & ATTEND_ACTS_GRAD;
+    const int with_grad = flags & ATTEND_ACTS_GRAD, bert = c->arch == ATTEND_ARCH_BERT;
     const size_t E = c->d_model, BT = B * T, BTE = BT * E, K = c->num_classes;
     attend_encoder_config enc = attend_model_encoder_config(c);
     size_t off = 0;
@@ -164,8 +175,25 @@ static size_t model_acts_walk(attend_model_acts *a, const attend_model_config *c
     attend_model_acts scratch;
     if (!a) a = &scratch;
     TAKE(a->x0, BTE);
+    if (bert) {
+        TAKE(a->emb, BTE);
+        TAKE(a->emb_mean, BT);
+        TAKE(a->emb_rstd, BT);
+    }
     size_t la = attend_encoder_acts_size(&enc, B, T, flags);
+    /* Inference with fused attention keeps nothing of a layer once the next
+     * has read its output: every layer works in the same scratch and the
+     * outputs alternate between two buffers, so the memory (and the cache
+     * misses) do not grow with the depth. Training and attention maps need
+     * every layer's own. */
+    const int share = (flags & ATTEND_ACTS_FUSED) && !with_grad && c->num_layers > 1;
     for (size_t i = 0; i < c->num_layers; i++) {
+        if (share && i > 0) {
+            a->layers[i] = a->layers[0];
+            if (i >= 2) a->outs[i] = a->outs[i - 2];
+            else TAKE(a->outs[i], BTE);
+            continue;
+        }
         if (mem) attend_encoder_acts_bind(&a->layers[i], &enc, B, T, flags, mem + off);
         off += la;
         TAKE(a->outs[i], BTE);
@@ -175,6 +203,7 @@ static size_t model_acts_walk(attend_model_acts *a, const attend_model_config *c
         TAKE(a->hn_mean, BT);
         TAKE(a->hn_rstd, BT);
     }
+    if (bert) TAKE(a->u, B * E);
     TAKE(a->pooled, B * E);
     for (size_t j = 0; j < c->n_hidden; j++) {
         TAKE(a->zpre[j], B * c->hidden[j]);
@@ -193,6 +222,7 @@ static size_t model_acts_walk(attend_model_acts *a, const attend_model_config *c
         TAKE(a->dz0, B * w);
         TAKE(a->dz1, B * w);
         TAKE(a->dlogits, B * K);
+        if (bert) TAKE(a->du, B * E);
     }
 #undef TAKE
     return off;
@@ -225,12 +255,23 @@ static attend_status model_new(attend_model **out, const attend_model_config *cf
                                attend_tokenizer *tok, char *const *labels, attend_st_file *file,
                                attend_error *err) {
     *out = NULL;
+    const int bert = cfg->arch == ATTEND_ARCH_BERT;
     attend_status st = attend_model_config_check(cfg, err);
-    if (st == ATTEND_OK && tok->vocab_size != cfg->vocab_size)
+    /* A BERT folder's vocab.txt may have fewer lines than the embedding
+     * table has rows (tables padded to a multiple of 8, say), never more. */
+    if (st == ATTEND_OK && (bert ? tok->vocab_size > cfg->vocab_size : tok->vocab_size != cfg->vocab_size))
         st = attend_errorf(err, ATTEND_ERR_ARG, "the vocabulary has %zu tokens but vocab_size is %zu",
                            tok->vocab_size, cfg->vocab_size);
-    if (st == ATTEND_OK && cfg->pool == ATTEND_POOL_CLS && tok->cls_id < 0)
+    if (st == ATTEND_OK && !bert && cfg->pool == ATTEND_POOL_CLS && tok->cls_id < 0)
         st = attend_errorf(err, ATTEND_ERR_ARG, "cls pooling needs a <cls> token in the vocabulary");
+    if (st == ATTEND_OK && bert && (tok->cls_id < 0 || tok->sep_id < 0 || tok->pad_id < 0))
+        st = attend_errorf(err, ATTEND_ERR_ARG, "a BERT model needs %s in its vocabulary",
+                           tok->cls_id < 0 ? "[CLS]" : tok->sep_id < 0 ? "[SEP]" : "a padding id");
+    /* BERT's query/key/value biases must lie one after another (the (3E)
+     * in_proj_bias): only the owned block guarantees it, so BERT weights
+     * are always copied there, never used in a mapped file. */
+    if (st == ATTEND_OK && bert && file)
+        st = attend_errorf(err, ATTEND_ERR_ARG, "a BERT model's weights are copied, not mapped");
     if (st != ATTEND_OK) {
         attend_tokenizer_free(tok);
         return st;
@@ -243,6 +284,7 @@ static attend_status model_new(attend_model **out, const attend_model_config *cf
     m->tok = tok;
     m->cfg = *cfg;
     m->enc = attend_model_encoder_config(cfg);
+    m->embed_pool = cfg->pool;
     attend_model_layout(&m->layout, cfg, NULL);
     if (m->layout.failed) goto nomem;
     for (size_t k = 1; k < cfg->num_classes; k++)
@@ -252,7 +294,8 @@ static attend_status model_new(attend_model **out, const attend_model_config *cf
                                  labels[k - 1], labels[k]);
         }
     if (!file && !(m->params = calloc(m->layout.total, sizeof(float)))) goto nomem;
-    m->labels.names = calloc(cfg->num_classes, sizeof(char *));
+    /* (one slot at least: calloc(0) may return NULL; a BERT encoder has no head) */
+    m->labels.names = calloc(cfg->num_classes ? cfg->num_classes : 1, sizeof(char *));
     if (!m->labels.names) goto nomem;
     m->labels.count = cfg->num_classes;
     for (size_t k = 0; k < cfg->num_classes; k++)
@@ -326,6 +369,10 @@ static void init_const(float *w, size_t n, float v) {
 }
 
 void attend_model_init_weights(attend_model *m, uint64_t seed) {
+    if (m->cfg.arch == ATTEND_ARCH_BERT) {
+        attend_bert_init_weights(m, seed);
+        return;
+    }
     const attend_model_config *c = &m->cfg;
     const size_t E = c->d_model, F = c->dim_feedforward;
     uint64_t k = 0; /* each tensor gets its own child seed */
@@ -384,6 +431,10 @@ static const float *pos_table(const attend_model *m) {
 void attend_model_forward(const attend_model *m, attend_model_acts *a, const int32_t *tokens,
                           const uint8_t *pad, size_t B, size_t T, int training,
                           uint64_t seed) {
+    if (m->cfg.arch == ATTEND_ARCH_BERT) {
+        attend_bert_forward(m, a, tokens, NULL, pad, B, T, training, seed);
+        return;
+    }
     const attend_model_config *c = &m->cfg;
     const size_t E = c->d_model, BT = B * T;
     const float p_drop = training ? c->dropout : 0.0f;
@@ -413,6 +464,10 @@ void attend_model_forward(const attend_model *m, attend_model_acts *a, const int
 void attend_model_backward(const attend_model *m, attend_model_params *g,
                            attend_model_acts *a, const int32_t *tokens, const uint8_t *pad,
                            size_t B, size_t T, int training, uint64_t seed) {
+    if (m->cfg.arch == ATTEND_ARCH_BERT) {
+        attend_bert_backward(m, g, a, tokens, NULL, pad, B, T, training, seed);
+        return;
+    }
     const attend_model_config *c = &m->cfg;
     const size_t E = c->d_model, BT = B * T;
     const float p_drop = training ? c->dropout : 0.0f;
@@ -448,11 +503,47 @@ void attend_model_backward(const attend_model *m, attend_model_params *g,
                                attend_seed_child(seed, SITE_EMB));
 }
 
-size_t attend_model_n_special(const attend_model *m) { return m->cfg.pool == ATTEND_POOL_CLS; }
+size_t attend_model_n_special(const attend_model *m) {
+    if (m->cfg.arch == ATTEND_ARCH_BERT) return 2;
+    return m->cfg.pool == ATTEND_POOL_CLS;
+}
+
+const float *attend_model_top(const attend_model *m, const attend_model_acts *a) {
+    const attend_model_config *c = &m->cfg;
+    if (c->norm_first) return a->hn;
+    return c->num_layers ? a->outs[c->num_layers - 1] : a->x0;
+}
+
+void attend_model_pool(const attend_model *m, float *u, const float *h, const uint8_t *pad,
+                       size_t B, size_t T, attend_pool_kind kind) {
+    if (kind == ATTEND_POOL_POOLER)
+        attend_pooler_forward(u, h, m->p.pooler_w, m->p.pooler_b, B, T, m->cfg.d_model);
+    else
+        attend_pool_forward(u, h, pad, B, T, m->cfg.d_model, kind);
+}
+
+/* BERT's input, as transformers gives it with add_special_tokens and
+ * truncation to max_len (the specials counted): [CLS] ids [SEP]. An empty
+ * text is [CLS] [SEP], which sentence-transformers embeds too. */
+static attend_status bert_encode(const attend_model *m, void *scratch, const char *text,
+                                 size_t len, int32_t *ids, size_t *n, size_t *n_total,
+                                 attend_error *err) {
+    const size_t T = m->cfg.max_len; /* >= 2 (attend_bert_config_check) */
+    size_t k = 0;
+    *n = 0;
+    attend_status st = attend_tokenizer_encode(m->tok, scratch, text, len, ids + 1, T - 2, &k,
+                                               n_total, err);
+    if (st) return st;
+    ids[0] = m->tok->cls_id;
+    ids[k + 1] = m->tok->sep_id;
+    *n = k + 2;
+    return ATTEND_OK;
+}
 
 attend_status attend_model_encode(const attend_model *m, void *scratch, const char *text,
                                   size_t len, int32_t *ids, size_t *n, size_t *n_total,
                                   attend_error *err) {
+    if (m->cfg.arch == ATTEND_ARCH_BERT) return bert_encode(m, scratch, text, len, ids, n, n_total, err);
     const size_t special = attend_model_n_special(m), T = m->cfg.max_len;
     size_t k = 0;
     *n = 0;

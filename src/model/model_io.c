@@ -1,3 +1,4 @@
+#define _POSIX_C_SOURCE 200809L /* stat */
 /* Model files: safetensors with every weight under its PyTorch-style name and,
  * in __metadata__, the configuration, vocabulary, labels and provenance as
  * JSON strings. Loading trusts nothing: every tensor must be present with
@@ -8,6 +9,7 @@
 #include "nn/layout.h"
 
 #include <cjson/cJSON.h>
+#include <sys/stat.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,7 +21,37 @@ static const char *pos_names[] = {"learned", "sinusoidal", "none"};
 static const char *pool_names[] = {"mean", "cls", "max"};
 static const char *act_names[] = {"relu", "gelu"};
 
+/* BERT's configuration: its own keys, "arch": "bert" first. */
+static const char *bert_pool_names[] = {"mean", "cls", "max", "pooler"};
+static const char *bert_act_names[] = {"relu", "gelu", "gelu_tanh"};
+
+static char *bert_config_to_json(const attend_model_config *c) {
+    cJSON *o = cJSON_CreateObject();
+    int ok = o && cJSON_AddStringToObject(o, "arch", "bert") &&
+             cJSON_AddNumberToObject(o, "vocab_size", (double)c->vocab_size) &&
+             cJSON_AddNumberToObject(o, "num_classes", (double)c->num_classes) &&
+             cJSON_AddNumberToObject(o, "d_model", (double)c->d_model) &&
+             cJSON_AddNumberToObject(o, "nhead", (double)c->nhead) &&
+             cJSON_AddNumberToObject(o, "num_layers", (double)c->num_layers) &&
+             cJSON_AddNumberToObject(o, "dim_feedforward", (double)c->dim_feedforward) &&
+             cJSON_AddNumberToObject(o, "max_len", (double)c->max_len) &&
+             cJSON_AddNumberToObject(o, "max_positions", (double)c->max_positions) &&
+             cJSON_AddNumberToObject(o, "type_vocab_size", (double)c->type_vocab_size) &&
+             cJSON_AddBoolToObject(o, "pooler", c->pooler) &&
+             cJSON_AddStringToObject(o, "pool", bert_pool_names[c->pool]) &&
+             cJSON_AddStringToObject(o, "activation", bert_act_names[c->activation]) &&
+             cJSON_AddNumberToObject(o, "layer_norm_eps", (double)c->layer_norm_eps) &&
+             cJSON_AddNumberToObject(o, "dropout", (double)c->dropout) &&
+             cJSON_AddNumberToObject(o, "attn_dropout", (double)c->attn_dropout);
+    char *txt = ok ? cJSON_PrintUnformatted(o) : NULL;
+    cJSON_Delete(o);
+    char *str = txt ? attend_strdup(txt) : NULL;
+    cJSON_free(txt);
+    return str;
+}
+
 char *attend_model_config_to_json(const attend_model_config *c) {
+    if (c->arch == ATTEND_ARCH_BERT) return bert_config_to_json(c);
     /* Any cJSON_Add* can fail for memory. A config missing a field would be
      * saved as a model file that does not load, so one failure is NULL. */
     cJSON *o = cJSON_CreateObject(), *h = NULL;
@@ -85,6 +117,36 @@ static attend_status json_float(const cJSON *o, const char *key, float *out, att
     return ATTEND_OK;
 }
 
+static attend_status bert_config_from_json(attend_model_config *c, const cJSON *o,
+                                           attend_error *err) {
+    attend_status st;
+    int pool = 0, act = 0;
+    const cJSON *pooler = cJSON_GetObjectItemCaseSensitive(o, "pooler");
+    c->arch = ATTEND_ARCH_BERT;
+    c->pos = ATTEND_POS_LEARNED;
+    if ((st = json_size(o, "vocab_size", &c->vocab_size, err)) ||
+        (st = json_size(o, "num_classes", &c->num_classes, err)) ||
+        (st = json_size(o, "d_model", &c->d_model, err)) ||
+        (st = json_size(o, "nhead", &c->nhead, err)) ||
+        (st = json_size(o, "num_layers", &c->num_layers, err)) ||
+        (st = json_size(o, "dim_feedforward", &c->dim_feedforward, err)) ||
+        (st = json_size(o, "max_len", &c->max_len, err)) ||
+        (st = json_size(o, "max_positions", &c->max_positions, err)) ||
+        (st = json_size(o, "type_vocab_size", &c->type_vocab_size, err)) ||
+        (st = json_enum(o, "pool", bert_pool_names, 4, &pool, err)) ||
+        (st = json_enum(o, "activation", bert_act_names, 3, &act, err)) ||
+        (st = json_float(o, "layer_norm_eps", &c->layer_norm_eps, err)) ||
+        (st = json_float(o, "dropout", &c->dropout, err)) ||
+        (st = json_float(o, "attn_dropout", &c->attn_dropout, err)))
+        return st;
+    if (!cJSON_IsBool(pooler))
+        return attend_errorf(err, ATTEND_ERR_FORMAT, "config: 'pooler' is missing or not true/false");
+    c->pooler = cJSON_IsTrue(pooler);
+    c->pool = (attend_pool_kind)pool;
+    c->activation = (attend_activation)act;
+    return attend_model_config_check(c, err);
+}
+
 attend_status attend_model_config_from_json(attend_model_config *c, const char *json,
                                             attend_error *err) {
     memset(c, 0, sizeof *c);
@@ -96,6 +158,14 @@ attend_status attend_model_config_from_json(attend_model_config *c, const char *
         return attend_errorf(err, ATTEND_ERR_FORMAT, "config is not a JSON object");
     }
     attend_status st = ATTEND_OK;
+    const cJSON *arch = cJSON_GetObjectItemCaseSensitive(o, "arch");
+    if (arch) {
+        st = cJSON_IsString(arch) && strcmp(arch->valuestring, "bert") == 0
+                 ? bert_config_from_json(c, o, err)
+                 : attend_errorf(err, ATTEND_ERR_FORMAT, "config: unknown 'arch'");
+        cJSON_Delete(o);
+        return st;
+    }
     int pos = 0, pool = 0, act = 0;
     const cJSON *nf = cJSON_GetObjectItemCaseSensitive(o, "norm_first");
     const cJSON *hh = cJSON_GetObjectItemCaseSensitive(o, "head_hidden");
@@ -141,6 +211,7 @@ done:
 }
 
 attend_status attend_model_save(const attend_model *m, const char *path, attend_error *err) {
+    if (m->cfg.arch == ATTEND_ARCH_BERT) return attend_bert_save(m, path, err);
     attend_status st = ATTEND_OK;
     char *config = attend_model_config_to_json(&m->cfg), *vocab = NULL, *labels = NULL;
     attend_st_writer *w = attend_st_writer_new();
@@ -187,6 +258,8 @@ static attend_status in_file(attend_status st, const char *path, attend_error *e
 
 attend_status attend_model_load(attend_model **out, const char *path, attend_error *err) {
     *out = NULL;
+    struct stat sb;
+    if (path && stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) return attend_hf_folder_load(out, path, err);
     attend_st_file *f = NULL;
     attend_model *m = NULL;
     attend_labels labels = {0};
@@ -197,6 +270,11 @@ attend_status attend_model_load(attend_model **out, const char *path, attend_err
     if (st != ATTEND_OK) return st;
 
     const char *fmt = attend_st_meta(f, "format");
+    if (fmt && strcmp(fmt, ATTEND_BERT_FORMAT) == 0) {
+        st = attend_bert_load_file(out, f, path, err);
+        attend_st_close(f);
+        return st;
+    }
     const char *jc = attend_st_meta(f, "config"), *jv = attend_st_meta(f, "vocab"),
                *jl = attend_st_meta(f, "labels");
     if (!fmt || strcmp(fmt, MODEL_FORMAT) != 0) {
@@ -293,7 +371,51 @@ const attend_model_config *attend_model_get_config(const attend_model *m) {
 }
 
 const char *attend_arch_name(attend_arch arch) {
-    return arch == ATTEND_ARCH_CLASSIFIER ? "classifier" : "unknown";
+    return arch == ATTEND_ARCH_CLASSIFIER ? "classifier" : arch == ATTEND_ARCH_BERT ? "bert" : "unknown";
+}
+
+size_t attend_model_max_len(const attend_model *m) { return m ? m->cfg.max_len : 0; }
+
+attend_status attend_model_set_max_len(attend_model *m, size_t max_len, attend_error *err) {
+    if (!m) return attend_errorf(err, ATTEND_ERR_ARG, "attend_model_set_max_len: the model is NULL");
+    if (m->cfg.arch != ATTEND_ARCH_BERT) {
+        if (max_len == m->cfg.max_len) return ATTEND_OK;
+        return attend_errorf(err, ATTEND_ERR_ARG,
+                             "this classifier reads %zu tokens per text, fixed when it was trained",
+                             m->cfg.max_len);
+    }
+    if (max_len < 2 || max_len > m->cfg.max_positions)
+        return attend_errorf(err, ATTEND_ERR_ARG,
+                             "max length %zu is outside [2, %zu] (the model's position table)",
+                             max_len, m->cfg.max_positions);
+    /* the layout does not depend on max_len, only the truncation does */
+    attend_model_config c = m->cfg;
+    c.max_len = max_len;
+    attend_status st = attend_model_config_check(&c, err);
+    if (st == ATTEND_OK) m->cfg.max_len = max_len;
+    return st;
+}
+
+attend_pool_kind attend_model_embed_pool(const attend_model *m) {
+    return m ? m->embed_pool : ATTEND_POOL_MEAN;
+}
+
+int attend_model_embed_normalize(const attend_model *m) { return m ? m->embed_normalize : 0; }
+
+attend_status attend_model_set_embed_pool(attend_model *m, attend_pool_kind pool,
+                                          attend_error *err) {
+    if (!m) return attend_errorf(err, ATTEND_ERR_ARG, "attend_model_set_embed_pool: the model is NULL");
+    const int bert = m->cfg.arch == ATTEND_ARCH_BERT;
+    if ((int)pool < 0 || pool > ATTEND_POOL_POOLER)
+        return attend_errorf(err, ATTEND_ERR_ARG, "unknown pooling %d", (int)pool);
+    if (pool == ATTEND_POOL_POOLER && !(bert && m->cfg.pooler))
+        return attend_errorf(err, ATTEND_ERR_ARG, "pooler pooling needs BERT's pooler weights, which this model lacks");
+    /* cls reads the first token: [CLS] for BERT, <cls> only for a
+     * classifier trained with cls pooling (else it is the first word) */
+    if (pool == ATTEND_POOL_CLS && !bert && m->cfg.pool != ATTEND_POOL_CLS)
+        return attend_errorf(err, ATTEND_ERR_ARG, "cls pooling needs a model that puts a <cls> token first (trained with --pool cls)");
+    m->embed_pool = pool;
+    return ATTEND_OK;
 }
 
 size_t attend_model_num_labels(const attend_model *m) { return m ? m->cfg.num_classes : 0; }

@@ -1,5 +1,7 @@
-/* Pooling: the token states of a text -> one vector. Padding never counts. */
+/* Pooling: the token states of a text -> one vector. Padding never counts.
+ * mean / cls / max, and BERT's pooler (a dense layer with tanh on [CLS]). */
 #include "model/model.h"
+#include "kernels/kernels.h"
 
 #include <math.h>
 #include <string.h>
@@ -64,4 +66,27 @@ void attend_pool_backward(float *dh, const float *du, const float *h, const floa
                     }
         }
     }
+}
+
+/* ---- BERT's pooler: a dense layer and tanh on the first token ---- */
+
+// u (B,E) = tanh(h[b,0] w^T + bias); h (B,T,E) read with row stride T*E
+void attend_pooler_forward(float *u, const float *h, const float *w, const float *bias,
+                           size_t B, size_t T, size_t E) {
+    for (size_t b = 0; b < B; b++) memcpy(u + b * E, bias, E * sizeof(float));
+    attend_gemm(0, 1, B, E, E, 1.0f, h, T * E, w, E, 1.0f, u, E);
+    for (size_t i = 0; i < B * E; i++) u[i] = tanhf(u[i]);
+}
+
+void attend_pooler_backward(float *dh, float *dw, float *dbias, float *du, const float *h,
+                            const float *u, const float *w, size_t B, size_t T, size_t E) {
+    // u = tanh(z): dz = du (1 - u^2), in place
+    for (size_t i = 0; i < B * E; i++) du[i] *= 1.0f - u[i] * u[i];
+    // z = h0 w^T + bias: dw += dz^T h0, dbias += sum_b dz, dh0 = dz w
+    if (dw) attend_gemm(1, 0, E, E, B, 1.0f, du, E, h, T * E, 1.0f, dw, E);
+    if (dbias)
+        for (size_t b = 0; b < B; b++)
+            for (size_t i = 0; i < E; i++) dbias[i] += du[b * E + i];
+    memset(dh, 0, B * T * E * sizeof(float));
+    attend_gemm(0, 0, B, E, E, 1.0f, du, E, w, E, 0.0f, dh, T * E);
 }

@@ -19,16 +19,27 @@ attend_status attend_encoder_config_check(const attend_encoder_config *cfg, atte
     if (st != ATTEND_OK) return st;
     if (cfg->dim_feedforward == 0)
         return attend_errorf(err, ATTEND_ERR_ARG, "dim_feedforward must be positive");
-    if (cfg->activation != ATTEND_ACT_RELU && cfg->activation != ATTEND_ACT_GELU)
+    if (cfg->activation != ATTEND_ACT_RELU && cfg->activation != ATTEND_ACT_GELU &&
+        cfg->activation != ATTEND_ACT_GELU_TANH)
         return attend_errorf(err, ATTEND_ERR_ARG, "unknown activation %d", (int)cfg->activation);
     if (!(cfg->layer_norm_eps > 0.0f))
         return attend_errorf(err, ATTEND_ERR_ARG, "layer_norm_eps must be positive");
+    if (cfg->bert_dropout && !(cfg->attn_dropout >= 0.0f && cfg->attn_dropout < 1.0f))
+        return attend_errorf(err, ATTEND_ERR_ARG, "attention dropout %g is outside [0, 1)",
+                             (double)cfg->attn_dropout);
     return ATTEND_OK;
 }
 
 attend_mha_config attend_encoder_mha_config(const attend_encoder_config *cfg) {
-    attend_mha_config m = {cfg->d_model, cfg->nhead, 0, 0, 1, cfg->dropout};
+    attend_mha_config m = {cfg->d_model, cfg->nhead, 0, 0, 1,
+                           cfg->bert_dropout ? cfg->attn_dropout : cfg->dropout};
     return m;
+}
+
+/* Dropout inside the feed-forward block (after the activation): PyTorch's
+ * layer has it, BERT's has not. */
+static float ff_dropout(const attend_encoder_config *cfg, int training) {
+    return training && !cfg->bert_dropout ? cfg->dropout : 0.0f;
 }
 
 void attend_encoder_layer_layout(attend_layout *L, const char *prefix,
@@ -120,7 +131,7 @@ void attend_encoder_layer_forward(float *out, attend_encoder_acts *a,
                                  p->norm1_bias, BT, E, eps);
         // r2 = ln1 + drop2(FF(ln1)); out = norm2(r2)
         attend_linear_forward(a->h, a->ln1, p->linear1_weight, p->linear1_bias, BT, E, F);
-        attend_act_dropout_forward(a->a, a->h, BT * F, cfg->activation, p_drop, s_ff);
+        attend_act_dropout_forward(a->a, a->h, BT * F, cfg->activation, ff_dropout(cfg, training), s_ff);
         attend_linear_forward(a->r2, a->a, p->linear2_weight, p->linear2_bias, BT, F, E);
         attend_dropout_forward(a->r2, a->r2, n, p_drop, s_d2);
         attend_residual_forward(a->r2, a->r2, a->ln1, n);
@@ -138,7 +149,7 @@ void attend_encoder_layer_forward(float *out, attend_encoder_acts *a,
         attend_layernorm_forward(a->ln2, a->mean2, a->rstd2, a->r1, p->norm2_weight,
                                  p->norm2_bias, BT, E, eps);
         attend_linear_forward(a->h, a->ln2, p->linear1_weight, p->linear1_bias, BT, E, F);
-        attend_act_dropout_forward(a->a, a->h, BT * F, cfg->activation, p_drop, s_ff);
+        attend_act_dropout_forward(a->a, a->h, BT * F, cfg->activation, ff_dropout(cfg, training), s_ff);
         attend_linear_forward(out, a->a, p->linear2_weight, p->linear2_bias, BT, F, E);
         attend_dropout_forward(out, out, n, p_drop, s_d2);
         attend_residual_forward(out, out, a->r1, n);
@@ -176,7 +187,7 @@ void attend_encoder_layer_backward(float *dx, attend_encoder_layer_params *g,
         attend_linear_backward_ex(s->dh, 0, G(linear2_weight), G(linear2_bias), s->d2, a->a,
                                p->linear2_weight, BT, F, E);
         // a = drop(act(h)): dh2 = dh_pre
-        attend_act_dropout_backward(s->dh2, s->dh, a->h, nf, cfg->activation, p_drop, s_ff);
+        attend_act_dropout_backward(s->dh2, s->dh, a->h, nf, cfg->activation, ff_dropout(cfg, training), s_ff);
         // h = linear1(ln1): d3 += dln1
         attend_linear_backward(s->d3, G(linear1_weight), G(linear1_bias), s->dh2, a->ln1,
                                p->linear1_weight, BT, E, F);
@@ -198,7 +209,7 @@ void attend_encoder_layer_backward(float *dx, attend_encoder_layer_params *g,
         // ff = linear2(a)
         attend_linear_backward_ex(s->dh, 0, G(linear2_weight), G(linear2_bias), s->d2, a->a,
                                p->linear2_weight, BT, F, E);
-        attend_act_dropout_backward(s->dh2, s->dh, a->h, nf, cfg->activation, p_drop, s_ff);
+        attend_act_dropout_backward(s->dh2, s->dh, a->h, nf, cfg->activation, ff_dropout(cfg, training), s_ff);
         // h = linear1(ln2): d3 = dln2
         attend_linear_backward_ex(s->d3, 0, G(linear1_weight), G(linear1_bias), s->dh2, a->ln2,
                                p->linear1_weight, BT, E, F);

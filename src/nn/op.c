@@ -301,7 +301,7 @@ static attend_status run_encoder(op_ctx *c, const char *wpath, const char *xpath
     const size_t B = ts->shape[0], T = ts->shape[1], E = tw->shape[1];
     if ((st = check_last_dim(ts, xpath, E, "d_model from linear1.weight", err))) return st;
     attend_encoder_config cfg = {E, opt->heads, tw->shape[0], opt->activation, opt->norm_first,
-                                 opt->layer_norm_eps > 0 ? opt->layer_norm_eps : 1e-5f, 0.0f};
+                                 opt->layer_norm_eps > 0 ? opt->layer_norm_eps : 1e-5f, 0.0f, 0, 0.0f};
     if ((st = attend_encoder_config_check(&cfg, err))) return st;
     tg = attend_st_find(c->x, "grad_output");
 

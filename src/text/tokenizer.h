@@ -66,6 +66,22 @@ attend_status attend_tokenizer_words_new(attend_tokenizer **out, attend_vocab *v
 /* The vocabulary of an "attend" tokenizer (NULL for other kinds). */
 const attend_vocab *attend_tokenizer_words_vocab(const attend_tokenizer *t);
 
+/* BERT's WordPiece over wp, which it takes (also on failure). pad_id is
+ * the padding id when the vocabulary has no pad_token (-1: 0). */
+struct attend_wordpiece;
+attend_status attend_tokenizer_wordpiece_new(attend_tokenizer **out, struct attend_wordpiece *wp,
+                                             int32_t pad_id, attend_error *err);
+
+/* The WordPiece of a "wordpiece" tokenizer (NULL for other kinds). */
+const struct attend_wordpiece *attend_tokenizer_wordpiece(const attend_tokenizer *t);
+
+/* A WordPiece tokenizer's settings as a JSON object (malloc'ed), and the
+ * tokenizer back from its vocabulary (vocab_json) and those settings. */
+attend_status attend_tokenizer_wordpiece_settings(const attend_tokenizer *t, char **out,
+                                                  attend_error *err);
+attend_status attend_tokenizer_wordpiece_from_json(attend_tokenizer **out, const char *vocab_json,
+                                                   const char *settings_json, attend_error *err);
+
 /* Frees a tokenizer (NULL is fine). */
 void attend_tokenizer_free(attend_tokenizer *t);
 

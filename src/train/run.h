@@ -24,6 +24,7 @@ typedef struct {
     size_t *order, *batches;
     attend_metrics mt;
     char *prov, *training;
+    char *init_prov;        /* --init: the pretrained model's provenance (JSON), or NULL */
     /* the plan */
     size_t n_batches, total_steps, warmup;
     char resume_path[4096]; /* MODEL.ckpt when --resume named the model */

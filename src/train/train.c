@@ -36,6 +36,7 @@ void attend_train_options_default(attend_train_options *o) {
     o->weight_decay = 0.01f;
     o->clip = 1.0f;
     o->seed = 1;
+    o->init_pool = -1;
 }
 
 static void train_run_free(train_run *r) {
@@ -60,9 +61,97 @@ static void train_run_free(train_run *r) {
     attend_metrics_free(&r->mt);
     free(r->prov);
     free(r->training);
+    free(r->init_prov);
 }
 
 /* ---- plan: data, labels, split, vocabulary, model, buffers, schedule ---- */
+
+/* From scratch: the vocabulary of the training split, a model with the
+ * configuration asked for, initialised from the seed. */
+static attend_status model_from_scratch(train_run *r, const attend_train_options *o, size_t K,
+                                        attend_error *err) {
+    attend_splitter tok;
+    attend_status st;
+    if ((st = attend_splitter_init(&tok, err))) return st;
+    if ((st = attend_vocab_counter_init(&r->counter, err))) {
+        attend_splitter_free(&tok);
+        return st;
+    }
+    r->counter_ready = 1;
+    for (size_t i = 0; i < r->train_ds.count && st == ATTEND_OK; i++) {
+        if (r->is_val[i]) continue;
+        const char *t = r->train_ds.records[i].text;
+        st = attend_vocab_counter_add_text(&r->counter, &tok, t, strlen(t), err);
+    }
+    attend_splitter_free(&tok);
+    if (st) return st;
+    if ((st = attend_vocab_build(&r->vocab, &r->counter, o->min_freq, o->max_vocab, err))) return st;
+    r->vocab_ready = 1;
+    attend_model_config cfg = o->model;
+    cfg.vocab_size = attend_vocab_size(&r->vocab);
+    cfg.num_classes = K;
+    attend_tokenizer *words = NULL;
+    r->vocab_ready = 0; /* the tokenizer takes it, also on failure */
+    if ((st = attend_tokenizer_words_new(&words, &r->vocab, err)) ||
+        (st = attend_model_create(&r->model, &cfg, words, r->labels.names, err)))
+        return st;
+    attend_model_init_weights(r->model, attend_seed_child(o->seed, 12));
+    return ATTEND_OK;
+}
+
+/* The pooling of a head on the pretrained encoder src: asked for, else the
+ * folder's sentence-transformers pooling, else what src's own head read,
+ * else BERT's pooler on [CLS] (as BertForSequenceClassification). */
+static attend_pool_kind init_pool(const attend_model *src, const attend_train_options *o) {
+    if (o->init_pool >= 0) return (attend_pool_kind)o->init_pool;
+    if (src->embed_pool_given) return src->embed_pool;
+    if (src->cfg.num_classes) return src->cfg.pool;
+    return src->cfg.pooler ? ATTEND_POOL_POOLER : ATTEND_POOL_CLS;
+}
+
+/* Fine-tuning: src's configuration, tokenizer and every encoder weight,
+ * copied into a model of the run's own (the stepper writes its weights),
+ * with a new head initialised as BERT initialises one. */
+static attend_status model_from_init(train_run *r, const attend_train_options *o, size_t K,
+                                     attend_error *err) {
+    attend_model *src = NULL;
+    attend_status st = attend_model_load(&src, o->init_path, err);
+    if (st) return st;
+    if (src->cfg.arch != ATTEND_ARCH_BERT) {
+        attend_model_free(src);
+        return attend_errorf(err, ATTEND_ERR_ARG,
+                             "--init %s: an attend classifier; --init takes a BERT-family encoder (a Hugging Face folder, or a model attend train --init saved)",
+                             o->init_path);
+    }
+    attend_model_config cfg = src->cfg;
+    cfg.num_classes = K;
+    cfg.pool = init_pool(src, o);
+    if (o->model.max_len) cfg.max_len = o->model.max_len;
+    if (o->model.dropout >= 0.0f) cfg.dropout = cfg.attn_dropout = o->model.dropout;
+    attend_tokenizer *tok = src->tok;
+    src->tok = NULL; /* the new model takes the tokenizer */
+    if (src->meta_provenance && !(r->init_prov = attend_strdup(src->meta_provenance))) {
+        attend_tokenizer_free(tok);
+        attend_model_free(src);
+        return attend_errorf(err, ATTEND_ERR_NOMEM, "out of memory");
+    }
+    if ((st = attend_model_create(&r->model, &cfg, tok, r->labels.names, err))) {
+        attend_model_free(src);
+        return st;
+    }
+    attend_model *m = r->model;
+    attend_model_init_weights(m, attend_seed_child(o->seed, 12));
+    for (size_t i = 0; i < m->layout.count; i++) {
+        const attend_param_info *it = &m->layout.items[i];
+        long j = attend_layout_find(&src->layout, it->name);
+        if (j >= 0 && src->layout.items[j].numel == it->numel) /* the head is new */
+            memcpy(m->params + it->offset, attend_model_view(src, (size_t)j), it->numel * sizeof(float));
+    }
+    m->embed_pool = src->embed_pool;
+    m->embed_normalize = src->embed_normalize;
+    attend_model_free(src);
+    return ATTEND_OK;
+}
 
 /* Reads the data, builds labels, split and vocabulary, creates the model. */
 static attend_status prepare(train_run *r, const attend_train_options *o,
@@ -92,33 +181,8 @@ static attend_status prepare(train_run *r, const attend_train_options *o,
             return st;
     }
 
-    // vocabulary from the training split only
-    attend_splitter tok;
-    if ((st = attend_splitter_init(&tok, err))) return st;
-    if ((st = attend_vocab_counter_init(&r->counter, err))) {
-        attend_splitter_free(&tok);
+    if ((st = o->init_path ? model_from_init(r, o, K, err) : model_from_scratch(r, o, K, err)))
         return st;
-    }
-    r->counter_ready = 1;
-    for (size_t i = 0; i < N && st == ATTEND_OK; i++) {
-        if (r->is_val[i]) continue;
-        const char *t = r->train_ds.records[i].text;
-        st = attend_vocab_counter_add_text(&r->counter, &tok, t, strlen(t), err);
-    }
-    attend_splitter_free(&tok);
-    if (st) return st;
-    if ((st = attend_vocab_build(&r->vocab, &r->counter, o->min_freq, o->max_vocab, err))) return st;
-    r->vocab_ready = 1;
-
-    attend_model_config cfg = o->model;
-    cfg.vocab_size = attend_vocab_size(&r->vocab);
-    cfg.num_classes = K;
-    attend_tokenizer *words = NULL;
-    r->vocab_ready = 0; /* the tokenizer takes it, also on failure */
-    if ((st = attend_tokenizer_words_new(&words, &r->vocab, err)) ||
-        (st = attend_model_create(&r->model, &cfg, words, r->labels.names, err)))
-        return st;
-    attend_model_init_weights(r->model, attend_seed_child(o->seed, 12));
     if (o->on_init) o->on_init(o->ctx, r->model);
 
     if ((st = attend_encode_dataset(&r->tr, r->model, &r->train_ds, r->train_ids, r->is_val, 0,
@@ -135,7 +199,7 @@ static attend_status prepare(train_run *r, const attend_train_options *o,
         return attend_errorf(err, ATTEND_ERR_FORMAT, "%s: no training example has a token", o->data_path);
     res->n_train = r->tr.n;
     res->n_val = r->va.n;
-    res->vocab_size = cfg.vocab_size;
+    res->vocab_size = r->model->cfg.vocab_size;
     res->num_classes = K;
     res->n_params = r->model->layout.total;
     return ATTEND_OK;
@@ -174,8 +238,15 @@ static attend_status describe(train_run *r, const attend_train_options *o,
     attend_buf_init(&pb);
     attend_buf_puts(&pb, "{\"data\":");
     attend_buf_json_string(&pb, o->data_path);
-    attend_buf_printf(&pb, ",\"data_fnv1a64\":\"%s\",\"data_format\":\"%s\",\"val\":",
+    attend_buf_printf(&pb, ",\"data_fnv1a64\":\"%s\",\"data_format\":\"%s\",",
                       r->train_ds.hash_hex, attend_data_format_name(r->train_ds.format));
+    if (o->init_path) {
+        /* fine-tuned: the pretrained model it started from, and that one's record */
+        attend_buf_puts(&pb, "\"init\":");
+        attend_buf_json_string(&pb, o->init_path);
+        attend_buf_printf(&pb, ",\"init_provenance\":%s,", r->init_prov ? r->init_prov : "null");
+    }
+    attend_buf_puts(&pb, "\"val\":");
     attend_buf_json_string(&pb, o->val_path ? o->val_path : "");
     attend_buf_printf(&pb,
                       ",\"val_fnv1a64\":\"%s\",\"val_split\":%g,\"seed\":%llu,\"threads\":%d,"
@@ -386,7 +457,7 @@ attend_status attend_train(const attend_train_options *o, attend_train_result *r
     attend_model_config probe = o->model;
     probe.vocab_size = ATTEND_VOCAB_NSPECIAL;
     probe.num_classes = 2;
-    attend_status st = attend_model_config_check(&probe, err);
+    attend_status st = o->init_path ? ATTEND_OK : attend_model_config_check(&probe, err);
     if (st) return st;
 
     train_state ts = {1, 0, 0, 0.0, 0, 0, INFINITY, 0};

@@ -35,11 +35,12 @@ attend_status attend_explain_tokens(const attend_model *m, const char *text, siz
         st = attend_errorf(err, ATTEND_ERR_ARG, "the text has no tokens after normalisation");
         goto done;
     }
-    // the tokenizer keeps the pieces of its last encode: id t is piece t - special
-    const size_t special = attend_model_n_special(m);
+    // the tokenizer keeps the pieces of its last encode: id t is piece t - lead;
+    // the special tokens around them ([CLS] first, BERT's [SEP] last) are named
+    const size_t special = attend_model_n_special(m), lead = special ? 1 : 0, text_n = n - special;
     for (size_t t = 0; t < n; t++) {
-        const char *s = t < special ? attend_tokenizer_token(m->tok, ids[t])
-                                    : attend_tokenizer_piece(m->tok, tok, t - special);
+        const char *s = t < lead || t >= lead + text_n ? attend_tokenizer_token(m->tok, ids[t])
+                                                       : attend_tokenizer_piece(m->tok, tok, t - lead);
         if (!(tokens[t] = attend_strdup(s))) {
             for (size_t u = 0; u < t; u++) free(tokens[u]);
             st = attend_errorf(err, ATTEND_ERR_NOMEM, "out of memory for the token strings");
@@ -74,14 +75,14 @@ attend_status attend_explain(const attend_model *m, const char *text, size_t len
     ex->H = H;
     ex->K = K;
     ex->attn = calloc(L * H * T * T + 1, sizeof(float));
-    ex->probs = calloc(K, sizeof(float));
+    ex->probs = calloc(K ? K : 1, sizeof(float)); /* an encoder (K = 0) predicts nothing */
     if (!ex->attn || !ex->probs) goto nomem;
     size_t n_acts = attend_model_acts_size(c, 1, T, 0);
     if (!n_acts || !(mem = malloc(n_acts * sizeof(float)))) goto nomem;
     attend_model_acts a;
     attend_model_acts_bind(&a, c, 1, T, 0, mem);
     attend_model_forward(m, &a, ids, pad, 1, T, 0, 0);
-    attend_softmax_forward(ex->probs, a.logits, 1, K);
+    if (K) attend_softmax_forward(ex->probs, a.logits, 1, K);
     for (size_t k = 1; k < K; k++) ex->predicted = ex->probs[k] > ex->probs[ex->predicted] ? k : ex->predicted;
     for (size_t l = 0; l < L; l++)
         memcpy(ex->attn + l * H * T * T, a.layers[l].attn.probs, H * T * T * sizeof(float));

@@ -21,6 +21,10 @@ static int ends_with(const char *s, const char *suffix) {
 }
 
 static void prediction_line(char *out, size_t cap, const attend_model *m, const attend_explanation *ex) {
+    if (!ex->K) {
+        snprintf(out, cap, "an encoder: no classification head");
+        return;
+    }
     snprintf(out, cap, "predicted: %s (p = %.3f)", attend_model_label(m, ex->predicted),
              (double)ex->probs[ex->predicted]);
 }
@@ -63,7 +67,9 @@ static void write_html(attend_buf *b, const attend_model *m, const attend_explan
     size_t *order = malloc(K * sizeof(size_t));
     char (*cells)[2][64] = malloc(n * sizeof *cells);
     const char **cp = malloc(2 * n * sizeof(char *));
-    if (order && cells && cp) {
+    if (K == 0) {
+        /* an encoder: nothing predicted */
+    } else if (order && cells && cp) {
         for (size_t k = 0; k < K; k++) order[k] = k;
         for (size_t i = 0; i < n; i++)
             for (size_t j = i + 1; j < K; j++)
