@@ -1041,8 +1041,11 @@ static double cmp_ent[4] = {1.5, 0.75, 2.0, 1.25}, cmp_dist[4] = {1.0, 2.5, 0.5,
 static double cmp_drop[4] = {0.125, -0.0625, 0.25, 0.0}, cmp_rise[4] = {0.5, 0.25, 0.75, 0.0};
 static attend_compare_run cmp_runs[4];
 static attend_compare_setup cmp_setup;
-#define N_CMP_FILES 5
-static const char *cmp_files[N_CMP_FILES] = {"results.csv", "runs.csv", "results.json", "table.md", "index.html"};
+static attend_compare_set cmp_set;
+static attend_epoch_report cmp_curve[3];
+#define N_CMP_FILES 6
+static const char *cmp_files[N_CMP_FILES] = {"results.csv", "runs.csv", "curves.csv", "results.json", "table.md",
+                                             "index.html"};
 static char cmp_dir[600];
 static blob ref_cmp[N_CMP_FILES];
 static size_t ref_cmp_maps, ref_cmp_plots;
@@ -1068,6 +1071,10 @@ static void compare_fixtures(void) {
         r->params = 1000 + 10 * i;
         r->epochs_run = 3;
         r->best_epoch = 2;
+        if (i != 1) { /* learning curves (not for run 1) */
+            r->curve = cmp_curve;
+            r->n_curve = 3;
+        }
         if (i == 2) continue; /* no statistics */
         attend_head_stats *hs = &r->stats;
         hs->L = i == 3 ? 2 : 1;
@@ -1089,10 +1096,14 @@ static void compare_fixtures(void) {
                                        .num_classes = 4, .d_model = 8, .layers = 1, .d_ff = 16, .max_len = 16,
                                        .epochs = 3, .batch = 4, .n_seeds = 2, .first_seed = 7, .lr = 0.001f,
                                        .dropout = 0.1f};
+    for (size_t e = 0; e < 3; e++)
+        cmp_curve[e] = (attend_epoch_report){.epoch = e + 1, .epochs = 3, .train_loss = 1.0 - 0.25 * (double)e,
+                                             .val_loss = 1.0, .val_accuracy = 0.25 * (double)(e + 1), .has_val = 1};
+    cmp_set = (attend_compare_set){"data", NULL, cmp_setup, cmp_runs, 4};
     tmp_path(cmp_dir, sizeof cmp_dir, "compare");
     attend_error err = {0};
     need(attend_mkdir(cmp_dir, &err), &err, "creating the compare directory");
-    need(attend_compare_write(cmp_dir, &cmp_setup, cmp_runs, 4, &ref_cmp_maps, &ref_cmp_plots, &err), &err,
+    need(attend_compare_write(cmp_dir, &cmp_set, NULL, &ref_cmp_maps, &ref_cmp_plots, &err), &err,
          "the reference compare outputs");
     for (size_t k = 0; k < N_CMP_FILES; k++) {
         char path[700];
@@ -1113,7 +1124,7 @@ static void trial_compare(scenario_stats *s, long n, int *inj) {
     size_t maps = 0, plots = 0;
     track_begin();
     arm(n);
-    attend_status st = attend_compare_write(cmp_dir, &cmp_setup, cmp_runs, 4, &maps, &plots, &err);
+    attend_status st = attend_compare_write(cmp_dir, &cmp_set, NULL, &maps, &plots, &err);
     *inj = disarm();
     if (st) check_failure(s->name, n, st, &err);
     else if (*inj) s->recovered++;

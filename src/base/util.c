@@ -2,6 +2,7 @@
 #define _POSIX_C_SOURCE 200809L /* clock_gettime */
 #include "base/util.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -49,4 +50,51 @@ double attend_now_s(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+attend_status attend_read_small_file(const char *path, size_t max, char **buf, size_t *len,
+                                     int *absent, attend_error *err) {
+    *buf = NULL;
+    *len = 0;
+    if (absent) *absent = 0;
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        if (absent && errno == ENOENT) {
+            *absent = 1;
+            return ATTEND_OK;
+        }
+        return attend_errorf(err, ATTEND_ERR_IO, "cannot open %s: %s", path, strerror(errno));
+    }
+    size_t cap = 1 << 16, n = 0;
+    char *b = malloc(cap + 1);
+    attend_status st = ATTEND_OK;
+    while (b) {
+        size_t got = fread(b + n, 1, cap - n, f);
+        n += got;
+        if (n < cap) break;
+        if (cap >= max) {
+            st = attend_errorf(err, ATTEND_ERR_FORMAT, "%s: larger than %zu bytes", path, max);
+            break;
+        }
+        size_t ncap = cap * 2 > max ? max : cap * 2;
+        char *nb = realloc(b, ncap + 1);
+        if (!nb) {
+            free(b);
+            b = NULL;
+            break;
+        }
+        b = nb;
+        cap = ncap;
+    }
+    if (!b) st = attend_errorf(err, ATTEND_ERR_NOMEM, "%s: out of memory reading it", path);
+    else if (st == ATTEND_OK && ferror(f)) st = attend_errorf(err, ATTEND_ERR_IO, "%s: read error", path);
+    fclose(f);
+    if (st) {
+        free(b);
+        return st;
+    }
+    b[n] = 0;
+    *buf = b;
+    *len = n;
+    return ATTEND_OK;
 }

@@ -45,4 +45,11 @@ void attend_emitf(void (*fn)(void *ctx, const char *msg), void *ctx, const char 
 /* Seconds on a monotonic clock (for durations only). */
 double attend_now_s(void);
 
+/* Reads path whole (at most max bytes, NUL-terminated) into *buf (malloc'ed)
+ * and its length into *len. absent NULL: a missing file is ATTEND_ERR_IO;
+ * else *absent = 1 (and ATTEND_OK) when it does not exist. A longer file is
+ * ATTEND_ERR_FORMAT. */
+attend_status attend_read_small_file(const char *path, size_t max, char **buf, size_t *len,
+                                     int *absent, attend_error *err);
+
 #endif

@@ -96,55 +96,6 @@ static attend_status check_options(attend_wordpiece_options *dst,
 /* Largest tokenizer.json read (a multilingual BERT's is about 3 MB). */
 #define WP_MAX_JSON_BYTES ((size_t)1 << 27)
 
-/* Reads path whole (NUL-terminated) into *buf; *absent = 1 (and ATTEND_OK)
- * when the file does not exist. */
-static attend_status read_small_file(const char *path, size_t max, char **buf, size_t *len,
-                                     int *absent, attend_error *err) {
-    *buf = NULL;
-    *len = 0;
-    if (absent) *absent = 0;
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        if (absent && errno == ENOENT) {
-            *absent = 1;
-            return ATTEND_OK;
-        }
-        return attend_errorf(err, ATTEND_ERR_IO, "cannot open %s: %s", path, strerror(errno));
-    }
-    size_t cap = 1 << 16, n = 0;
-    char *b = malloc(cap + 1);
-    attend_status st = ATTEND_OK;
-    while (b) {
-        size_t got = fread(b + n, 1, cap - n, f);
-        n += got;
-        if (n < cap) break;
-        if (cap >= max) {
-            st = attend_errorf(err, ATTEND_ERR_FORMAT, "%s: larger than %zu bytes", path, max);
-            break;
-        }
-        size_t ncap = cap * 2 > max ? max : cap * 2;
-        char *nb = realloc(b, ncap + 1);
-        if (!nb) {
-            free(b);
-            b = NULL;
-            break;
-        }
-        b = nb;
-        cap = ncap;
-    }
-    if (!b) st = attend_errorf(err, ATTEND_ERR_NOMEM, "%s: out of memory reading it", path);
-    else if (st == ATTEND_OK && ferror(f)) st = attend_errorf(err, ATTEND_ERR_IO, "%s: read error", path);
-    fclose(f);
-    if (st) {
-        free(b);
-        return st;
-    }
-    b[n] = 0;
-    *buf = b;
-    *len = n;
-    return ATTEND_OK;
-}
-
 /* Parses path's JSON object into *out; *out NULL (and ATTEND_OK) when the
  * file does not exist. */
 static attend_status read_json_object(const char *path, cJSON **out, attend_error *err) {
@@ -152,7 +103,7 @@ static attend_status read_json_object(const char *path, cJSON **out, attend_erro
     char *buf;
     size_t len;
     int absent;
-    attend_status st = read_small_file(path, WP_MAX_JSON_BYTES, &buf, &len, &absent, err);
+    attend_status st = attend_read_small_file(path, WP_MAX_JSON_BYTES, &buf, &len, &absent, err);
     if (st || absent) return st;
     size_t nul = strlen(buf);
     if (nul != len) {
@@ -640,7 +591,7 @@ attend_status attend_wordpiece_load(attend_wordpiece **out, const char *vocab_tx
     char *buf;
     size_t len;
     attend_status st =
-        read_small_file(vocab_txt_path, ATTEND_WORDPIECE_MAX_FILE + 1, &buf, &len, NULL, err);
+        attend_read_small_file(vocab_txt_path, ATTEND_WORDPIECE_MAX_FILE + 1, &buf, &len, NULL, err);
     if (st) return st;
     st = attend_wordpiece_load_memory(out, buf, len, vocab_txt_path, o, err);
     free(buf);
