@@ -307,7 +307,7 @@ awk -F'\t' '{ print ($1 == "animal" ? "a" : "b") "\t" $2 }' data.tsv >data2.tsv
 awk 'NR % 5 == 0' data.tsv >val1.tsv
 printf 'Said <b>before</b> & "after".\n\nA second paragraph.\n' >note.txt
 run "compare: two data sets" 0 compare --data data.tsv --val val1.tsv --name first --data data2.tsv \
-    --heads 1,2 --seeds 2 $SIZES --examples 2 --note note.txt --out cmpm
+    --heads 1,2 --seeds 2 $SIZES --pool cls --examples 2 --note note.txt --out cmpm
 cp out comparem.out
 has "two data sets: says which is running" comparem.out "data set 2 of 2: data2"
 has "two data sets: 8 runs" comparem.out "[8/8] heads 2, pos learned, seed 2"
@@ -337,6 +337,8 @@ check "two data sets: combined table, 2 rows" \
 check "two data sets: an importance table each" [ "$(count cmpm/index.html 'attend-importance')" -eq 2 ]
 check "two data sets: a section each" [ "$(count cmpm/index.html '<h2 id="set-')" -eq 2 ]
 has "two data sets: links to each page" cmpm/index.html '<a href="data2/index.html">'
+has "two data sets (cls pooling): what the <cls> query reads" cmpm/index.html "the &lt;cls&gt; query (what the classifier reads)"
+hasnt "one data set (mean pooling): no <cls> column" cmp/index.html "the &lt;cls&gt; query (what the classifier reads)"
 has "two data sets: the note, escaped" cmpm/index.html '<p>Said &lt;b&gt;before&lt;/b&gt; &amp; &quot;after&quot;.</p>'
 has "two data sets: the note's second paragraph" cmpm/index.html '<p>A second paragraph.</p>'
 hasnt "two data sets: no raw markup from the note" cmpm/index.html '<b>before'

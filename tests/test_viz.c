@@ -442,7 +442,12 @@ static void test_compare_page(void) {
     for (size_t e = 0; e < 2; e++)
         page_curve[e] = (attend_epoch_report){.epoch = e + 1, .epochs = 2, .val_accuracy = 0.5 + 0.2 * (double)e,
                                               .has_val = 1};
-    for (size_t k = 0; k < 18; k++) page_attn[k] = 1.0f / 3;
+    /* each head: the <cls> query looks at token 3, the other queries mostly at token 1 */
+    for (size_t h = 0; h < 2; h++)
+        for (size_t i = 0; i < 3; i++)
+            for (size_t j = 0; j < 3; j++)
+                page_attn[h * 9 + i * 3 + j] = i == 0 ? (const float[]){0.1f, 0.2f, 0.7f}[j]
+                                                      : (const float[]){0.6f, 0.3f, 0.1f}[j];
     attend_compare_example ex = {"the <x> & \"y\"", "b<1>", "b<1>", {0}, 1};
     ex.ex = (attend_explanation){.T = 3, .L = 1, .H = 2, .K = 2, .tokens = page_tokens, .unknown = page_unknown,
                                  .attn = page_attn, .probs = page_probs, .predicted = 1, .n_text_tokens = 2,
@@ -468,7 +473,11 @@ static void test_compare_page(void) {
         CHECK(strstr(b.s, "&#8220;") || strstr(b.s, "the &lt;x&gt; &amp; &quot;y&quot;"), "the example text escaped");
         CHECK(!strstr(b.s, "<x>") && !strstr(b.s, "b<1>"), "nothing unescaped from the example");
         CHECK(strstr(b.s, "a&lt;b&gt;.tsv"), "the data path escaped");
-        CHECK(strstr(b.s, "the &lt;cls&gt; query") && strstr(b.s, "2 a&amp;b 0.33"), "the <cls> query's tokens");
+        CHECK(strstr(b.s, "the &lt;cls&gt; query") &&
+                  count_of(b.s, "<td>3 &lt;x&gt; 0.70; 2 a&amp;b 0.20; 1 &lt;cls&gt; 0.10</td>") == 2,
+              "the tokens the <cls> query attends to, per head");
+        CHECK(count_of(b.s, "<td>1 &lt;cls&gt; 0.43; 3 &lt;x&gt; 0.30; 2 a&amp;b 0.27</td>") == 2,
+              "the tokens attended to on average over the queries, per head");
         CHECK(count_of(b.s, "<tr><td class=\"r\">1</td><td class=\"r\">") == 2, "importance: a row per head");
         CHECK(strstr(b.s, "seed 2, the best of them (80.00%)"), "the best seed of the best multi-head configuration");
         CHECK(!strstr(b.s, "attend-summary"), "one data set: no combined table");
