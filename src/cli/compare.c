@@ -128,8 +128,9 @@ int cli_compare(int argc, char **argv) {
         CLI_OPT_FUNC("--pos", "LIST", &co, set_pos, "learned,sinusoidal,none", "learned"),
         CLI_OPT(CLI_SIZE, "--seeds", "N", &co.n_seeds, 1, 100, "seeds per configuration: --seed, --seed+1, ..."),
         CLI_OPT(CLI_STRING, "--out", "DIR", &co.out_dir, 0, 0, "directory to write (created if missing)"),
-        CLI_OPT_FUNC("--val", "FILE", &co, set_val, "validation data of the --data before it",
-                     "a stratified split of that --data (--val-split)"),
+        CLI_OPT_FUNC("--val", "FILE", &co, set_val,
+                     "validation data of the --data before it (default: a\n"
+                     "stratified --val-split of that --data)", ""),
         CLI_OPT_FUNC("--name", "NAME", &co, set_name,
                      "name of the --data before it, on the page and as its\n"
                      "directory DIR/NAME/ (letters, digits, . _ -)", "the file name"),
@@ -163,7 +164,7 @@ int cli_compare(int argc, char **argv) {
         "The seed (--seed) also seeds the split. With several --data, each data set\n"
         "gets these files in DIR/NAME/, and DIR/index.html puts them side by side\n"
         "(DIR/results.csv with a data column, DIR/table.md heads x data set).\n",
-        "attend compare --data data/wordnet-nouns.tsv --heads 1,2,4,8 --pos learned,sinusoidal --seeds 3 --epochs 3 --out compare",
+        "attend compare --data data/heads-task-train.tsv --val data/heads-task-val.tsv --name task --data data/wordnet-nouns.tsv --heads 1,2,4,8 --seeds 3 --out compare",
         opts, CLI_N(opts), NULL, NULL};
     int pr = cli_parse(&cmd, argc, argv);
     if (pr) return pr > 0 ? CLI_OK : CLI_USAGE;

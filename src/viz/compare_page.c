@@ -38,7 +38,8 @@ static void para(page *pg, const char *cls, const char *text) {
 
 /* One plot of a metric against heads, a line per positional encoding.
  * metric: 0 accuracy, 1 loss. title NULL: the metric's. */
-static void metric_plot(page *pg, const attend_compare_row *rows, size_t n_rows, int metric, const char *title) {
+static void metric_plot(page *pg, const attend_compare_row *rows, size_t n_rows, int metric, const char *title,
+                        double width) {
     attend_pos_kind kinds[3];
     size_t nk = 0;
     for (size_t i = 0; i < n_rows; i++) {
@@ -72,7 +73,8 @@ static void metric_plot(page *pg, const attend_compare_row *rows, size_t n_rows,
     attend_plot p = {0};
     p.title = title ? title : metric == 0 ? "Validation accuracy against the number of heads"
                                           : "Validation loss against the number of heads";
-    p.x_label = "attention heads per layer (log scale; same d_model, so same parameters)";
+    p.x_label = width >= 350 ? "attention heads per layer (log scale; same d_model, so same parameters)"
+                             : "heads per layer (log scale; equal parameters)";
     p.y_label = metric == 0 ? "accuracy (%), mean \xC2\xB1 1 std over seeds" : "cross-entropy loss, mean \xC2\xB1 1 std";
     p.series = se;
     p.n_series = nk;
@@ -80,7 +82,7 @@ static void metric_plot(page *pg, const attend_compare_row *rows, size_t n_rows,
     p.ymin = NAN;
     p.ymax = NAN;
     p.dodge = 6;
-    p.width = 400;
+    p.width = width;
     attend_buf_puts(pg->b, "<figure>\n");
     attend_svg_plot(pg->b, &p);
     pg->plots++;
@@ -221,12 +223,12 @@ static void section_results(page *pg, const attend_compare_set *set, const atten
                      "same numbers are in results.csv, runs.csv, curves.csv, results.json and table.md.");
     attend_buf_puts(pg->b, "<div class=\"row\">\n");
     if (with_acc) {
-        metric_plot(pg, rows, n_rows, 0, NULL);
+        metric_plot(pg, rows, n_rows, 0, NULL, 400);
         attend_buf_puts(pg->b, "<figcaption>Error bars: \xC2\xB1 1 standard deviation over the seeds (none with one "
                                "seed). Lines are drawn side by side a few pixels apart so that their error bars do "
                                "not hide one another.</figcaption>\n</figure>\n");
     }
-    metric_plot(pg, rows, n_rows, 1, NULL);
+    metric_plot(pg, rows, n_rows, 1, NULL, 400);
     attend_buf_puts(pg->b, "<figcaption>Lower is better. Loss also sees how confident the right answers "
                            "are.</figcaption>\n</figure>\n");
     if (curve_plot(pg, set, rows, n_rows))
@@ -540,7 +542,7 @@ static void section_side_by_side(page *pg, const attend_compare_set *sets, atten
     for (size_t s = 0; s < n_sets; s++) {
         char title[128];
         snprintf(title, sizeof title, "%.64s: validation accuracy against heads", sets[s].name);
-        metric_plot(pg, rows[s], n_rows[s], 0, title);
+        metric_plot(pg, rows[s], n_rows[s], 0, title, 280); /* two fit side by side */
         attend_buf_puts(pg->b, "<figcaption>Error bars: \xC2\xB1 1 standard deviation over the seeds. Each plot "
                                "has its own scale.</figcaption>\n</figure>\n");
     }
