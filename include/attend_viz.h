@@ -249,7 +249,8 @@ typedef struct {
                                      train.val_path are the one data set */
     size_t n_data;
     size_t n_examples;            /* validation texts on which the page shows the best
-                                     multi-head model's attention, head by head (default 3) */
+                                     multi-head model's attention, head by head (default 3,
+                                     at most 16) */
     const char *note_path;        /* a UTF-8 text file: the page's summary in plain words
                                      (paragraphs split at blank lines, shown escaped) above
                                      the sentences generated from the numbers; NULL: none */

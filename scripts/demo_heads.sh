@@ -48,10 +48,11 @@ awk 'NR % 8 == 1' data/wordnet-nouns.tsv >"$out/wordnet-subset.tsv"
 cat >"$out/note.txt" <<'NOTE'
 Two data sets, the same model and settings on each. rainbow-steps: texts of 10-30 words whose first word is a colour of the rainbow and which hold one other colour word somewhere after it; the label is the number of steps from the other colour forward to the first around the circle of seven colours (step1 to step6). Finding the first colour is a lookup by position, finding the other one a lookup by content; a bag of words can get at most 50%, since which colour comes first matters. wordnet-subset: every 8th WordNet noun gloss, labelled with its lexicographer class (26 classes); most of the label is in which words occur.
 
-The classifier reads only a <cls> token placed before the text, so in this one-layer model the <cls> token's attention must gather everything the label needs. Several heads help if one head cannot gather both colours at once. This is the exploratory setting of docs/heads.md, shortened to 20 epochs; with mean pooling, every head count learns the task perfectly given 40 epochs.
+The classifier reads only a <cls> token placed before the text, so in this one-layer model the <cls> token's attention must gather everything the label needs. The question the numbers answer: can one head gather both colours, or does it take several? This is the exploratory setting of docs/heads.md, shortened to 20 epochs (there, with mean pooling instead, every head count learned the task to 100% in 40 epochs).
 NOTE
 
 echo "== attend compare: rainbow-steps and a WordNet subset, 1/2/4/8 heads x 3 seeds, <cls> pooling, 20 epochs"
+load_before=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo '?')
 start=$(date +%s)
 "$attend" compare \
   --data data/heads-task-train.tsv --val data/heads-task-val.tsv --name rainbow-steps \
@@ -60,6 +61,7 @@ start=$(date +%s)
   --threads "$threads" --note "$out/note.txt" --out "$out"
 end=$(date +%s)
 echo
-echo "demo-heads: $((end - start)) s on $(nproc 2>/dev/null || echo '?') cores (load average before: see uptime)"
+echo "demo-heads: $((end - start)) s on $(nproc 2>/dev/null || echo '?') cores; load average (1, 5, 15 min)" \
+  "before: $load_before, after: $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo '?')"
 echo "page: $out/index.html   (each data set in full: $out/rainbow-steps/index.html, $out/wordnet-subset/index.html)"
 echo "what it means, with the longer runs: docs/heads.md"
