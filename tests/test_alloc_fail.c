@@ -1143,6 +1143,63 @@ static void trial_compare(scenario_stats *s, long n, int *inj) {
           ref_cmp_maps, ref_cmp_plots);
 }
 
+/* The combined page of two data sets (attend_compare_write_sets): on failure
+ * each of its files is the earlier one or the complete new one. */
+#define N_SETS_FILES 3
+static const char *sets_files[N_SETS_FILES] = {"results.csv", "table.md", "index.html"};
+static char sets_dir[600];
+static blob ref_sets[N_SETS_FILES];
+static attend_compare_set cmp_sets[2];
+static size_t ref_sets_maps, ref_sets_plots;
+
+static void sets_path(char *buf, size_t n, size_t k) { snprintf(buf, n, "%s/%s", sets_dir, sets_files[k]); }
+
+static void compare_sets_fixtures(void) {
+    cmp_sets[0] = cmp_set;
+    cmp_sets[1] = (attend_compare_set){"second", "second/index.html", cmp_setup, cmp_runs, 3};
+    tmp_path(sets_dir, sizeof sets_dir, "compare-sets");
+    attend_error err = {0};
+    need(attend_mkdir(sets_dir, &err), &err, "creating the compare-sets directory");
+    need(attend_compare_write_sets(sets_dir, cmp_sets, 2, "a note\n\nin two paragraphs", &ref_sets_maps,
+                                   &ref_sets_plots, &err),
+         &err, "the reference compare-sets outputs");
+    for (size_t k = 0; k < N_SETS_FILES; k++) {
+        char path[700];
+        sets_path(path, sizeof path, k);
+        ref_sets[k] = must_slurp(path);
+    }
+}
+
+static void trial_compare_sets(scenario_stats *s, long n, int *inj) {
+    attend_error err = {0};
+    char path[N_SETS_FILES][700];
+    for (size_t k = 0; k < N_SETS_FILES; k++) {
+        sets_path(path[k], sizeof path[k], k);
+        if (spill(path[k], old_file.p, old_file.n)) need(ATTEND_ERR_IO, &err, "writing an earlier file");
+    }
+    size_t maps = 0, plots = 0;
+    track_begin();
+    arm(n);
+    attend_status st = attend_compare_write_sets(sets_dir, cmp_sets, 2, "a note\n\nin two paragraphs", &maps, &plots,
+                                                 &err);
+    *inj = disarm();
+    if (st) check_failure(s->name, n, st, &err);
+    else if (*inj) s->recovered++;
+    track_end(s->name, n);
+    for (size_t k = 0; k < N_SETS_FILES; k++) {
+        if (st)
+            CHECK(file_is(path[k], &old_file) || file_is(path[k], &ref_sets[k]),
+                  "compare-sets, allocation %ld fails: %s is neither the earlier file nor the complete new one", n,
+                  sets_files[k]);
+        else
+            CHECK(file_is(path[k], &ref_sets[k]), "compare-sets, allocation %ld fails: written OK but %s differs", n,
+                  sets_files[k]);
+    }
+    CHECK(st || (maps == ref_sets_maps && plots == ref_sets_plots),
+          "compare-sets, allocation %ld fails: %zu heatmaps and %zu plots instead of %zu and %zu", n, maps, plots,
+          ref_sets_maps, ref_sets_plots);
+}
+
 /* ---- attend report ---- */
 
 static char rep_dir[600], rep_index[700];
@@ -1290,6 +1347,7 @@ int main(void) {
     make_tmp_dir();
     make_fixtures();
     compare_fixtures();
+    compare_sets_fixtures();
     report_fixtures();
     if (spill(resume_src, ref_mid.p, ref_mid.n)) {
         fprintf(stderr, "test_alloc_fail: cannot write %s\n", resume_src);
@@ -1310,10 +1368,11 @@ int main(void) {
     scenario_stats st[] = {{.name = "data"},  {.name = "vocab"}, {.name = "load"},
                            {.name = "classify"}, {.name = "save"}, {.name = "train"},
                            {.name = "interrupt"}, {.name = "resume"}, {.name = "compare"},
-                           {.name = "report"}, {.name = "explain"}, {.name = "stepwise"}};
+                           {.name = "compare-sets"}, {.name = "report"}, {.name = "explain"},
+                           {.name = "stepwise"}};
     trial_fn fns[] = {trial_data,  trial_vocab,     trial_load,   trial_classify,
                       trial_save,  trial_train,     trial_interrupt, trial_resume,
-                      trial_compare, trial_report,  trial_explain, trial_stepwise};
+                      trial_compare, trial_compare_sets, trial_report, trial_explain, trial_stepwise};
     printf("test_alloc_fail: the N-th allocation fails, N = 1, 2, ... until a run completes\n");
     const char *only = getenv("ATTEND_ALLOC_FAIL_ONLY");
     long total = 0;
@@ -1333,6 +1392,7 @@ int main(void) {
     free(ref_mid.p);
     free(ref_prev.p);
     for (size_t k = 0; k < N_CMP_FILES; k++) free(ref_cmp[k].p);
+    for (size_t k = 0; k < N_SETS_FILES; k++) free(ref_sets[k].p);
     free(ref_report.p);
     return test_summary("test_alloc_fail");
 }
