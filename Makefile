@@ -4,6 +4,7 @@
 #   make test SANITIZE=1   same under AddressSanitizer + UBSan (in build-sanitize/)
 #   make test TSAN=1       the concurrency tests under ThreadSanitizer (in build-tsan/)
 #   make demo       train the default classifier on the bundled WordNet data
+#   make demo-heads do more heads help? compare 1/2/4/8 heads on two data sets (a few minutes)
 #   make bench      run the benchmarks beside PyTorch
 #   make bench-serve attend serve beside FastAPI + PyTorch under wrk
 #   make install PREFIX=/usr/local   the program, libraries, headers, attend.pc, attend(1)
@@ -39,7 +40,7 @@ CMAKE_FLAGS += -DATTEND_OPENMP=$(if $(filter 0,$(OPENMP)),OFF,ON) -DATTEND_NATIV
 
 PREFIX ?= /usr/local
 
-.PHONY: all deps configure test demo bench bench-serve clean fixtures install
+.PHONY: all deps configure test demo demo-heads bench bench-serve clean fixtures install
 
 all: configure
 	cmake --build $(BUILD) -j $(JOBS)
@@ -60,6 +61,9 @@ install: all
 
 demo: all
 	@sh scripts/demo.sh $(BUILD)
+
+demo-heads: all
+	@sh scripts/demo_heads.sh $(BUILD)
 
 bench: all
 	@sh bench/run.sh $(BUILD)

@@ -229,12 +229,31 @@ attend_status attend_mkdir(const char *path, attend_error *err);
 /* ------------------------------------------------------------------------ */
 
 #define ATTEND_COMPARE_MAX_CONFIGS 32
+#define ATTEND_COMPARE_MAX_DATA 8
+
+/* One data set of a comparison. */
+typedef struct {
+    const char *data_path;        /* labelled data (read with train.data's options) */
+    const char *val_path;         /* NULL: a stratified split of data_path (train.val_split) */
+    const char *name;             /* on the page and as its directory: letters, digits, '.',
+                                     '_', '-' (at most 48); NULL: from the file name */
+} attend_compare_data;
 
 /* What to compare: every (heads, positional encoding, seed) is trained with
  * train's settings on one split, so only the heads (at equal parameters:
- * d_model is fixed) and the encoding vary. */
+ * d_model is fixed) and the encoding vary. With several data sets, the
+ * same runs are made on each, one after the other. */
 typedef struct {
     attend_train_options train;   /* data, model, epochs, ...; train.seed is the first seed */
+    attend_compare_data data[ATTEND_COMPARE_MAX_DATA]; /* n_data 0: train.data_path and
+                                     train.val_path are the one data set */
+    size_t n_data;
+    size_t n_examples;            /* validation texts on which the page shows the best
+                                     multi-head model's attention, head by head (default 3,
+                                     at most 16) */
+    const char *note_path;        /* a UTF-8 text file: the page's summary in plain words
+                                     (paragraphs split at blank lines, shown escaped) above
+                                     the sentences generated from the numbers; NULL: none */
     size_t heads[ATTEND_COMPARE_MAX_CONFIGS];
     size_t n_heads;
     attend_pos_kind pos[3];       /* default learned */
@@ -255,9 +274,12 @@ typedef struct {
 /* Defaults above, with attend_train_options_default for train. */
 void attend_compare_options_default(attend_compare_options *o);
 
-/* Runs the experiment and writes out_dir/results.csv, runs.csv,
- * results.json, table.md and index.html (rewritten after every run). The
- * summary as a Markdown table goes to *markdown (malloc'ed; may be NULL). */
+/* Runs the experiment and writes out_dir/results.csv, runs.csv, curves.csv,
+ * results.json, table.md and index.html (rewritten after every run). With
+ * several data sets each gets those files in out_dir/NAME/, and out_dir gets
+ * the page that puts them side by side (index.html), results.csv with a
+ * data column and table.md (heads x data set). The summary as a Markdown
+ * table goes to *markdown (malloc'ed; may be NULL). */
 attend_status attend_compare(const attend_compare_options *o, char **markdown, attend_error *err);
 
 /* "learned", "sinusoidal" or "none". */

@@ -1041,8 +1041,11 @@ static double cmp_ent[4] = {1.5, 0.75, 2.0, 1.25}, cmp_dist[4] = {1.0, 2.5, 0.5,
 static double cmp_drop[4] = {0.125, -0.0625, 0.25, 0.0}, cmp_rise[4] = {0.5, 0.25, 0.75, 0.0};
 static attend_compare_run cmp_runs[4];
 static attend_compare_setup cmp_setup;
-#define N_CMP_FILES 5
-static const char *cmp_files[N_CMP_FILES] = {"results.csv", "runs.csv", "results.json", "table.md", "index.html"};
+static attend_compare_set cmp_set;
+static attend_epoch_report cmp_curve[3];
+#define N_CMP_FILES 6
+static const char *cmp_files[N_CMP_FILES] = {"results.csv", "runs.csv", "curves.csv", "results.json", "table.md",
+                                             "index.html"};
 static char cmp_dir[600];
 static blob ref_cmp[N_CMP_FILES];
 static size_t ref_cmp_maps, ref_cmp_plots;
@@ -1068,6 +1071,10 @@ static void compare_fixtures(void) {
         r->params = 1000 + 10 * i;
         r->epochs_run = 3;
         r->best_epoch = 2;
+        if (i != 1) { /* learning curves (not for run 1) */
+            r->curve = cmp_curve;
+            r->n_curve = 3;
+        }
         if (i == 2) continue; /* no statistics */
         attend_head_stats *hs = &r->stats;
         hs->L = i == 3 ? 2 : 1;
@@ -1089,10 +1096,14 @@ static void compare_fixtures(void) {
                                        .num_classes = 4, .d_model = 8, .layers = 1, .d_ff = 16, .max_len = 16,
                                        .epochs = 3, .batch = 4, .n_seeds = 2, .first_seed = 7, .lr = 0.001f,
                                        .dropout = 0.1f};
+    for (size_t e = 0; e < 3; e++)
+        cmp_curve[e] = (attend_epoch_report){.epoch = e + 1, .epochs = 3, .train_loss = 1.0 - 0.25 * (double)e,
+                                             .val_loss = 1.0, .val_accuracy = 0.25 * (double)(e + 1), .has_val = 1};
+    cmp_set = (attend_compare_set){"data", NULL, cmp_setup, cmp_runs, 4};
     tmp_path(cmp_dir, sizeof cmp_dir, "compare");
     attend_error err = {0};
     need(attend_mkdir(cmp_dir, &err), &err, "creating the compare directory");
-    need(attend_compare_write(cmp_dir, &cmp_setup, cmp_runs, 4, &ref_cmp_maps, &ref_cmp_plots, &err), &err,
+    need(attend_compare_write(cmp_dir, &cmp_set, NULL, &ref_cmp_maps, &ref_cmp_plots, &err), &err,
          "the reference compare outputs");
     for (size_t k = 0; k < N_CMP_FILES; k++) {
         char path[700];
@@ -1113,7 +1124,7 @@ static void trial_compare(scenario_stats *s, long n, int *inj) {
     size_t maps = 0, plots = 0;
     track_begin();
     arm(n);
-    attend_status st = attend_compare_write(cmp_dir, &cmp_setup, cmp_runs, 4, &maps, &plots, &err);
+    attend_status st = attend_compare_write(cmp_dir, &cmp_set, NULL, &maps, &plots, &err);
     *inj = disarm();
     if (st) check_failure(s->name, n, st, &err);
     else if (*inj) s->recovered++;
@@ -1130,6 +1141,63 @@ static void trial_compare(scenario_stats *s, long n, int *inj) {
     CHECK(st || (maps == ref_cmp_maps && plots == ref_cmp_plots),
           "compare, allocation %ld fails: %zu heatmaps and %zu plots instead of %zu and %zu", n, maps, plots,
           ref_cmp_maps, ref_cmp_plots);
+}
+
+/* The combined page of two data sets (attend_compare_write_sets): on failure
+ * each of its files is the earlier one or the complete new one. */
+#define N_SETS_FILES 3
+static const char *sets_files[N_SETS_FILES] = {"results.csv", "table.md", "index.html"};
+static char sets_dir[600];
+static blob ref_sets[N_SETS_FILES];
+static attend_compare_set cmp_sets[2];
+static size_t ref_sets_maps, ref_sets_plots;
+
+static void sets_path(char *buf, size_t n, size_t k) { snprintf(buf, n, "%s/%s", sets_dir, sets_files[k]); }
+
+static void compare_sets_fixtures(void) {
+    cmp_sets[0] = cmp_set;
+    cmp_sets[1] = (attend_compare_set){"second", "second/index.html", cmp_setup, cmp_runs, 3};
+    tmp_path(sets_dir, sizeof sets_dir, "compare-sets");
+    attend_error err = {0};
+    need(attend_mkdir(sets_dir, &err), &err, "creating the compare-sets directory");
+    need(attend_compare_write_sets(sets_dir, cmp_sets, 2, "a note\n\nin two paragraphs", &ref_sets_maps,
+                                   &ref_sets_plots, &err),
+         &err, "the reference compare-sets outputs");
+    for (size_t k = 0; k < N_SETS_FILES; k++) {
+        char path[700];
+        sets_path(path, sizeof path, k);
+        ref_sets[k] = must_slurp(path);
+    }
+}
+
+static void trial_compare_sets(scenario_stats *s, long n, int *inj) {
+    attend_error err = {0};
+    char path[N_SETS_FILES][700];
+    for (size_t k = 0; k < N_SETS_FILES; k++) {
+        sets_path(path[k], sizeof path[k], k);
+        if (spill(path[k], old_file.p, old_file.n)) need(ATTEND_ERR_IO, &err, "writing an earlier file");
+    }
+    size_t maps = 0, plots = 0;
+    track_begin();
+    arm(n);
+    attend_status st = attend_compare_write_sets(sets_dir, cmp_sets, 2, "a note\n\nin two paragraphs", &maps, &plots,
+                                                 &err);
+    *inj = disarm();
+    if (st) check_failure(s->name, n, st, &err);
+    else if (*inj) s->recovered++;
+    track_end(s->name, n);
+    for (size_t k = 0; k < N_SETS_FILES; k++) {
+        if (st)
+            CHECK(file_is(path[k], &old_file) || file_is(path[k], &ref_sets[k]),
+                  "compare-sets, allocation %ld fails: %s is neither the earlier file nor the complete new one", n,
+                  sets_files[k]);
+        else
+            CHECK(file_is(path[k], &ref_sets[k]), "compare-sets, allocation %ld fails: written OK but %s differs", n,
+                  sets_files[k]);
+    }
+    CHECK(st || (maps == ref_sets_maps && plots == ref_sets_plots),
+          "compare-sets, allocation %ld fails: %zu heatmaps and %zu plots instead of %zu and %zu", n, maps, plots,
+          ref_sets_maps, ref_sets_plots);
 }
 
 /* ---- attend report ---- */
@@ -1279,6 +1347,7 @@ int main(void) {
     make_tmp_dir();
     make_fixtures();
     compare_fixtures();
+    compare_sets_fixtures();
     report_fixtures();
     if (spill(resume_src, ref_mid.p, ref_mid.n)) {
         fprintf(stderr, "test_alloc_fail: cannot write %s\n", resume_src);
@@ -1299,10 +1368,11 @@ int main(void) {
     scenario_stats st[] = {{.name = "data"},  {.name = "vocab"}, {.name = "load"},
                            {.name = "classify"}, {.name = "save"}, {.name = "train"},
                            {.name = "interrupt"}, {.name = "resume"}, {.name = "compare"},
-                           {.name = "report"}, {.name = "explain"}, {.name = "stepwise"}};
+                           {.name = "compare-sets"}, {.name = "report"}, {.name = "explain"},
+                           {.name = "stepwise"}};
     trial_fn fns[] = {trial_data,  trial_vocab,     trial_load,   trial_classify,
                       trial_save,  trial_train,     trial_interrupt, trial_resume,
-                      trial_compare, trial_report,  trial_explain, trial_stepwise};
+                      trial_compare, trial_compare_sets, trial_report, trial_explain, trial_stepwise};
     printf("test_alloc_fail: the N-th allocation fails, N = 1, 2, ... until a run completes\n");
     const char *only = getenv("ATTEND_ALLOC_FAIL_ONLY");
     long total = 0;
@@ -1322,6 +1392,7 @@ int main(void) {
     free(ref_mid.p);
     free(ref_prev.p);
     for (size_t k = 0; k < N_CMP_FILES; k++) free(ref_cmp[k].p);
+    for (size_t k = 0; k < N_SETS_FILES; k++) free(ref_sets[k].p);
     free(ref_report.p);
     return test_summary("test_alloc_fail");
 }

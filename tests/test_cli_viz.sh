@@ -274,9 +274,18 @@ for key in '"setup"' '"configs"' '"runs"' '"val_accuracy_mean"' '"val_accuracy_s
     has "compare: results.json" cmp/results.json "$key"
 done
 html_ok "compare page" cmp/index.html
-check "compare page: 2 plots" [ "$(count cmp/index.html 'class="attend-plot"')" -eq 2 ]
-check "compare page: 3 per-head heatmaps per configuration" [ "$(count cmp/index.html 'class="attend-heatmap')" -eq 6 ]
+check "compare page: 3 plots (accuracy, loss, learning curves)" [ "$(count cmp/index.html 'class="attend-plot"')" -eq 3 ]
+# 3 per-head heatmaps per configuration, and the best 2-head model's attention on 3 validation texts
+check "compare page: 2 x 3 per-head heatmaps + 3 examples" [ "$(count cmp/index.html 'class="attend-heatmap')" -eq 9 ]
+check "compare page: the examples are head views" [ "$(count cmp/index.html 'attend-head-view')" -eq 3 ]
+check "compare page: one importance table" [ "$(count cmp/index.html 'attend-importance')" -eq 1 ]
+check "compare page: the importance table has a row per head" \
+    [ "$(sed -n '/attend-importance/,/<\/table>/p' cmp/index.html | grep -c '<tr><td')" -eq 2 ]
 has "compare page: error bars explained" cmp/index.html "1 standard deviation over the seeds"
+has "compare page: the winner named" cmp/index.html "The best configuration with more than one head is 2 heads"
+has "compare page: in plain words" cmp/index.html "pooled standard deviations over the seeds"
+check "compare: curves.csv, 2 epochs x 4 runs" [ "$(wc -l <cmp/curves.csv)" -eq 9 ]
+has "compare: results.csv has the learning-speed columns" cmp/results.csv "curve_accuracy_mean,curve_accuracy_std"
 # same seeds, same split -> same numbers (seconds aside)
 run "compare again" 0 compare --data data.tsv --heads 1,2 --seeds 2 $SIZES --out cmp2
 cut -d, -f1-7 cmp/runs.csv >a.csv
@@ -291,6 +300,61 @@ has "compare: divisibility explained" err "not divisible by 3 heads"
 run "compare: bad --pos" 2 compare --data data.tsv --heads 1 --pos learnt --out cmp4
 run "compare: missing --heads" 2 compare --data data.tsv --out cmp4
 run "compare --help" 0 compare --help
+
+# ---- compare on several data sets side by side ----
+# a second data set: the same words, labelled by the first word's class
+awk -F'\t' '{ print ($1 == "animal" ? "a" : "b") "\t" $2 }' data.tsv >data2.tsv
+awk 'NR % 5 == 0' data.tsv >val1.tsv
+printf 'Said <b>before</b> & "after".\n\nA second paragraph.\n' >note.txt
+run "compare: two data sets" 0 compare --data data.tsv --val val1.tsv --name first --data data2.tsv \
+    --heads 1,2 --seeds 2 $SIZES --pool cls --examples 2 --note note.txt --out cmpm
+cp out comparem.out
+has "two data sets: says which is running" comparem.out "data set 2 of 2: data2"
+has "two data sets: 8 runs" comparem.out "[8/8] heads 2, pos learned, seed 2"
+has "two data sets: combined markdown" comparem.out "| heads | pos | first: val accuracy (%) | first: mean over epochs (%) | data2: val accuracy (%) |"
+has "two data sets: page printed" comparem.out "compare: cmpm/index.html"
+for d in first data2; do
+    for f in index.html results.csv runs.csv curves.csv results.json table.md; do
+        check "two data sets: $d/$f" [ -s "cmpm/$d/$f" ]
+    done
+done
+check "two data sets: --val used, no split for the first" [ ! -e cmpm/first/train.tsv ]
+check "two data sets: the second split" [ -s cmpm/data2/train.tsv ] && [ -s cmpm/data2/val.tsv ]
+check "two data sets: results.csv with a data column, 2 x 2 lines" [ "$(wc -l <cmpm/results.csv)" -eq 5 ]
+has "two data sets: results.csv header" cmpm/results.csv "data,heads,pos,runs,params"
+check "two data sets: results.csv lines per data set" [ "$(grep -c '^first,' cmpm/results.csv)" -eq 2 ] && \
+    [ "$(grep -c '^data2,' cmpm/results.csv)" -eq 2 ]
+check "two data sets: table.md heads x data set" [ "$(grep -c '^| [12] | learned | [0-9.]* ± [0-9.]* |' cmpm/table.md)" -eq 2 ]
+html_ok "compare page, two data sets" cmpm/index.html
+html_ok "compare page, one of two data sets" cmpm/first/index.html
+# 2 accuracy plots side by side, then per data set loss and learning curves
+check "two data sets: 6 plots" [ "$(count cmpm/index.html 'class="attend-plot"')" -eq 6 ]
+# per data set: 2 configurations x 3 per-head heatmaps + 2 examples
+check "two data sets: 16 heatmaps" [ "$(count cmpm/index.html 'class="attend-heatmap')" -eq 16 ]
+check "two data sets: the combined table" [ "$(count cmpm/index.html 'attend-summary')" -eq 1 ]
+check "two data sets: combined table, 2 rows" \
+    [ "$(sed -n '/attend-summary/,/<\/table>/p' cmpm/index.html | grep -c '<tr><td')" -eq 2 ]
+check "two data sets: an importance table each" [ "$(count cmpm/index.html 'attend-importance')" -eq 2 ]
+check "two data sets: a section each" [ "$(count cmpm/index.html '<h2 id="set-')" -eq 2 ]
+has "two data sets: links to each page" cmpm/index.html '<a href="data2/index.html">'
+has "two data sets (cls pooling): what the <cls> query reads" cmpm/index.html "the &lt;cls&gt; query (what the classifier reads)"
+hasnt "one data set (mean pooling): no <cls> column" cmp/index.html "the &lt;cls&gt; query (what the classifier reads)"
+has "two data sets: the note, escaped" cmpm/index.html '<p>Said &lt;b&gt;before&lt;/b&gt; &amp; &quot;after&quot;.</p>'
+has "two data sets: the note's second paragraph" cmpm/index.html '<p>A second paragraph.</p>'
+hasnt "two data sets: no raw markup from the note" cmpm/index.html '<b>before'
+has "two data sets: the note on each set's own page too" cmpm/data2/index.html 'A second paragraph.'
+check "two data sets: generated sentences, 2 per data set" \
+    [ "$(grep -c '^<p>.*Validation accuracy' cmpm/index.html)" -eq 4 ]
+run "compare: --val given twice" 2 compare --data data.tsv --val val1.tsv --val val1.tsv --heads 1 --out cmp5
+has "compare: --val twice explained" err "given twice for the same --data"
+run "compare: bad --name" 2 compare --data data.tsv --name ../x --heads 1 --out cmp5
+run "compare: the same name twice" 1 compare --data data.tsv --data data.tsv --heads 1 $SIZES --out cmp5
+has "compare: same name explained" err "two data sets are named 'data'"
+run "compare: 9 data sets" 2 compare --data a --data a --data a --data a --data a --data a --data a --data a \
+    --data a --heads 1 --out cmp5
+run "compare: a note that is not UTF-8" 1 compare --data data.tsv --heads 1 $SIZES --note "$(printf 'x\377' >bad.txt; echo bad.txt)" --out cmp5
+has "compare: bad note explained" err "invalid UTF-8"
+run "compare: a missing note" 1 compare --data data.tsv --heads 1 $SIZES --note missing.txt --out cmp5
 
 echo "test_cli_viz.sh: $pass passed, $fail failed"
 [ $fail -eq 0 ]

@@ -322,6 +322,204 @@ static void test_compare_summary(void) {
     free(rows);
 }
 
+/* Configurations of one encoding with accuracy means and spreads (3 seeds). */
+static void rows_of(attend_compare_row *rows, size_t n, const size_t *heads, const double *acc, const double *sd) {
+    memset(rows, 0, n * sizeof *rows);
+    for (size_t i = 0; i < n; i++) {
+        rows[i].heads = heads[i];
+        rows[i].pos = ATTEND_POS_LEARNED;
+        rows[i].n_runs = 3;
+        rows[i].acc_mean = acc[i];
+        rows[i].acc_std = sd[i];
+        rows[i].curve_mean = NAN;
+        rows[i].curve_std = NAN;
+    }
+}
+
+/* The plain-words sentences come from the numbers: differences in points and
+ * in pooled standard deviations, and which side of twice the spread they are. */
+static void test_compare_verdict(void) {
+    const size_t heads[4] = {1, 2, 4, 8};
+    attend_compare_row rows[4];
+    attend_buf b;
+    /* one head 0.60 +/- 0.10, best of several (4 heads) 0.90 +/- 0.02: 30 points, 4.2 pooled sd */
+    rows_of(rows, 4, heads, (const double[]){0.60, 0.85, 0.90, 0.88}, (const double[]){0.10, 0.03, 0.02, 0.01});
+    attend_buf_init(&b);
+    attend_compare_verdict(&b, rows, 4, 0);
+    CHECK(b.s && strstr(b.s, "ranges from 60.00 \xC2\xB1 10.00% (1 head) to 90.00 \xC2\xB1 2.00% (4 heads): +30.00 points"),
+          "range: %s", b.s ? b.s : "");
+    CHECK(b.s && strstr(b.s, "(4 heads, 90.00 \xC2\xB1 2.00%) against one head (60.00 \xC2\xB1 10.00%): +30.00 points "
+                             "(4.2 pooled standard deviations over the seeds: larger than the spread between seeds), "
+                             "so several heads helped here."),
+          "one against several: %s", b.s ? b.s : "");
+    attend_buf_free(&b);
+    /* 0.2 points apart with sd 0.15: within the spread */
+    rows_of(rows, 4, heads, (const double[]){0.826, 0.8262, 0.825, 0.822}, (const double[]){0.0015, 0.0015, 0.0014, 0.001});
+    attend_buf_init(&b);
+    attend_compare_verdict(&b, rows, 4, 0);
+    CHECK(b.s && strstr(b.s, "+0.02 points (0.1 pooled standard deviations over the seeds: within the spread between "
+                             "seeds), so this does not show that several heads help here."),
+          "within the spread: %s", b.s ? b.s : "");
+    attend_buf_free(&b);
+    /* one head better by more than twice the spread */
+    rows_of(rows, 2, heads, (const double[]){0.80, 0.70}, (const double[]){0.01, 0.01});
+    attend_buf_init(&b);
+    attend_compare_verdict(&b, rows, 2, 0);
+    CHECK(b.s && strstr(b.s, "-10.00 points") && strstr(b.s, "so one head did better here."), "worse: %s", b.s ? b.s : "");
+    attend_buf_free(&b);
+    /* everything at 100% in every seed */
+    rows_of(rows, 4, heads, (const double[]){1, 1, 1, 1}, (const double[]){0, 0, 0, 0});
+    attend_buf_init(&b);
+    attend_compare_verdict(&b, rows, 4, 0);
+    CHECK(b.s && strstr(b.s, "every configuration scored 100.00% in every seed, so it does not separate them") &&
+              !strstr(b.s, "helped"),
+          "all equal: %s", b.s ? b.s : "");
+    attend_buf_free(&b);
+    /* no curves: no sentence about them; with curves, the same words for them */
+    attend_buf_init(&b);
+    attend_compare_verdict(&b, rows, 4, 1);
+    CHECK(b.len == 0, "no curves, no sentence: %s", b.s ? b.s : "");
+    attend_buf_free(&b);
+    rows[0].curve_mean = 0.5, rows[0].curve_std = 0.05;
+    rows[1].curve_mean = 0.8, rows[1].curve_std = 0.05;
+    attend_buf_init(&b);
+    attend_compare_verdict(&b, rows, 2, 1);
+    CHECK(b.s && strstr(b.s, "averaged over the epochs") && strstr(b.s, "+30.00 points (6.0 pooled") &&
+              strstr(b.s, "several heads helped"),
+          "curves: %s", b.s ? b.s : "");
+    attend_buf_free(&b);
+    /* one seed: no spread to compare with, no verdict either way */
+    rows_of(rows, 2, heads, (const double[]){0.5, 0.9}, (const double[]){0, 0});
+    rows[0].n_runs = rows[1].n_runs = 1;
+    attend_buf_init(&b);
+    attend_compare_verdict(&b, rows, 2, 0);
+    CHECK(b.s && strstr(b.s, "one seed: no spread") && strstr(b.s, "does not show"), "one seed: %s", b.s ? b.s : "");
+    attend_buf_free(&b);
+    /* the winner: the best with more than one head; without one, the best */
+    rows_of(rows, 4, heads, (const double[]){0.95, 0.85, 0.90, 0.90}, (const double[]){0, 0, 0, 0});
+    rows[2].loss_mean = 0.3;
+    rows[3].loss_mean = 0.2;
+    CHECK(attend_compare_winner(rows, 4) == 3, "winner: 8 heads (same accuracy as 4, lower loss)");
+    CHECK(attend_compare_winner(rows, 1) == 0, "only one head: it wins");
+    CHECK(attend_compare_winner(rows, 0) == SIZE_MAX, "no rows: none");
+}
+
+/* A run with a learning curve and one example whose text needs escaping. */
+static attend_epoch_report page_curve[2];
+static char *page_tokens[3] = {"<cls>", "a&b", "<x>"};
+static float page_attn[2 * 9], page_probs[2] = {0.25f, 0.75f};
+static uint8_t page_unknown[3];
+
+static void page_run(attend_compare_run *r, size_t heads, uint64_t seed, double acc, attend_compare_example *ex,
+                     double *drop) {
+    memset(r, 0, sizeof *r);
+    r->heads = heads;
+    r->pos = ATTEND_POS_LEARNED;
+    r->seed = seed;
+    r->val_accuracy = acc;
+    r->val_loss = 1 - acc;
+    r->params = 100;
+    r->curve = page_curve;
+    r->n_curve = 2;
+    attend_head_stats *hs = &r->stats;
+    hs->L = 1;
+    hs->H = heads;
+    hs->entropy = drop;
+    hs->distance = drop;
+    hs->has_importance = 1;
+    hs->acc_drop = drop;
+    hs->loss_rise = drop;
+    hs->n_examples = 10;
+    if (heads > 1) {
+        r->examples = ex;
+        r->n_examples = 1;
+    }
+}
+
+/* attend_compare_page: one data set, and two side by side; the pictures
+ * counted, the combined table, the note escaped in paragraphs. */
+static void test_compare_page(void) {
+    for (size_t e = 0; e < 2; e++)
+        page_curve[e] = (attend_epoch_report){.epoch = e + 1, .epochs = 2, .val_accuracy = 0.5 + 0.2 * (double)e,
+                                              .has_val = 1};
+    /* each head: the <cls> query looks at token 3, the other queries mostly at token 1 */
+    for (size_t h = 0; h < 2; h++)
+        for (size_t i = 0; i < 3; i++)
+            for (size_t j = 0; j < 3; j++)
+                page_attn[h * 9 + i * 3 + j] = i == 0 ? (const float[]){0.1f, 0.2f, 0.7f}[j]
+                                                      : (const float[]){0.6f, 0.3f, 0.1f}[j];
+    attend_compare_example ex = {"the <x> & \"y\"", "b<1>", "b<1>", {0}, 1};
+    ex.ex = (attend_explanation){.T = 3, .L = 1, .H = 2, .K = 2, .tokens = page_tokens, .unknown = page_unknown,
+                                 .attn = page_attn, .probs = page_probs, .predicted = 1, .n_text_tokens = 2,
+                                 .n_special = 1};
+    double drop[2] = {0.25, -0.125};
+    attend_compare_run runs[2][4];
+    for (size_t s = 0; s < 2; s++)
+        for (size_t i = 0; i < 4; i++)
+            page_run(&runs[s][i], i < 2 ? 1 : 2, 1 + i % 2, 0.5 + 0.1 * (double)i + 0.05 * (double)s, &ex, drop);
+    attend_compare_set sets[2] = {{"alpha", "alpha/index.html", {0}, runs[0], 4},
+                                  {"beta", "beta/index.html", {0}, runs[1], 4}};
+    sets[0].setup.data_path = "a<b>.tsv";
+    attend_buf b;
+    size_t maps = 0, plots = 0;
+    attend_buf_init(&b);
+    attend_compare_page(&b, sets, 1, "first <p>\n\n  second & last\n", &maps, &plots);
+    CHECK(!b.failed && b.s, "one data set: page written");
+    if (b.s) {
+        CHECK(plots == 3 && count_of(b.s, "class=\"attend-plot\"") == 3, "one data set: 3 plots (%zu)", plots);
+        /* 3 per-head heatmaps for 2 configurations (importance included) + the example's head view */
+        CHECK(maps == 7 && count_of(b.s, "class=\"attend-heatmap") == 7, "one data set: 7 heatmaps (%zu)", maps);
+        CHECK(strstr(b.s, "<p>first &lt;p&gt;</p>\n<p>second &amp; last</p>"), "the note: two escaped paragraphs");
+        CHECK(strstr(b.s, "&#8220;") || strstr(b.s, "the &lt;x&gt; &amp; &quot;y&quot;"), "the example text escaped");
+        CHECK(!strstr(b.s, "<x>") && !strstr(b.s, "b<1>"), "nothing unescaped from the example");
+        CHECK(strstr(b.s, "a&lt;b&gt;.tsv"), "the data path escaped");
+        CHECK(strstr(b.s, "the &lt;cls&gt; query") &&
+                  count_of(b.s, "<td>3 &lt;x&gt; 0.70; 2 a&amp;b 0.20; 1 &lt;cls&gt; 0.10</td>") == 2,
+              "the tokens the <cls> query attends to, per head");
+        CHECK(count_of(b.s, "<td>1 &lt;cls&gt; 0.43; 3 &lt;x&gt; 0.30; 2 a&amp;b 0.27</td>") == 2,
+              "the tokens attended to on average over the queries, per head");
+        CHECK(count_of(b.s, "<tr><td class=\"r\">1</td><td class=\"r\">") == 2, "importance: a row per head");
+        CHECK(strstr(b.s, "seed 2, the best of them (80.00%)"), "the best seed of the best multi-head configuration");
+        CHECK(!strstr(b.s, "attend-summary"), "one data set: no combined table");
+    }
+    attend_buf_free(&b);
+    attend_buf_init(&b);
+    attend_compare_page(&b, sets, 2, NULL, &maps, &plots);
+    CHECK(!b.failed && b.s, "two data sets: page written");
+    if (b.s) {
+        /* an accuracy plot per data set side by side, then loss and curves in each section */
+        CHECK(plots == 6 && count_of(b.s, "class=\"attend-plot\"") == 6, "two data sets: 6 plots (%zu)", plots);
+        CHECK(maps == 14 && count_of(b.s, "class=\"attend-heatmap") == 14, "two data sets: 14 heatmaps (%zu)", maps);
+        CHECK(count_of(b.s, "attend-summary") == 1, "the combined table");
+        CHECK(strstr(b.s, "<th>alpha: val accuracy (%)</th><th>alpha: mean over epochs (%)</th><th>beta: val accuracy "
+                          "(%)</th>"),
+              "the combined table's columns");
+        /* heads 2 on beta: runs at 0.75 and 0.85 -> 80.00 +/- 7.07 */
+        CHECK(strstr(b.s, "<td class=\"r\">80.00 \xC2\xB1 7.07</td>"), "beta's 2-head accuracy in the table");
+        CHECK(strstr(b.s, "<a href=\"beta/index.html\">"), "a link to each data set's page");
+        CHECK(count_of(b.s, "<h2 id=\"set-") == 2 && strstr(b.s, "id=\"results-2\""), "a section per data set, unique ids");
+        CHECK(count_of(b.s, "<strong>") == 2, "the words name each data set");
+    }
+    attend_buf_free(&b);
+    /* the grid and the Markdown of several data sets: a configuration missing from one set shows "-" */
+    attend_compare_row *rows[2];
+    size_t n_rows[2];
+    attend_error err;
+    CHECK(attend_compare_summarise(runs[0], 4, &rows[0], &n_rows[0], &err) == ATTEND_OK &&
+              attend_compare_summarise(runs[1], 2, &rows[1], &n_rows[1], &err) == ATTEND_OK,
+          "summaries");
+    attend_buf_init(&b);
+    attend_compare_markdown_sets(&b, sets, (const attend_compare_row *const *)rows, n_rows, 2);
+    CHECK(b.s && strstr(b.s, "| heads | pos | alpha: val accuracy (%) | alpha: mean over epochs (%) | beta: val "
+                             "accuracy (%) | beta: mean over epochs (%) |\n|---:|---|---:|---:|---:|---:|\n"),
+          "markdown header:\n%s", b.s ? b.s : "");
+    CHECK(b.s && strstr(b.s, "| 2 | learned | 75.00 \xC2\xB1 7.07 | 60.00 \xC2\xB1 0.00 | - | - |\n"),
+          "markdown: missing configuration:\n%s", b.s ? b.s : "");
+    attend_buf_free(&b);
+    free(rows[0]);
+    free(rows[1]);
+}
+
 /* Whole contents of path, or NULL. */
 static char *slurp(const char *path) {
     FILE *f = fopen(path, "rb");
@@ -395,5 +593,7 @@ int main(void) {
     test_head_stats();
     test_initial_pos();
     test_compare_summary();
+    test_compare_verdict();
+    test_compare_page();
     return test_summary("test_viz");
 }

@@ -114,8 +114,9 @@ check "report DOM: 2 plots" [ "$(count rep.dom 'class="attend-plot"')" -eq 2 ]
 check "report DOM: the attention examples" [ "$n_ex" -ge 1 ] && [ "$(count rep.dom 'attend-model-view')" -eq "$n_ex" ]
 check "report DOM: the model card" grep -q 'id="model-card"' rep.dom
 dom cmp/index.html cmp.dom
-check "compare DOM: 6 heatmaps (got $(count cmp.dom 'class="attend-heatmap'))" [ "$(count cmp.dom 'class="attend-heatmap')" -eq 6 ]
-check "compare DOM: 2 plots" [ "$(count cmp.dom 'class="attend-plot"')" -eq 2 ]
+# 3 per-head heatmaps for each of 2 configurations, and the 2-head model's attention on 3 texts
+check "compare DOM: 9 heatmaps (got $(count cmp.dom 'class="attend-heatmap'))" [ "$(count cmp.dom 'class="attend-heatmap')" -eq 9 ]
+check "compare DOM: 3 plots (accuracy, loss, learning curves)" [ "$(count cmp.dom 'class="attend-plot"')" -eq 3 ]
 check "compare DOM: error bars drawn" [ "$(count cmp.dom 'class="attend-series"')" -ge 2 ]
 dom show.html show.dom
 check "show DOM: head view and model view" [ "$(count show.dom 'class="attend-heatmap')" -eq 2 ]

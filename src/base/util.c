@@ -55,7 +55,7 @@ double attend_now_s(void) {
 /* Reads path whole (NUL-terminated) into *buf; *absent = 1 (and ATTEND_OK)
  * when the file does not exist. */
 attend_status attend_read_file(const char *path, size_t max, char **buf, size_t *len,
-                                     int *absent, attend_error *err) {
+                               int *absent, attend_error *err) {
     *buf = NULL;
     *len = 0;
     if (absent) *absent = 0;

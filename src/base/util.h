@@ -43,8 +43,9 @@ void attend_emitf(void (*fn)(void *ctx, const char *msg), void *ctx, const char 
     ;
 
 /* Reads path whole into *buf (malloc'ed, NUL-terminated after its *len
- * bytes); a file over max bytes is ATTEND_ERR_FORMAT. When absent is not
- * NULL, a missing file sets *absent = 1 and is ATTEND_OK (*buf NULL). */
+ * bytes); a file over max bytes is ATTEND_ERR_FORMAT. absent NULL: a
+ * missing file is ATTEND_ERR_IO; else a missing file sets *absent = 1 and
+ * is ATTEND_OK (*buf NULL). */
 attend_status attend_read_file(const char *path, size_t max, char **buf, size_t *len,
                                int *absent, attend_error *err);
 

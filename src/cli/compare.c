@@ -52,6 +52,31 @@ static int set_pos(void *dest, const char *v, char *why, size_t cap) {
     return o->n_pos ? 0 : -1;
 }
 
+/* --data FILE adds a data set; --val FILE and --name NAME belong to the
+ * --data before them (given before any --data: to the first). */
+static int set_data(void *dest, const char *v, char *why, size_t cap) {
+    attend_compare_options *o = dest;
+    snprintf(why, cap, "takes at most %d data sets", ATTEND_COMPARE_MAX_DATA);
+    if (o->n_data == ATTEND_COMPARE_MAX_DATA) return -1;
+    o->data[o->n_data++].data_path = v;
+    return 0;
+}
+
+static int set_val_or_name(attend_compare_options *o, const char *v, int name, char *why, size_t cap) {
+    attend_compare_data *d = &o->data[o->n_data ? o->n_data - 1 : 0];
+    const char **slot = name ? &d->name : &d->val_path;
+    snprintf(why, cap, "was given twice for the same --data (it belongs to the --data before it)");
+    if (*slot) return -1;
+    const char *ok = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-";
+    snprintf(why, cap, "expects 1 to 48 letters, digits, '.', '_' or '-', not starting with '.'");
+    if (name && (!*v || strlen(v) > 48 || v[strspn(v, ok)] || *v == '.')) return -1;
+    *slot = v;
+    return 0;
+}
+
+static int set_val(void *dest, const char *v, char *why, size_t cap) { return set_val_or_name(dest, v, 0, why, cap); }
+static int set_name(void *dest, const char *v, char *why, size_t cap) { return set_val_or_name(dest, v, 1, why, cap); }
+
 static int tty_;
 
 static void on_epoch(void *ctx, const attend_epoch_report *r) {
@@ -96,13 +121,25 @@ int cli_compare(int argc, char **argv) {
     attend_train_options *o = &co.train;
     size_t threads = 0;
     const cli_opt opts[] = {
-        CLI_OPT(CLI_STRING, "--data", "FILE", &o->data_path, 0, 0, "labelled text (same formats as train)"),
+        CLI_OPT_FUNC("--data", "FILE", &co, set_data,
+                     "labelled text (same formats as train); repeat it to run the\n"
+                     "same comparison on several data sets, side by side", ""),
         CLI_OPT_FUNC("--heads", "LIST", &co, set_heads, "head counts, e.g. 1,2,4,8 (each must divide --d-model)", ""),
         CLI_OPT_FUNC("--pos", "LIST", &co, set_pos, "learned,sinusoidal,none", "learned"),
         CLI_OPT(CLI_SIZE, "--seeds", "N", &co.n_seeds, 1, 100, "seeds per configuration: --seed, --seed+1, ..."),
         CLI_OPT(CLI_STRING, "--out", "DIR", &co.out_dir, 0, 0, "directory to write (created if missing)"),
-        CLI_OPT_DEF(CLI_STRING, "--val", "FILE", &o->val_path, 0, 0, "validation data",
-                    "a stratified split of --data: DIR/train.tsv, DIR/val.tsv"),
+        CLI_OPT_FUNC("--val", "FILE", &co, set_val,
+                     "validation data of the --data before it (default: a\n"
+                     "stratified --val-split of that --data)", ""),
+        CLI_OPT_FUNC("--name", "NAME", &co, set_name,
+                     "name of the --data before it, on the page and as its\n"
+                     "directory DIR/NAME/ (letters, digits, . _ -)", "the file name"),
+        CLI_OPT(CLI_STRING, "--note", "FILE", &co.note_path, 0, 0,
+                "text for the page's summary in plain words (paragraphs\n"
+                "split at blank lines), above the sentences made from the numbers"),
+        CLI_OPT(CLI_SIZE, "--examples", "N", &co.n_examples, 0, 16,
+                "validation texts on which the page shows where each head\n"
+                "of the best multi-head model looks"),
         CLI_OPT(CLI_DOUBLE, "--val-split", "FRAC", &o->val_split, 0.01, 0.9, "validation fraction"),
         CLI_OPT(CLI_SIZE, "--stats-examples", "N", &co.stats_examples, 0, 100000000,
                 "validation examples for per-head statistics"),
@@ -121,13 +158,17 @@ int cli_compare(int argc, char **argv) {
         "prints a table of validation loss, accuracy and macro-F1 (mean +/- std over\n"
         "seeds), parameters and seconds, and writes DIR/results.csv, runs.csv,\n"
         "results.json, table.md and index.html (accuracy and loss against heads, one\n"
-        "line per encoding, error bars; per-head entropy, distance and importance).\n"
-        "The seed (--seed) also seeds the split.\n",
-        "attend compare --data data/wordnet-nouns.tsv --heads 1,2,4,8 --pos learned,sinusoidal --seeds 3 --epochs 3 --out compare",
+        "line per encoding, error bars; learning curves; per-head entropy, distance\n"
+        "and importance; the accuracy lost when each head of the best multi-head\n"
+        "model is masked and its attention on a few validation texts).\n"
+        "The seed (--seed) also seeds the split. With several --data, each data set\n"
+        "gets these files in DIR/NAME/, and DIR/index.html puts them side by side\n"
+        "(DIR/results.csv with a data column, DIR/table.md heads x data set).\n",
+        "attend compare --data data/heads-task-train.tsv --val data/heads-task-val.tsv --name task --data data/wordnet-nouns.tsv --heads 1,2,4,8 --seeds 3 --out compare",
         opts, CLI_N(opts), NULL, NULL};
     int pr = cli_parse(&cmd, argc, argv);
     if (pr) return pr > 0 ? CLI_OK : CLI_USAGE;
-    if (!o->data_path || !co.n_heads || !co.out_dir)
+    if (!co.data[0].data_path || !co.n_heads || !co.out_dir)
         return cli_usage_error("compare", "compare needs --data FILE, --heads LIST and --out DIR");
     for (size_t k = 0; k < co.n_heads; k++)
         if (o->model.d_model % co.heads[k])
@@ -150,7 +191,12 @@ int cli_compare(int argc, char **argv) {
         if (tty_) fputc('\n', stderr);
         return cli_fail(&err);
     }
-    printf("\n%s\ncompare: %s/index.html (also results.csv, runs.csv, results.json, table.md)\n", md, co.out_dir);
+    if (co.n_data > 1)
+        printf("\n%s\ncompare: %s/index.html (also results.csv, table.md; each data set's own page and files "
+               "in %s/NAME/)\n", md, co.out_dir, co.out_dir);
+    else
+        printf("\n%s\ncompare: %s/index.html (also results.csv, runs.csv, curves.csv, results.json, table.md)\n",
+               md, co.out_dir);
     free(md);
     return CLI_OK;
 }

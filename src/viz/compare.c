@@ -73,11 +73,40 @@ static void mean_std(const double *x, size_t n, double *mean, double *sd) {
     *sd = n > 1 ? sqrt(ss / (double)(n - 1)) : 0.0;
 }
 
+void attend_compare_run_free(attend_compare_run *r) {
+    attend_head_stats_free(&r->stats);
+    free(r->curve);
+    for (size_t i = 0; i < r->n_examples; i++) {
+        attend_compare_example *e = &r->examples[i];
+        free(e->text);
+        free(e->truth);
+        free(e->predicted);
+        attend_explanation_free(&e->ex);
+    }
+    free(r->examples);
+    r->curve = NULL;
+    r->examples = NULL;
+    r->n_curve = r->cap_curve = r->n_examples = 0;
+}
+
+/* Validation accuracy averaged over a run's epochs (the area under its
+ * learning curve, per epoch): higher when it learned sooner. NaN without. */
+static double curve_accuracy(const attend_compare_run *r) {
+    double s = 0;
+    size_t n = 0;
+    for (size_t e = 0; e < r->n_curve; e++)
+        if (r->curve[e].has_val) {
+            s += r->curve[e].val_accuracy;
+            n++;
+        }
+    return n ? s / (double)n : NAN;
+}
+
 attend_status attend_compare_summarise(const attend_compare_run *runs, size_t n_runs,
                                        attend_compare_row **rows, size_t *n_rows,
                                        attend_error *err) {
     *rows = calloc(n_runs ? n_runs : 1, sizeof **rows);
-    double *a = malloc((n_runs ? n_runs : 1) * 3 * sizeof(double));
+    double *a = malloc((n_runs ? n_runs : 1) * 4 * sizeof(double));
     *n_rows = 0;
     if (!*rows || !a) {
         free(*rows);
@@ -85,7 +114,7 @@ attend_status attend_compare_summarise(const attend_compare_run *runs, size_t n_
         *rows = NULL;
         return attend_errorf(err, ATTEND_ERR_NOMEM, "out of memory");
     }
-    double *b = a + n_runs, *c = b + n_runs;
+    double *b = a + n_runs, *c = b + n_runs, *d = c + n_runs;
     for (size_t r = 0; r < n_runs; r++) {
         size_t k = 0;
         while (k < *n_rows && !((*rows)[k].heads == runs[r].heads && (*rows)[k].pos == runs[r].pos)) k++;
@@ -95,13 +124,20 @@ attend_status attend_compare_summarise(const attend_compare_run *runs, size_t n_
         row->pos = runs[r].pos;
         row->params = runs[r].params;
         row->first = &runs[r].stats;
+        row->best_run = r;
         double sec = 0, ent = 0, dist = 0, imp = 0;
-        size_t n = 0, n_heads = 0, n_imp = 0;
+        size_t n = 0, n_heads = 0, n_imp = 0, n_curve = 0;
         for (size_t q = r; q < n_runs; q++) {
             if (runs[q].heads != row->heads || runs[q].pos != row->pos) continue;
             a[n] = runs[q].val_loss;
             b[n] = runs[q].val_accuracy;
             c[n] = runs[q].val_macro_f1;
+            d[n] = curve_accuracy(&runs[q]);
+            n_curve += !isnan(d[n]);
+            const attend_compare_run *top = &runs[row->best_run];
+            if (runs[q].val_accuracy > top->val_accuracy ||
+                (runs[q].val_accuracy == top->val_accuracy && runs[q].val_loss < top->val_loss))
+                row->best_run = q;
             sec += runs[q].seconds;
             const attend_head_stats *hs = &runs[q].stats;
             double best = -INFINITY;
@@ -121,6 +157,8 @@ attend_status attend_compare_summarise(const attend_compare_run *runs, size_t n_
         mean_std(a, n, &row->loss_mean, &row->loss_std);
         mean_std(b, n, &row->acc_mean, &row->acc_std);
         mean_std(c, n, &row->f1_mean, &row->f1_std);
+        mean_std(d, n, &row->curve_mean, &row->curve_std);
+        if (n_curve < n) row->curve_mean = row->curve_std = NAN;
         row->seconds_mean = sec / (double)n;
         row->entropy_mean = n_heads ? ent / (double)n_heads : NAN;
         row->distance_mean = n_heads ? dist / (double)n_heads : NAN;
@@ -131,7 +169,7 @@ attend_status attend_compare_summarise(const attend_compare_run *runs, size_t n_
 }
 
 /* "61.23 ± 0.45" (no ± with one run). */
-static void pm(char *out, size_t cap, double mean, double sd, size_t n, int dec, double scale) {
+void attend_compare_pm(char *out, size_t cap, double mean, double sd, size_t n, int dec, double scale) {
     if (n > 1) snprintf(out, cap, "%.*f \xC2\xB1 %.*f", dec, mean * scale, dec, sd * scale);
     else snprintf(out, cap, "%.*f", dec, mean * scale);
 }
@@ -142,35 +180,235 @@ void attend_compare_markdown(attend_buf *b, const attend_compare_row *rows, size
     for (size_t i = 0; i < n_rows; i++) {
         const attend_compare_row *r = &rows[i];
         char l[64], a[64], f[64];
-        pm(l, sizeof l, r->loss_mean, r->loss_std, r->n_runs, 4, 1);
-        pm(a, sizeof a, r->acc_mean, r->acc_std, r->n_runs, 2, 100);
-        pm(f, sizeof f, r->f1_mean, r->f1_std, r->n_runs, 4, 1);
+        attend_compare_pm(l, sizeof l, r->loss_mean, r->loss_std, r->n_runs, 4, 1);
+        attend_compare_pm(a, sizeof a, r->acc_mean, r->acc_std, r->n_runs, 2, 100);
+        attend_compare_pm(f, sizeof f, r->f1_mean, r->f1_std, r->n_runs, 4, 1);
         attend_buf_printf(b, "| %zu | %s | %zu | %zu | %s | %s | %s | %.*f |\n", r->heads, attend_pos_name(r->pos),
                           r->n_runs, r->params, l, a, f, r->seconds_mean < 100 ? 1 : 0, r->seconds_mean);
     }
 }
 
+size_t attend_compare_winner(const attend_compare_row *rows, size_t n_rows) {
+    size_t w = SIZE_MAX;
+    for (int multi = 1; multi >= 0 && w == SIZE_MAX; multi--)
+        for (size_t i = 0; i < n_rows; i++) {
+            if (multi && rows[i].heads < 2) continue;
+            if (w == SIZE_MAX || rows[i].acc_mean > rows[w].acc_mean ||
+                (rows[i].acc_mean == rows[w].acc_mean && rows[i].loss_mean < rows[w].loss_mean))
+                w = i;
+        }
+    return w;
+}
+
+char **attend_compare_grid(const attend_compare_set *sets, const attend_compare_row *const *rows,
+                           const size_t *n_rows, size_t n_sets, size_t *n_lines, size_t *n_cols) {
+    const size_t nc = 2 + 2 * n_sets;
+    size_t most = 0;
+    for (size_t s = 0; s < n_sets; s++) most += n_rows[s];
+    char **cells = malloc((1 + most) * nc * (sizeof(char *) + ATTEND_COMPARE_CELL));
+    if (!cells) return NULL;
+    char *store = (char *)(cells + (1 + most) * nc);
+    for (size_t i = 0; i < (1 + most) * nc; i++) cells[i] = store + i * ATTEND_COMPARE_CELL;
+    snprintf(cells[0], ATTEND_COMPARE_CELL, "heads");
+    snprintf(cells[1], ATTEND_COMPARE_CELL, "pos");
+    for (size_t s = 0; s < n_sets; s++) {
+        snprintf(cells[2 + 2 * s], ATTEND_COMPARE_CELL, "%.64s: val accuracy (%%)", sets[s].name);
+        snprintf(cells[3 + 2 * s], ATTEND_COMPARE_CELL, "%.64s: mean over epochs (%%)", sets[s].name);
+    }
+    // a line per (heads, pos) in order of first appearance over the sets
+    size_t n = 0;
+    for (size_t s = 0; s < n_sets; s++)
+        for (size_t i = 0; i < n_rows[s]; i++) {
+            const attend_compare_row *r = &rows[s][i];
+            int seen = 0;
+            for (size_t s2 = 0; s2 < s && !seen; s2++)
+                for (size_t j = 0; j < n_rows[s2]; j++)
+                    seen |= rows[s2][j].heads == r->heads && rows[s2][j].pos == r->pos;
+            if (seen) continue;
+            char **line = cells + (1 + n++) * nc;
+            snprintf(line[0], ATTEND_COMPARE_CELL, "%zu", r->heads);
+            snprintf(line[1], ATTEND_COMPARE_CELL, "%s", attend_pos_name(r->pos));
+            for (size_t s2 = 0; s2 < n_sets; s2++) {
+                const attend_compare_row *m = NULL;
+                for (size_t j = 0; j < n_rows[s2] && !m; j++)
+                    if (rows[s2][j].heads == r->heads && rows[s2][j].pos == r->pos) m = &rows[s2][j];
+                snprintf(line[2 + 2 * s2], ATTEND_COMPARE_CELL, "-");
+                snprintf(line[3 + 2 * s2], ATTEND_COMPARE_CELL, "-");
+                if (m) attend_compare_pm(line[2 + 2 * s2], ATTEND_COMPARE_CELL, m->acc_mean, m->acc_std, m->n_runs, 2, 100);
+                if (m && !isnan(m->curve_mean))
+                    attend_compare_pm(line[3 + 2 * s2], ATTEND_COMPARE_CELL, m->curve_mean, m->curve_std, m->n_runs, 2, 100);
+            }
+        }
+    *n_lines = n;
+    *n_cols = nc;
+    return cells;
+}
+
+void attend_compare_markdown_sets(attend_buf *b, const attend_compare_set *sets,
+                                  const attend_compare_row *const *rows, const size_t *n_rows,
+                                  size_t n_sets) {
+    size_t n, nc;
+    char **cells = attend_compare_grid(sets, rows, n_rows, n_sets, &n, &nc);
+    if (!cells) {
+        b->failed = 1;
+        return;
+    }
+    for (size_t i = 0; i <= n; i++) {
+        for (size_t j = 0; j < nc; j++) attend_buf_printf(b, "| %s ", cells[i * nc + j]);
+        attend_buf_puts(b, "|\n");
+        if (i == 0) {
+            attend_buf_puts(b, "|---:|---|");
+            for (size_t j = 2; j < nc; j++) attend_buf_puts(b, "---:|");
+            attend_buf_puts(b, "\n");
+        }
+    }
+    free(cells);
+}
+
+/* ---- the result in words ---- */
+
+/* " (Z pooled standard deviations over the seeds: larger than / within the
+ * spread between seeds)"; returns +1 / -1 for a difference beyond twice the
+ * pooled standard deviation, 0 within it or with one seed. */
+static int spread_words(attend_buf *b, double d, const attend_compare_row *x, const attend_compare_row *y,
+                        int curve) {
+    if (x->n_runs < 2 || y->n_runs < 2) {
+        attend_buf_puts(b, " (one seed: no spread between seeds to compare it with)");
+        return 0;
+    }
+    double sx = curve ? x->curve_std : x->acc_std, sy = curve ? y->curve_std : y->acc_std;
+    double s = 100.0 * sqrt((sx * sx + sy * sy) / 2);
+    if (s > 0) {
+        int beyond = fabs(d) >= 2 * s;
+        attend_buf_printf(b, " (%.1f pooled standard deviations over the seeds: %s)", fabs(d) / s,
+                          beyond ? "larger than the spread between seeds" : "within the spread between seeds");
+        return beyond ? (d > 0 ? 1 : -1) : 0;
+    }
+    attend_buf_puts(b, d != 0 ? " (every seed gave the same value, so it is larger than the spread between seeds)"
+                              : " (every seed gave the same value)");
+    return d > 0 ? 1 : d < 0 ? -1 : 0;
+}
+
+/* The verdict for the rows of one positional encoding. */
+static void verdict_pos(attend_buf *b, const attend_compare_row *rows, size_t n_rows, attend_pos_kind pos,
+                        int curve) {
+    const attend_compare_row *lo = NULL, *hi = NULL, *one = NULL, *multi = NULL;
+    for (size_t i = 0; i < n_rows; i++) {
+        const attend_compare_row *r = &rows[i];
+        double v = curve ? r->curve_mean : r->acc_mean;
+        if (r->pos != pos || isnan(v)) continue;
+        if (!lo || v < (curve ? lo->curve_mean : lo->acc_mean)) lo = r;
+        if (!hi || v > (curve ? hi->curve_mean : hi->acc_mean)) hi = r;
+        if (r->heads == 1) one = r;
+        else if (!multi || v > (curve ? multi->curve_mean : multi->acc_mean)) multi = r;
+    }
+    if (!lo) return;
+#define V(r) (100.0 * (curve ? (r)->curve_mean : (r)->acc_mean))
+#define S(r) (100.0 * (curve ? (r)->curve_std : (r)->acc_std))
+    const char *what = curve ? "Validation accuracy averaged over the epochs (higher = learned sooner)"
+                             : "Validation accuracy (best epoch)";
+    int same = 1;
+    for (size_t i = 0; i < n_rows; i++)
+        if (rows[i].pos == pos && !isnan(curve ? rows[i].curve_mean : rows[i].acc_mean))
+            same &= V(&rows[i]) == V(hi) && S(&rows[i]) == 0;
+    if (same) {
+        attend_buf_printf(b, "%s: every configuration scored %.2f%% in every seed, so it does not separate them. ",
+                          what, V(hi));
+        return;
+    }
+    if (V(hi) == V(lo)) {
+        attend_buf_printf(b, "%s: every configuration averaged %.2f%% over its seeds. ", what, V(hi));
+    } else {
+        attend_buf_printf(b, "%s ranges from %.2f \xC2\xB1 %.2f%% (%zu head%s) to %.2f \xC2\xB1 %.2f%% (%zu head%s): %+.2f points",
+                          what, V(lo), S(lo), lo->heads, lo->heads == 1 ? "" : "s", V(hi), S(hi), hi->heads,
+                          hi->heads == 1 ? "" : "s", V(hi) - V(lo));
+        spread_words(b, V(hi) - V(lo), hi, lo, curve);
+        attend_buf_puts(b, ". ");
+    }
+    if (!one || !multi) return;
+    attend_buf_printf(b, "The best of several heads (%zu heads, %.2f \xC2\xB1 %.2f%%) against one head (%.2f \xC2\xB1 %.2f%%): %+.2f points",
+                      multi->heads, V(multi), S(multi), V(one), S(one), V(multi) - V(one));
+    int sign = spread_words(b, V(multi) - V(one), multi, one, curve);
+    attend_buf_puts(b, sign > 0   ? ", so several heads helped here. "
+                       : sign < 0 ? ", so one head did better here. "
+                                  : ", so this does not show that several heads help here. ");
+#undef V
+#undef S
+}
+
+void attend_compare_verdict(attend_buf *b, const attend_compare_row *rows, size_t n_rows, int curve) {
+    attend_pos_kind kinds[3];
+    size_t nk = 0;
+    for (size_t i = 0; i < n_rows; i++) {
+        int seen = 0;
+        for (size_t k = 0; k < nk; k++) seen |= kinds[k] == rows[i].pos;
+        if (!seen && nk < 3) kinds[nk++] = rows[i].pos;
+    }
+    for (size_t k = 0; k < nk; k++) {
+        if (nk > 1) attend_buf_printf(b, "With %s positions: ", attend_pos_name(kinds[k]));
+        verdict_pos(b, rows, n_rows, kinds[k], curve);
+    }
+    if (b->len && b->s[b->len - 1] == ' ') b->s[--b->len] = 0;
+}
+
 /* ---- outputs ---- */
+
+/* One configuration as a line of results.csv. */
+static void results_line(attend_buf *b, const attend_compare_row *r) {
+    attend_buf_printf(b, "%zu,%s,%zu,%zu,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.3f,%.6g,%.6g,%.6g,%.6g,%.6g\n", r->heads,
+                      attend_pos_name(r->pos), r->n_runs, r->params, r->loss_mean, r->loss_std, r->acc_mean,
+                      r->acc_std, r->f1_mean, r->f1_std, r->seconds_mean, r->entropy_mean, r->distance_mean,
+                      r->importance_max, r->curve_mean, r->curve_std);
+}
+
+/* results.csv; prefix (NULL: none) starts every line (a data column). */
+static attend_status write_results_csv(const char *path, const char *header_prefix, const char *const *prefixes,
+                                       const attend_compare_row *const *rows, const size_t *n_rows, size_t n_sets,
+                                       attend_error *err) {
+    attend_buf b;
+    attend_buf_init(&b);
+    if (header_prefix) attend_buf_printf(&b, "%s,", header_prefix);
+    attend_buf_puts(&b, "heads,pos,runs,params,val_loss_mean,val_loss_std,val_accuracy_mean,val_accuracy_std,"
+                        "val_macro_f1_mean,val_macro_f1_std,seconds_mean,head_entropy_mean,head_distance_mean,"
+                        "head_importance_max,curve_accuracy_mean,curve_accuracy_std\n");
+    for (size_t s = 0; s < n_sets; s++)
+        for (size_t i = 0; i < n_rows[s]; i++) {
+            if (prefixes) attend_buf_printf(&b, "%s,", prefixes[s]); /* names are [A-Za-z0-9._-] */
+            results_line(&b, &rows[s][i]);
+        }
+    attend_status st = attend_buf_write_file(&b, path, err);
+    attend_buf_free(&b);
+    return st;
+}
+
+/* curves.csv: every epoch of every run. */
+static attend_status write_curves(const char *dir, const attend_compare_run *runs, size_t n_runs,
+                                  attend_error *err) {
+    char path[4096];
+    attend_buf b;
+    attend_buf_init(&b);
+    attend_buf_puts(&b, "heads,pos,seed,epoch,train_loss,val_loss,val_accuracy,seconds\n");
+    for (size_t i = 0; i < n_runs; i++)
+        for (size_t e = 0; e < runs[i].n_curve; e++) {
+            const attend_epoch_report *c = &runs[i].curve[e];
+            attend_buf_printf(&b, "%zu,%s,%llu,%zu,%.6g,%.6g,%.6g,%.3f\n", runs[i].heads,
+                              attend_pos_name(runs[i].pos), (unsigned long long)runs[i].seed, c->epoch,
+                              c->train_loss, c->has_val ? c->val_loss : NAN, c->has_val ? c->val_accuracy : NAN,
+                              c->seconds);
+        }
+    snprintf(path, sizeof path, "%s/curves.csv", dir);
+    attend_status st = attend_buf_write_file(&b, path, err);
+    attend_buf_free(&b);
+    return st;
+}
 
 static attend_status write_csvs(const char *dir, const attend_compare_run *runs, size_t n_runs,
                                 const attend_compare_row *rows, size_t n_rows, attend_error *err) {
     char path[4096];
-    attend_buf b;
-    attend_buf_init(&b);
-    attend_buf_puts(&b, "heads,pos,runs,params,val_loss_mean,val_loss_std,val_accuracy_mean,val_accuracy_std,"
-                        "val_macro_f1_mean,val_macro_f1_std,seconds_mean,head_entropy_mean,head_distance_mean,"
-                        "head_importance_max\n");
-    for (size_t i = 0; i < n_rows; i++) {
-        const attend_compare_row *r = &rows[i];
-        attend_buf_printf(&b, "%zu,%s,%zu,%zu,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.3f,%.6g,%.6g,%.6g\n", r->heads,
-                          attend_pos_name(r->pos), r->n_runs, r->params, r->loss_mean, r->loss_std, r->acc_mean,
-                          r->acc_std, r->f1_mean, r->f1_std, r->seconds_mean, r->entropy_mean, r->distance_mean,
-                          r->importance_max);
-    }
     snprintf(path, sizeof path, "%s/results.csv", dir);
-    attend_status st = attend_buf_write_file(&b, path, err);
-    attend_buf_free(&b);
-    if (st) return st;
+    attend_status st = write_results_csv(path, NULL, NULL, &rows, &n_rows, 1, err);
+    if (st || (st = write_curves(dir, runs, n_runs, err))) return st;
+    attend_buf b;
     attend_buf_init(&b);
     attend_buf_puts(&b, "heads,pos,seed,params,val_loss,val_accuracy,val_macro_f1,seconds,epochs_run,best_epoch\n");
     for (size_t i = 0; i < n_runs; i++) {
@@ -273,12 +511,26 @@ static cJSON *row_json(const attend_compare_row *r) {
              add_num(c, "val_macro_f1_mean", r->f1_mean) && add_num(c, "val_macro_f1_std", r->f1_std) &&
              add_num(c, "seconds_mean", r->seconds_mean) && add_num(c, "head_entropy_mean", r->entropy_mean) &&
              add_num(c, "head_distance_mean", r->distance_mean) &&
-             add_num(c, "head_importance_max", r->importance_max);
+             add_num(c, "head_importance_max", r->importance_max) &&
+             add_num(c, "curve_accuracy_mean", r->curve_mean) && add_num(c, "curve_accuracy_std", r->curve_std);
     if (!ok) {
         cJSON_Delete(c);
         return NULL;
     }
     return c;
+}
+
+/* Validation accuracy of every epoch (null where there was none). */
+static cJSON *curve_json(const attend_compare_run *r) {
+    cJSON *a = cJSON_CreateArray();
+    for (size_t e = 0; a && e < r->n_curve; e++) {
+        const attend_epoch_report *c = &r->curve[e];
+        if (!add_item(a, NULL, c->has_val ? cJSON_CreateNumber(c->val_accuracy) : cJSON_CreateNull())) {
+            cJSON_Delete(a);
+            a = NULL;
+        }
+    }
+    return a;
 }
 
 static cJSON *run_json(const attend_compare_run *r) {
@@ -290,7 +542,8 @@ static cJSON *run_json(const attend_compare_run *r) {
              add_num(c, "val_accuracy", r->val_accuracy) && add_num(c, "val_macro_f1", r->val_macro_f1) &&
              add_num(c, "seconds", r->seconds) && cJSON_AddNumberToObject(c, "epochs_run", (double)r->epochs_run) &&
              cJSON_AddNumberToObject(c, "best_epoch", (double)r->best_epoch) &&
-             (!r->stats.L || add_item(c, "heads_stats", stats_json(&r->stats)));
+             (!r->stats.L || add_item(c, "heads_stats", stats_json(&r->stats))) &&
+             (!r->n_curve || add_item(c, "val_accuracy_per_epoch", curve_json(r)));
     if (!ok) {
         cJSON_Delete(c);
         return NULL;
@@ -322,187 +575,67 @@ static attend_status write_json(const char *dir, const attend_compare_setup *s,
     return st;
 }
 
-/* One plot of a metric against heads, a line per positional encoding. */
-static void metric_plot(attend_buf *b, const attend_compare_row *rows, size_t n_rows, int metric) {
-    attend_pos_kind kinds[3];
-    size_t nk = 0;
-    for (size_t i = 0; i < n_rows; i++) {
-        int seen = 0;
-        for (size_t k = 0; k < nk; k++) seen |= kinds[k] == rows[i].pos;
-        if (!seen && nk < 3) kinds[nk++] = rows[i].pos;
-    }
-    double x[3][64], y[3][64], e[3][64];
-    char names[3][64];
-    attend_series se[3];
-    for (size_t k = 0; k < nk; k++) {
-        size_t n = 0;
-        for (size_t i = 0; i < n_rows && n < 64; i++) {
-            if (rows[i].pos != kinds[k]) continue;
-            x[k][n] = (double)rows[i].heads;
-            y[k][n] = metric == 0 ? 100.0 * rows[i].acc_mean : metric == 1 ? rows[i].loss_mean : rows[i].f1_mean;
-            e[k][n] = metric == 0 ? 100.0 * rows[i].acc_std : metric == 1 ? rows[i].loss_std : rows[i].f1_std;
-            n++;
-        }
-        // sort by heads so the line runs left to right
-        for (size_t i = 1; i < n; i++)
-            for (size_t j = i; j > 0 && x[k][j - 1] > x[k][j]; j--) {
-                double t;
-                t = x[k][j]; x[k][j] = x[k][j - 1]; x[k][j - 1] = t;
-                t = y[k][j]; y[k][j] = y[k][j - 1]; y[k][j - 1] = t;
-                t = e[k][j]; e[k][j] = e[k][j - 1]; e[k][j - 1] = t;
-            }
-        snprintf(names[k], sizeof names[k], "%s positions", attend_pos_name(kinds[k]));
-        se[k].name = names[k];
-        se[k].n = n;
-        se[k].x = x[k];
-        se[k].y = y[k];
-        se[k].err = e[k];
-        se[k].dashed = kinds[k] == ATTEND_POS_SINUSOIDAL;
-    }
-    attend_plot p = {0};
-    p.title = metric == 0 ? "Validation accuracy against the number of heads"
-              : metric == 1 ? "Validation loss against the number of heads"
-                            : "Validation macro-F1 against the number of heads";
-    p.x_label = "attention heads per layer (log scale; same d_model, so same parameters)";
-    p.y_label = metric == 0 ? "accuracy (%), mean \xC2\xB1 1 std over seeds"
-                : metric == 1 ? "cross-entropy loss, mean \xC2\xB1 1 std"
-                              : "macro-F1, mean \xC2\xB1 1 std";
-    p.series = se;
-    p.n_series = nk;
-    p.x_log2 = 1;
-    p.ymin = NAN;
-    p.ymax = NAN;
-    p.dodge = 6;
-    p.width = 400;
-    attend_svg_plot(b, &p);
-}
-
-static attend_status write_html(const char *dir, const attend_compare_setup *s,
-                                const attend_compare_row *rows, size_t n_rows, size_t *n_heatmaps,
-                                size_t *n_plots, attend_error *err) {
-    attend_buf b;
-    attend_buf_init(&b);
-    attend_html_begin(&b, "attend compare: heads and positional encodings");
-    attend_buf_puts(&b, "<h1>attend compare</h1>\n<p class=\"lead\">");
-    attend_buf_printf(&b,
-                      "Every configuration below was trained on the same %zu training and validated on the same "
-                      "%zu validation examples (%zu classes), with d_model %zu, %zu layer%s, feed-forward %zu, "
-                      "max_len %zu, %zu epoch%s, batch %zu, learning rate %g, dropout %g, and the same %zu seed%s "
-                      "(from %llu). Only the number of heads and the positional encoding change; with d_model "
-                      "fixed, more heads means smaller heads, not more parameters. Each number is the best "
-                      "epoch's (lowest validation loss), as mean \xC2\xB1 sample standard deviation over the seeds.",
-                      s->n_train, s->n_val, s->num_classes, s->d_model, s->layers, s->layers == 1 ? "" : "s",
-                      s->d_ff, s->max_len, s->epochs, s->epochs == 1 ? "" : "s", s->batch, (double)s->lr,
-                      (double)s->dropout, s->n_seeds, s->n_seeds == 1 ? "" : "s", (unsigned long long)s->first_seed);
-    attend_buf_puts(&b, "</p>\n<p class=\"note\">Data: <code>");
-    attend_buf_escape(&b, s->data_path ? s->data_path : "");
-    attend_buf_puts(&b, "</code>. Command: <code>");
-    attend_buf_escape(&b, s->command ? s->command : "");
-    attend_buf_puts(&b, "</code>. The same numbers are in results.csv, runs.csv, results.json and table.md.</p>\n");
-
-    // table
-    const size_t NC = 11;
-    const char *head[11] = {"heads", "pos", "runs", "parameters", "val loss", "val accuracy (%)", "val macro-F1",
-                            "seconds", "head entropy (bits)", "head distance (tokens)", "top head importance (points)"};
-    char *cells = malloc((n_rows ? n_rows : 1) * NC * 64);
-    const char **cp = malloc((n_rows ? n_rows : 1) * NC * sizeof(char *));
-    if (!cells || !cp) {
-        free(cells);
-        free(cp);
-        attend_buf_free(&b);
-        return attend_errorf(err, ATTEND_ERR_NOMEM, "out of memory");
-    }
-    for (size_t i = 0; i < n_rows; i++) {
-        const attend_compare_row *r = &rows[i];
-        char *c = cells + i * NC * 64;
-        snprintf(c, 64, "%zu", r->heads);
-        snprintf(c + 64, 64, "%s", attend_pos_name(r->pos));
-        snprintf(c + 128, 64, "%zu", r->n_runs);
-        snprintf(c + 192, 64, "%zu", r->params);
-        pm(c + 256, 64, r->loss_mean, r->loss_std, r->n_runs, 4, 1);
-        pm(c + 320, 64, r->acc_mean, r->acc_std, r->n_runs, 2, 100);
-        pm(c + 384, 64, r->f1_mean, r->f1_std, r->n_runs, 4, 1);
-        snprintf(c + 448, 64, r->seconds_mean < 100 ? "%.1f" : "%.0f", r->seconds_mean);
-        snprintf(c + 512, 64, "%.2f", r->entropy_mean);
-        snprintf(c + 576, 64, "%.2f", r->distance_mean);
-        snprintf(c + 640, 64, "%+.2f", 100.0 * r->importance_max);
-        for (size_t j = 0; j < NC; j++) cp[i * NC + j] = c + j * 64;
-    }
-    attend_buf_puts(&b, "<h2 id=\"results\">Results</h2>\n");
-    attend_html_table(&b, "attend-table", NC, head, n_rows, cp, "rlrrrrrrrrr");
-    free(cells);
-    free(cp);
-    attend_buf_puts(&b, "<p class=\"note\">Head entropy and distance are means over every head of every run "
-                        "(see below for what they measure); top head importance is the accuracy lost when the "
-                        "single most important head is masked, averaged over the seeds.</p>\n");
-    attend_buf_puts(&b, "<div class=\"row\">\n<figure>\n");
-    metric_plot(&b, rows, n_rows, 0);
-    attend_buf_puts(&b, "<figcaption>Error bars: \xC2\xB1 1 standard deviation over the seeds (none with one seed). "
-                        "Lines are drawn side by side a few pixels apart so that their error bars do not hide "
-                        "one another.</figcaption>\n</figure>\n<figure>\n");
-    metric_plot(&b, rows, n_rows, 1);
-    attend_buf_puts(&b, "<figcaption>Lower is better. Loss also sees how confident the right answers "
-                        "are.</figcaption>\n</figure>\n</div>\n");
-    size_t plots = 2, maps = 0;
-
-    attend_buf_puts(&b, "<h2 id=\"heads\">Per-head diagnostics</h2>\n<p>For each configuration, its first seed's "
-                        "model on the validation data. Entropy: how spread out a query's attention is (0 bits = "
-                        "all weight on one token). Distance: how far, in tokens, a head looks on average. "
-                        "Importance: the accuracy lost when the head's output is removed (its columns of the "
-                        "attention output projection set to 0) and the model is evaluated again.</p>\n");
-    for (size_t i = 0; i < n_rows; i++) {
-        const attend_compare_row *r = &rows[i];
-        if (!r->first || !r->first->L) continue;
-        attend_buf_printf(&b, "<h3>%zu head%s, %s positions</h3>\n<div class=\"row\">\n", r->heads,
-                          r->heads == 1 ? "" : "s", attend_pos_name(r->pos));
-        attend_buf figs;
-        attend_buf_init(&figs);
-        size_t made = attend_report_head_figures(&figs, r->first, NULL, r->heads <= 4 ? 48 : 0);
-        // each SVG in its own figure
-        const char *p = figs.failed ? NULL : figs.s;
-        for (size_t k = 0; p && k < made; k++) {
-            const char *st = strstr(p, "<svg ");
-            const char *en = st ? strstr(st, "</svg>\n") : NULL;
-            if (!en) break;
-            en += 7;
-            attend_buf_puts(&b, "<figure>\n");
-            attend_buf_append(&b, st, (size_t)(en - st));
-            attend_buf_puts(&b, "</figure>\n");
-            p = en;
-            maps++;
-        }
-        if (figs.failed) b.failed = 1;
-        attend_buf_free(&figs);
-        attend_buf_puts(&b, "</div>\n");
-    }
-    attend_html_end(&b);
-    char path[4096];
-    snprintf(path, sizeof path, "%s/index.html", dir);
-    attend_status st = attend_buf_write_file(&b, path, err);
-    attend_buf_free(&b);
-    if (n_heatmaps) *n_heatmaps = maps;
-    if (n_plots) *n_plots = plots;
-    return st;
-}
-
-attend_status attend_compare_write(const char *dir, const attend_compare_setup *setup,
-                                   const attend_compare_run *runs, size_t n_runs,
+attend_status attend_compare_write(const char *dir, const attend_compare_set *set, const char *note,
                                    size_t *n_heatmaps, size_t *n_plots, attend_error *err) {
     attend_compare_row *rows = NULL;
     size_t n_rows = 0;
-    attend_status st = attend_compare_summarise(runs, n_runs, &rows, &n_rows, err);
+    attend_status st = attend_compare_summarise(set->runs, set->n_runs, &rows, &n_rows, err);
     if (st) return st;
-    if (!(st = write_csvs(dir, runs, n_runs, rows, n_rows, err)) &&
-        !(st = write_json(dir, setup, runs, n_runs, rows, n_rows, err))) {
-        attend_buf md;
-        attend_buf_init(&md);
-        attend_compare_markdown(&md, rows, n_rows);
-        char path[4096];
+    char path[4096];
+    attend_buf b;
+    attend_buf_init(&b);
+    if (!(st = write_csvs(dir, set->runs, set->n_runs, rows, n_rows, err)) &&
+        !(st = write_json(dir, &set->setup, set->runs, set->n_runs, rows, n_rows, err))) {
+        attend_compare_markdown(&b, rows, n_rows);
         snprintf(path, sizeof path, "%s/table.md", dir);
-        st = attend_buf_write_file(&md, path, err);
-        attend_buf_free(&md);
-        if (!st) st = write_html(dir, setup, rows, n_rows, n_heatmaps, n_plots, err);
+        st = attend_buf_write_file(&b, path, err);
+        attend_buf_free(&b);
+        attend_buf_init(&b);
     }
+    if (!st) {
+        attend_compare_page(&b, set, 1, note, n_heatmaps, n_plots);
+        snprintf(path, sizeof path, "%s/index.html", dir);
+        st = attend_buf_write_file(&b, path, err);
+    }
+    attend_buf_free(&b);
     free(rows);
+    return st;
+}
+
+attend_status attend_compare_write_sets(const char *dir, const attend_compare_set *sets,
+                                        size_t n_sets, const char *note, size_t *n_heatmaps,
+                                        size_t *n_plots, attend_error *err) {
+    attend_compare_row **rows = calloc(n_sets ? n_sets : 1, sizeof *rows);
+    size_t *n_rows = calloc(n_sets ? n_sets : 1, sizeof *n_rows);
+    const char **names = calloc(n_sets ? n_sets : 1, sizeof *names);
+    attend_status st = rows && n_rows && names ? ATTEND_OK : attend_errorf(err, ATTEND_ERR_NOMEM, "out of memory");
+    for (size_t s = 0; !st && s < n_sets; s++) {
+        names[s] = sets[s].name;
+        st = attend_compare_summarise(sets[s].runs, sets[s].n_runs, &rows[s], &n_rows[s], err);
+    }
+    char path[4096];
+    attend_buf b;
+    attend_buf_init(&b);
+    if (!st) {
+        snprintf(path, sizeof path, "%s/results.csv", dir);
+        st = write_results_csv(path, "data", names, (const attend_compare_row *const *)rows, n_rows, n_sets, err);
+    }
+    if (!st) {
+        attend_compare_markdown_sets(&b, sets, (const attend_compare_row *const *)rows, n_rows, n_sets);
+        snprintf(path, sizeof path, "%s/table.md", dir);
+        st = attend_buf_write_file(&b, path, err);
+        attend_buf_free(&b);
+        attend_buf_init(&b);
+    }
+    if (!st) {
+        attend_compare_page(&b, sets, n_sets, note, n_heatmaps, n_plots);
+        snprintf(path, sizeof path, "%s/index.html", dir);
+        st = attend_buf_write_file(&b, path, err);
+    }
+    attend_buf_free(&b);
+    for (size_t s = 0; rows && s < n_sets; s++) free(rows[s]);
+    free(rows);
+    free(n_rows);
+    free(names);
     return st;
 }
