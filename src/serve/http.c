@@ -256,26 +256,21 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     atomic_fetch_sub(&s->in_flight, 1);
 }
 
-attend_status serve_http_start(attend_server *s, const void *addr, int ipv6, attend_error *err) {
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+attend_status serve_http_start(attend_server *s, attend_error *err) {
+    /* no listening socket: the listener accepts and hands connections over
+     * (MHD_add_connection, which needs inter-thread signalling: ITC) */
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG |
+                     MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ITC;
     flags |= MHD_is_feature_supported(MHD_FEATURE_EPOLL) == MHD_YES ? MHD_USE_EPOLL : MHD_USE_POLL;
-    if (ipv6) flags |= MHD_USE_IPv6;
     struct MHD_OptionItem ops[] = {
-        {MHD_OPTION_SOCK_ADDR, 0, (void *)addr},
         {MHD_OPTION_THREAD_POOL_SIZE, (intptr_t)s->opt.http_threads, NULL},
         {MHD_OPTION_CONNECTION_LIMIT, (intptr_t)s->opt.max_connections, NULL},
         {MHD_OPTION_CONNECTION_TIMEOUT, (intptr_t)s->opt.idle_timeout_s, NULL},
-        {MHD_OPTION_LISTEN_BACKLOG_SIZE, 511, NULL},
         {MHD_OPTION_END, 0, NULL},
     };
     s->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
                                  MHD_OPTION_ARRAY, ops, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
                                  MHD_OPTION_END);
-    if (!s->daemon)
-        return attend_errorf(err, ATTEND_ERR_IO,
-                             "cannot listen on %s port %u (in use, or not an address of this machine?)",
-                             s->host, s->opt.port);
-    const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
-    s->port = info ? info->port : s->opt.port;
+    if (!s->daemon) return attend_errorf(err, ATTEND_ERR_IO, "cannot start the HTTP daemon (libmicrohttpd)");
     return ATTEND_OK;
 }

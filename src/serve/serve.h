@@ -21,6 +21,7 @@
 
 #include <cjson/cJSON.h>
 #include <pthread.h>
+#include <sys/socket.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -274,6 +275,10 @@ struct attend_server {
     double timeout_s;
     struct MHD_Daemon *daemon;
     unsigned port;
+    /* the listening socket (listener.c) */
+    int listen_fd, wake[2];
+    pthread_t accept_thread;
+    int listening, accepting;
     serve_model_slot slot;
     serve_batcher batcher;
     int batcher_started;
@@ -284,8 +289,17 @@ struct attend_server {
     char build[512];          /* attend_build_info() at start */
 };
 
-/* Starts libmicrohttpd on addr for s (http.c). */
-attend_status serve_http_start(attend_server *s, const void *addr, int ipv6, attend_error *err);
+/* Starts libmicrohttpd for s, without a listening socket of its own
+ * (http.c): connections come from the listener. */
+attend_status serve_http_start(attend_server *s, attend_error *err);
+
+/* The listening socket (listener.c): bound and listening at start (the
+ * port known), accepting once run, closed by close (new connections are
+ * refused from then on). */
+attend_status serve_listener_start(attend_server *s, const struct sockaddr *addr, socklen_t addr_len,
+                                   attend_error *err);
+attend_status serve_listener_run(attend_server *s, attend_error *err);
+void serve_listener_close(attend_server *s);
 /* The answers of GET /health and /info (their HTTP status) and /metrics
  * (status.c). */
 int serve_status_health(attend_server *s, attend_buf *out);

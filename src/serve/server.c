@@ -66,7 +66,7 @@ static void server_free(attend_server *s) {
 }
 
 /* The address to bind: o->host (a name or a numeric address) and port. */
-static attend_status resolve(const attend_server *s, struct sockaddr_storage *ss, int *ipv6,
+static attend_status resolve(const attend_server *s, struct sockaddr_storage *ss, socklen_t *len,
                              attend_error *err) {
     struct addrinfo hints, *res = NULL;
     memset(&hints, 0, sizeof hints);
@@ -79,7 +79,7 @@ static attend_status resolve(const attend_server *s, struct sockaddr_storage *ss
     if (rc != 0 || !res)
         return attend_errorf(err, ATTEND_ERR_ARG, "cannot resolve host '%s': %s", s->host, gai_strerror(rc));
     memcpy(ss, res->ai_addr, res->ai_addrlen);
-    *ipv6 = res->ai_family == AF_INET6;
+    *len = res->ai_addrlen;
     freeaddrinfo(res);
     return ATTEND_OK;
 }
@@ -118,16 +118,21 @@ attend_status attend_serve_start(attend_server **out, const attend_serve_options
     snprintf(s->build, sizeof s->build, "%s; libmicrohttpd %s", attend_build_info(), MHD_get_version());
 
     struct sockaddr_storage addr;
-    int ipv6 = 0;
-    if ((st = resolve(s, &addr, &ipv6, err))) goto fail;
+    socklen_t addr_len = 0;
+    s->listen_fd = -1;
+    if ((st = resolve(s, &addr, &addr_len, err)) ||
+        (st = serve_listener_start(s, (const struct sockaddr *)&addr, addr_len, err)))
+        goto fail;
     if ((st = serve_batcher_start(&s->batcher, s->opt.threads, o->max_concurrent, o->max_batch_tokens,
                                   o->exact, serve_http_job_done, &s->metrics, err)))
         goto fail;
     s->batcher_started = 1;
-    if ((st = serve_http_start(s, &addr, ipv6, err))) goto fail;
+    if ((st = serve_http_start(s, err)) || (st = serve_listener_run(s, err))) goto fail;
     *out = s;
     return ATTEND_OK;
 fail:
+    serve_listener_close(s);
+    if (s->daemon) MHD_stop_daemon(s->daemon);
     if (s->batcher_started) {
         serve_batcher_stop(&s->batcher);
         serve_batcher_destroy(&s->batcher);
@@ -181,11 +186,11 @@ void attend_serve_stop(attend_server *s, unsigned drain_ms, attend_serve_stats *
     if (final) attend_serve_get_stats(s, final);
     if (!s) return;
     atomic_store(&s->stopping, 1);
-    /* No new connections: the listening socket stops listening at once, so
-     * a client connecting now is refused rather than left in the backlog. */
-    MHD_socket fd = MHD_quiesce_daemon(s->daemon);
-    if (fd != MHD_INVALID_SOCKET) shutdown(fd, SHUT_RDWR);
-    /* Requests already received are answered (with Connection: close). */
+    /* No new connections: the listening socket is closed at once, so a
+     * client connecting now is refused rather than left in the backlog
+     * (listener.c). Requests already received are answered (with
+     * Connection: close). */
+    serve_listener_close(s);
     double until = attend_now_s() + drain_ms * 1e-3;
     while (atomic_load(&s->in_flight) > 0 && attend_now_s() < until) {
         struct timespec ts = {0, 2000000};
@@ -197,7 +202,6 @@ void attend_serve_stop(attend_server *s, unsigned drain_ms, attend_serve_stats *
      * daemon stops (stopping it with a suspended connection is an error). */
     serve_batcher_stop(&s->batcher);
     MHD_stop_daemon(s->daemon);
-    if (fd != MHD_INVALID_SOCKET) close(fd);
     serve_batcher_destroy(&s->batcher);
     if (final) attend_serve_get_stats(s, final);
     serve_slot_destroy(&s->slot);
