@@ -4,7 +4,9 @@
 #   sh scripts/deps.sh test    that, plus what `make test` runs: xmllint and
 #                              chromium for the picture tests
 #   sh scripts/deps.sh demo    build, plus the WordNet source of the bundled data
+#   sh scripts/deps.sh mpi     build, plus Open MPI (make MPI=1)
 #   sh scripts/deps.sh ci      test, plus clang's libFuzzer for the fuzzing smoke run
+#                              and Open MPI for the MPI tests
 # As root the missing packages are installed with apt-get. Otherwise a
 # missing build package is an error (with the command to run); a missing
 # test-only package is reported with the command and the tests that need it
@@ -15,7 +17,8 @@ want=""
 case "${1:-build}" in
   demo) need="$need wordnet-base" ;;
   test) want="libxml2-utils chromium" ;;
-  ci) need="$need libxml2-utils chromium clang-14 libclang-rt-14-dev" ;;
+  mpi) need="$need libopenmpi-dev openmpi-bin" ;;
+  ci) need="$need libxml2-utils chromium clang-14 libclang-rt-14-dev libopenmpi-dev openmpi-bin" ;;
 esac
 
 missing() {
