@@ -12,6 +12,10 @@
 struct attend_world {
     int rank, size;
     void *mpi; /* dist/mpi.c's state (communicator, buffers); NULL without MPI */
+    /* what the reduce hook did: calls, seconds in it (waiting for the
+     * other processes included) and floats of packed gradient exchanged */
+    size_t reduces;
+    double reduce_s, reduce_floats;
 };
 
 /* Every process calls this at the same point with its own status st and

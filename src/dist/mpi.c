@@ -11,7 +11,8 @@
  * processes. The sum travels in chunks so that the chain is a pipeline: a
  * process adds and forwards chunk c while chunk c + 1 is on its way, and a
  * step costs about two transfers of the packed gradient (the dense part and
- * the batch's touched embedding rows), as a ring all-reduce does.
+ * the batch's touched embedding rows), as a ring all-reduce does, plus one
+ * chunk per process in the chain while the pipeline fills.
  *
  * Errors: MPI's default handler aborts the whole job on a communication
  * failure, and mpirun ends the job when a process dies, so no process is
@@ -25,8 +26,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Floats per message of the chain (256 KiB). */
-#define CHAIN_CHUNK ((size_t)1 << 16)
+/* Floats per message of the chain: an eighth of the vector, so that the
+ * pipeline fills quickly also for a small model, within 16 and 256 KiB. */
+#define CHAIN_CHUNK_MIN ((size_t)1 << 12)
+#define CHAIN_CHUNK_MAX ((size_t)1 << 16)
 /* Largest count handed to one MPI call (counts are int). */
 #define MPI_MAX_COUNT ((size_t)1 << 30)
 #define TAG_CHAIN 1
@@ -140,15 +143,17 @@ attend_status attend_mpi_sum_f64(const attend_world *w, double *x, size_t n, att
 static void chain_sum(const attend_world *w, attend_stepper *s, float *acc, size_t n, int last,
                       MPI_Request *req) {
     const int r = w->rank;
-    const size_t nc = (n + CHAIN_CHUNK - 1) / CHAIN_CHUNK, mine = s->hi - s->lo;
+    size_t ch = (n + 7) / 8;
+    ch = ch < CHAIN_CHUNK_MIN ? CHAIN_CHUNK_MIN : ch > CHAIN_CHUNK_MAX ? CHAIN_CHUNK_MAX : ch;
+    const size_t nc = (n + ch - 1) / ch, mine = s->hi - s->lo;
     MPI_Request *recv = req, *send = req + nc;
     if (r > 0)
         for (size_t c = 0; c < nc; c++) {
-            const size_t o = c * CHAIN_CHUNK, len = n - o < CHAIN_CHUNK ? n - o : CHAIN_CHUNK;
+            const size_t o = c * ch, len = n - o < ch ? n - o : ch;
             MPI_Irecv(acc + o, (int)len, MPI_FLOAT, r - 1, TAG_CHAIN, comm_of(w), &recv[c]);
         }
     for (size_t c = 0; c < nc; c++) {
-        const size_t o = c * CHAIN_CHUNK, len = n - o < CHAIN_CHUNK ? n - o : CHAIN_CHUNK;
+        const size_t o = c * ch, len = n - o < ch ? n - o : ch;
         if (r > 0) {
             MPI_Wait(&recv[c], MPI_STATUS_IGNORE);
             // acc += each held piece, in piece order (the residual's accumulation)
@@ -164,6 +169,7 @@ static attend_status mpi_reduce(void *ctx, attend_stepper *s, attend_error *err)
     (void)err;
     attend_world *w = ctx;
     mpi_state *m = w->mpi;
+    const double t0 = MPI_Wtime();
     const size_t n = attend_step_packed_size(s, s->n_rows);
     // the processes holding pieces are 0 .. last (attend_step_gradients' split)
     const size_t each = (s->n_pieces + s->ranks - 1) / s->ranks;
@@ -178,6 +184,9 @@ static attend_status mpi_reduce(void *ctx, attend_stepper *s, attend_error *err)
     /* per-example losses: each is nonzero on the one process that computed
      * it, so the sum is exact */
     MPI_Allreduce(MPI_IN_PLACE, s->ex_loss, (int)s->B, MPI_DOUBLE, MPI_SUM, m->comm);
+    w->reduces++;
+    w->reduce_s += MPI_Wtime() - t0;
+    w->reduce_floats += (double)n;
     return ATTEND_OK;
 }
 
@@ -187,7 +196,7 @@ attend_status attend_mpi_attach(attend_world *w, attend_stepper *s, attend_error
     if (st) return st;
     const size_t V = s->m->cfg.vocab_size, BT = s->Bmax * s->Tmax;
     const size_t cap = attend_step_packed_size(s, BT < V ? BT : V);
-    const size_t chunks = (cap + CHAIN_CHUNK - 1) / CHAIN_CHUNK;
+    const size_t chunks = (cap + CHAIN_CHUNK_MIN - 1) / CHAIN_CHUNK_MIN;
     if (cap > m->acc_cap) {
         free(m->acc);
         m->acc_cap = 0;

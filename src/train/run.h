@@ -27,6 +27,9 @@ typedef struct {
     char *threads;      /* JSON array: each process's thread count */
     /* the plan */
     size_t n_batches, total_steps, warmup;
+    /* timing of the steps this run made (for the closing summary) */
+    size_t steps_run;
+    double step_s;
     char resume_path[4096]; /* MODEL.ckpt when --resume named the model */
 } train_run;
 

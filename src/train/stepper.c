@@ -64,6 +64,10 @@ attend_status attend_stepper_init(attend_stepper *s, attend_model *m, size_t Bma
     const size_t P = m->layout.total;
     if (!m->params)
         return attend_errorf(err, ATTEND_ERR_ARG, "training needs a model with weights of its own (not a loaded file's)");
+    /* the sparse part (touched rows only) is the token embedding table,
+     * the layout's first tensor; everything after it is dense */
+    if (m->p.tok_emb != m->params)
+        return attend_errorf(err, ATTEND_ERR_ARG, "the stepper needs the token embedding table first in the parameter layout");
     s->m = m;
     s->acts_flags = acts_flags;
     s->Bmax = Bmax;

@@ -331,9 +331,12 @@ static attend_status epoch_steps(train_run *r, const attend_train_options *o, tr
         const float lr = attend_lr_at(step, r->total_steps, r->warmup, o->lr);
         float loss;
         double gnorm;
+        const double ts0 = attend_now_s();
         attend_status st = attend_stepper_step(&r->st, r->tokens, r->pad, r->targets, B, T, lr,
                                                step + 1, attend_seed_child(o->seed, 1000000 + step),
                                                &loss, &gnorm, err);
+        r->step_s += attend_now_s() - ts0;
+        r->steps_run++;
         /* All processes agree on the outcome and on stopping (a signal may
          * reach one of them): one small all-reduce per step. */
         int stop = o->stop ? (int)*o->stop : 0;
@@ -432,6 +435,24 @@ static attend_status gather_threads(train_run *r, const attend_train_options *o,
     return st;
 }
 
+/* The steps' average time and, with several processes, what exchanging
+ * the gradients cost. */
+static void summary(const train_run *r, const attend_train_options *o) {
+    if (!r->steps_run) return;
+    const attend_world *w = o->world;
+    const double ms = 1e3 * r->step_s / (double)r->steps_run;
+    if (!w || !w->reduces) {
+        emit(o->on_info, o->ctx, "%zu steps, %.2f ms per step", r->steps_run, ms);
+        return;
+    }
+    const size_t E = r->model->cfg.d_model, dense = attend_step_packed_size(&r->st, 0);
+    const double floats = w->reduce_floats / (double)w->reduces;
+    emit(o->on_info, o->ctx,
+         "%zu steps, %.2f ms per step on %d processes; gradient exchange %.2f ms per step (waiting for the slowest process included), %.0f KiB: %zu dense values and %.0f embedding rows on average",
+         r->steps_run, ms, w->size, 1e3 * w->reduce_s / (double)w->reduces,
+         floats * sizeof(float) / 1024.0, dense, (floats - (double)dense) / (double)E);
+}
+
 /* Everything before the first step: the run built and checked on every
  * process, the validation records written, the buffers planned, the step
  * shared out, a checkpoint restored. */
@@ -523,6 +544,7 @@ attend_status attend_train(const attend_train_options *opts, attend_train_result
             break;
         }
     }
+    if (!st) summary(&r, o);
 done:
     res->seconds = attend_now_s() - t_start;
     train_run_free(&r);
