@@ -6,7 +6,9 @@
  * column) blocks across its own OpenMP threads. The GEMMs here are small
  * (hundreds of rows, 64-256 columns); OpenBLAS's own threads spin and
  * contend with OpenMP on such sizes, while blocks of C are independent, so
- * each element is still computed by one sequential dot product. */
+ * each element is still computed by one sequential dot product. The blocks
+ * depend on the GEMM's shape only, so the result does not depend on the
+ * number of threads. */
 #include "base/parallel.h"
 #include "kernels/kernels.h"
 
@@ -21,8 +23,11 @@ void attend_set_matmul_precision(attend_matmul_precision p) {
 
 attend_matmul_precision attend_get_matmul_precision(void) { return precision_; }
 
-/* Below this many multiply-adds a GEMM runs on one thread. */
+/* Below this many multiply-adds a GEMM is one call (one thread); blocks
+ * have at least this many. */
 #define GEMM_PARALLEL_MIN ((size_t)1 << 17)
+/* At most this many blocks (threads beyond it share no GEMM). */
+#define GEMM_MAX_BLOCKS ((size_t)16)
 
 static void gemm_serial(int trans_a, int trans_b, size_t M, size_t N, size_t K, float alpha,
                         const float *A, size_t lda, const float *B, size_t ldb, float beta,
@@ -62,24 +67,30 @@ void attend_gemm(int trans_a, int trans_b, size_t M, size_t N, size_t K, float a
         openblas_set_num_threads(1);
         blas_pinned = 1;
     }
-    int nt = attend_get_threads();
-    if (nt <= 1 || M * N * K < GEMM_PARALLEL_MIN) nt = 1;
-    /* bf16 packing scratch, one slice per thread (NULL: the portable path) */
+    /* C is cut into blocks by its shape alone, never by the thread count:
+     * OpenBLAS's value for an element can depend on the shape of the call
+     * that computes it (its small-matrix and edge kernels), so the same
+     * blocks are what makes any number of threads give the same bits. The
+     * longer side is split into at most GEMM_MAX_BLOCKS blocks of a multiple
+     * of 32 (the bf16 tile's width) and at least GEMM_PARALLEL_MIN
+     * multiply-adds each; the threads share the blocks. */
+    const int by_rows = M >= N;
+    const size_t len = by_rows ? M : N, mnk = M * N * K;
+    size_t nb = mnk / GEMM_PARALLEL_MIN;
+    nb = nb < 1 ? 1 : nb > GEMM_MAX_BLOCKS ? GEMM_MAX_BLOCKS : nb;
+    size_t blk = (len + nb - 1) / nb;
+    blk = (blk + 31) / 32 * 32;
+    const size_t nblk = (len + blk - 1) / blk;
+    /* bf16 packing scratch, one slice per block (NULL: the portable path) */
     const size_t words = precision_ == ATTEND_MATMUL_BF16 ? attend_gemm_bf16_scratch() : 0;
-    uint32_t *scratch = words ? malloc((size_t)nt * words * sizeof(uint32_t)) : NULL;
-    if (nt == 1) {
+    uint32_t *scratch = words ? malloc(nblk * words * sizeof(uint32_t)) : NULL;
+    if (nblk == 1) {
         gemm_block(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, scratch);
         free(scratch);
         return;
     }
-    /* Split the longer side of C into nt blocks (multiples of 32, the bf16
-     * tile's width). */
-    const int by_rows = M >= N;
-    const size_t len = by_rows ? M : N;
-    size_t blk = (len + (size_t)nt - 1) / (size_t)nt;
-    blk = (blk + 31) / 32 * 32;
-    const size_t nblk = (len + blk - 1) / blk;
-    ATTEND_OMP(parallel for schedule(static) num_threads(nt))
+    const int nt = attend_get_threads();
+    ATTEND_OMP(parallel for schedule(static) num_threads(nt) if (nt > 1))
     for (size_t b = 0; b < nblk; b++) {
         size_t s = b * blk, n = len - s < blk ? len - s : blk;
         uint32_t *sc = scratch ? scratch + b * words : NULL;
