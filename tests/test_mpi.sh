@@ -2,9 +2,9 @@
 # Data-parallel training under mpirun (a build with MPI: make test MPI=1; CI
 # runs it through the ctest label "mpi"), on this machine only (loopback):
 # - mpirun -np 2 and -np 3 (batches and pieces that do not divide evenly,
-#   2 threads per process) give the single process's model: the same tensor
-#   bytes and the same header but for the provenance, which says 2 / 3
-#   processes;
+#   2 threads per process, the default model) give the single process's
+#   model at 1 thread: the same tensor bytes and the same header but for the
+#   provenance, which says 2 / 3 processes;
 # - a signal to mpirun or to one process stops all of them with a checkpoint,
 #   and resuming under mpirun, with the same or another number of processes,
 #   gives the uninterrupted model;
@@ -87,6 +87,15 @@ same_model "$T/one2.safetensors" "$T/two.safetensors" && ok || bad "mpirun -np 2
 grep '^epoch' "$T/one2.out" | sed 's/ [0-9.]* s / /' > "$T/e1"
 grep '^epoch' "$T/two.out" | sed 's/ [0-9.]* s / /' > "$T/e2"
 cmp -s "$T/e1" "$T/e2" && ok || bad "epoch lines (losses, accuracy) differ under mpirun -np 2"
+
+# The default model (d_model 64, 2 layers, d_ff 256) in pieces of 8: its
+# GEMMs are cut into blocks, and 2 threads share them.
+FD="--data $T/d.tsv --epochs 1 --seed 5 --batch 24"
+"$A" train $FD --threads 1 --out "$T/oned.safetensors" > "$T/oned.out" 2>&1
+[ $? -eq 0 ] && ok || bad "single process run (default model) failed: $(tail -2 "$T/oned.out")"
+$MPI -np 2 "$A" train $FD --threads 2 --out "$T/twod.safetensors" > "$T/twod.out" 2>&1
+[ $? -eq 0 ] && ok || bad "mpirun -np 2 (default model) failed: $(tail -5 "$T/twod.out")"
+same_model "$T/oned.safetensors" "$T/twod.safetensors" && ok || bad "mpirun -np 2 x 2 threads (default model): model differs from 1 process x 1 thread"
 
 # batch 7 in pieces of 1: 7 pieces, 3 + 3 + 1 over three processes; the
 # last batch (2 examples) leaves the third process without a piece.
