@@ -1,7 +1,12 @@
 #!/bin/sh
 # Data-parallel scaling on this machine: one epoch of the default model on
 # the bundled WordNet data as
-#   1 process x 1 thread, 1 process x 2 threads, 2 processes x 1 thread (mpirun)
+#   1x1   1 process x 1 thread
+#   1x2   1 process x 2 threads
+#   1x2p  the same with OMP_WAIT_POLICY=passive (threads sleep at barriers
+#         instead of spinning: on a machine other jobs keep busy, a spinning
+#         thread takes the core its partner is waiting for)
+#   2x1   2 processes x 1 thread (mpirun)
 # in ROUNDS interleaved rounds, so a change in the machine's load hits every
 # configuration alike. Prints one TSV line per run:
 #   MPI_SCALING  config  epoch_s  step_ms  exchange_ms  user_s  load1  models_equal
@@ -27,10 +32,10 @@ trap 'rm -rf "$T"' EXIT
 FLAGS="--data $DATA --epochs 1 --seed 1 $EXTRA"
 
 data_bytes() { tail -c +$(($(od -An -tu8 -N8 "$1" | tr -d ' ') + 9)) "$1"; }
-run() { # name, processes, threads
+run() { # name, processes, threads [OMP_WAIT_POLICY]
   load=$(cut -d' ' -f1 /proc/loadavg)
   if [ "$2" -eq 1 ]; then
-    /usr/bin/time -f "%U" -o "$T/time" "$A" train $FLAGS --threads "$3" --out "$T/$1.st" > "$T/out" 2>&1
+    env ${4:+OMP_WAIT_POLICY=$4} /usr/bin/time -f "%U" -o "$T/time" "$A" train $FLAGS --threads "$3" --out "$T/$1.st" > "$T/out" 2>&1
   else
     /usr/bin/time -f "%U" -o "$T/time" mpirun --oversubscribe -np "$2" \
       "$A" train $FLAGS --threads "$3" --out "$T/$1.st" > "$T/out" 2>&1
@@ -57,5 +62,6 @@ while [ $i -lt "$ROUNDS" ]; do
   i=$((i + 1))
   run 1x1 1 1
   run 1x2 1 2
+  run 1x2p 1 2 passive
   run 2x1 2 1
 done

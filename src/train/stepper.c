@@ -41,7 +41,7 @@ attend_status attend_train_nomem(attend_error *err, const attend_model *m, size_
                                  size_t Tmax, int acts_flags) {
     const size_t n = attend_model_acts_size(&m->cfg, Bmax, Tmax, acts_flags) + 3 * m->layout.total;
     return attend_errorf(err, ATTEND_ERR_NOMEM,
-                         "out of memory: training needs about %zu MiB (lower --batch or --max-len)",
+                         "out of memory: training needs about %zu MiB (lower --piece, --batch or --max-len)",
                          n * sizeof(float) >> 20);
 }
 

@@ -257,13 +257,14 @@ static attend_status plan(train_run *r, const attend_train_options *o, attend_er
          "data: %zu train, %zu validation examples, %zu classes, vocabulary %zu, longest %zu tokens; model: %zu parameters; activations %zu MiB%s",
          r->tr.n, r->va.n, K, c->vocab_size, Tmax, P, n_acts * sizeof(float) >> 20,
          acts_flags & ATTEND_ACTS_FUSED ? " (fused attention)" : "");
-    /* activations for the longest batch, weights, gradients and two moments */
-    double need = ((double)n_acts + 4.0 * (double)P) * sizeof(float);
+    /* activations for the longest piece, weights, gradients and two
+     * moments, and a piece's gradient when a batch has several */
+    double need = ((double)n_acts + (piece < Bmax ? 5.0 : 4.0) * (double)P) * sizeof(float);
     double have = (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGE_SIZE);
     if (have > 0 && need > have)
         return attend_errorf(err, ATTEND_ERR_NOMEM,
-                             "training would need %.1f GiB of memory (this machine has %.1f GiB): lower --batch (%zu) or --max-len (%zu), or shorten the texts",
-                             need / 1073741824.0, have / 1073741824.0, Bmax, c->max_len);
+                             "training would need %.1f GiB of memory (this machine has %.1f GiB): lower --piece (%zu) or --max-len (%zu), or shorten the texts",
+                             need / 1073741824.0, have / 1073741824.0, piece, c->max_len);
     attend_status st = attend_stepper_init(&r->st, m, Bmax, piece, Tmax, acts_flags, err);
     if (st) return st;
     r->tokens = malloc(Bmax * Tmax * sizeof(int32_t));
