@@ -90,6 +90,7 @@ void attend_gemm(int trans_a, int trans_b, size_t M, size_t N, size_t K, float a
         return;
     }
     const int nt = attend_get_threads();
+    (void)nt; /* without OpenMP */
     ATTEND_OMP(parallel for schedule(static) num_threads(nt) if (nt > 1))
     for (size_t b = 0; b < nblk; b++) {
         size_t s = b * blk, n = len - s < blk ? len - s : blk;
