@@ -256,7 +256,8 @@ void attend_step_gradients(attend_stepper *s, const int32_t *tokens, const uint8
     s->B = B;
     s->loss_norm = attend_crossentropy_norm(targets, s->class_w, B, K);
     const float scale = s->loss_norm > 0.0 ? (float)(1.0 / s->loss_norm) : 0.0f;
-    // this process's pieces: whole pieces, the first ranks taking one more
+    // this process's pieces: runs of ceil(pieces / processes) from process
+    // 0 on, so the last processes may have fewer or none
     s->n_pieces = (B + s->piece - 1) / s->piece;
     const size_t each = (s->n_pieces + s->ranks - 1) / s->ranks;
     s->lo = s->rank * each < s->n_pieces ? s->rank * each : s->n_pieces;

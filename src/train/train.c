@@ -479,10 +479,17 @@ static attend_status start(train_run *r, const attend_train_options *o, train_st
         emit(o->on_info, o->ctx, "resuming from %s: epoch %zu, batch %zu of %zu, step %zu", from,
              ts->epoch, ts->batch, r->n_batches, ts->step);
     }
-    if (attend_world_size(w) > 1)
-        emit(o->on_info, o->ctx, "%d processes, %zu pieces of %zu examples per batch of %zu",
-             attend_world_size(w), (o->batch + r->st.piece - 1) / r->st.piece, r->st.piece,
-             o->batch);
+    if (attend_world_size(w) > 1) {
+        const size_t n = (size_t)attend_world_size(w), pieces = (o->batch + r->st.piece - 1) / r->st.piece;
+        const size_t each = (pieces + n - 1) / n, busy = (pieces + each - 1) / each;
+        char idle[160] = "";
+        if (busy < n || pieces % n)
+            snprintf(idle, sizeof idle,
+                     "; uneven: %zu piece(s) on the busiest process, %zu with none (a --batch of a multiple of %zu x --piece shares evenly)",
+                     each, n - busy, n);
+        emit(o->on_info, o->ctx, "%zu processes, %zu pieces of %zu examples per batch of %zu%s", n,
+             pieces, r->st.piece, o->batch, idle);
+    }
     return ATTEND_OK;
 }
 
