@@ -3,6 +3,8 @@
 #   make test       build and run the test suite (ctest)
 #   make test SANITIZE=1   same under AddressSanitizer + UBSan (in build-sanitize/)
 #   make test TSAN=1       the concurrency tests under ThreadSanitizer (in build-tsan/)
+#   make MPI=1             build-mpi/attend with data-parallel training over MPI
+#   make test MPI=1        build it and run the MPI tests (ctest label "mpi")
 #   make demo       train the default classifier on the bundled WordNet data
 #   make demo-heads do more heads help? compare 1/2/4/8 heads on two data sets (a few minutes)
 #   make bench      run the benchmarks beside PyTorch
@@ -13,6 +15,7 @@
 
 SANITIZE ?= 0
 TSAN ?= 0
+MPI ?= 0
 OPENMP ?= 1
 NATIVE ?= 0
 DISPATCH ?= 1
@@ -31,10 +34,18 @@ OPENMP = 0
 DISPATCH = 0
 CMAKE_FLAGS = -DCMAKE_BUILD_TYPE=RelWithDebInfo -DATTEND_TSAN=ON
 CTEST_ARGS = -L threads
+else ifeq ($(MPI),1)
+# Open MPI (Debian libopenmpi-dev, openmpi-bin); the tests are those that
+# launch mpirun (ctest label "mpi"): the rest is the same code as build/.
+BUILD ?= build-mpi
+CMAKE_FLAGS = -DCMAKE_BUILD_TYPE=Release -DATTEND_MPI=ON
+CTEST_ARGS = -L mpi
+DEPS_MODE = mpi
 else
 BUILD ?= build
 CMAKE_FLAGS = -DCMAKE_BUILD_TYPE=Release
 endif
+DEPS_MODE ?= build
 CMAKE_FLAGS += -DATTEND_OPENMP=$(if $(filter 0,$(OPENMP)),OFF,ON) -DATTEND_NATIVE=$(if $(filter 1,$(NATIVE)),ON,OFF) \
 	-DATTEND_DISPATCH=$(if $(filter 0,$(DISPATCH)),OFF,ON)
 
@@ -46,7 +57,7 @@ all: configure
 	cmake --build $(BUILD) -j $(JOBS)
 
 deps:
-	@sh scripts/deps.sh build
+	@sh scripts/deps.sh $(DEPS_MODE)
 
 configure: deps
 	@cmake -S . -B $(BUILD) $(CMAKE_FLAGS) > $(BUILD).configure.log 2>&1 || { cat $(BUILD).configure.log; exit 1; }
@@ -77,7 +88,7 @@ fixtures:
 	/usr/bin/python3 tests/gen_fixtures.py tests/fixtures
 
 clean:
-	rm -rf build build-sanitize build.configure.log build-sanitize.configure.log
+	rm -rf build build-sanitize build-mpi build.configure.log build-sanitize.configure.log build-mpi.configure.log
 
 # ---- Fuzzing (libFuzzer + ASan + UBSan; needs clang, e.g. Debian's clang-14
 # with libclang-rt-14-dev). Targets are fuzz/fuzz_*.c, linked with the

@@ -315,7 +315,7 @@ static double model_forward_flops(const attend_model_config *c, size_t B, size_t
 
 typedef struct {
     attend_stepper s;
-    size_t B, T, step, total_steps, warmup, n_batches;
+    size_t B, T, piece, step, total_steps, warmup, n_batches;
     int32_t *tokens, *targets;
     uint8_t *pad;
 } train_ctx;
@@ -328,12 +328,17 @@ static void train_setup(train_ctx *t, size_t V, size_t F, size_t B, size_t T) {
     const attend_model_config *c = &m->cfg;
     t->B = B;
     t->T = T;
-    int flags = attend_train_acts_flags(c, B, T);
+    /* attend_train's pieces; ATTEND_BENCH_PIECE=N times another size (0: the
+     * whole batch as one piece) */
+    const char *pe = getenv("ATTEND_BENCH_PIECE");
+    t->piece = pe && *pe ? (size_t)strtoull(pe, NULL, 10) : ATTEND_TRAIN_PIECE;
+    if (t->piece == 0 || t->piece > B) t->piece = B;
+    int flags = attend_train_acts_flags(c, t->piece, T);
     const char *force = getenv("ATTEND_BENCH_FUSED");
     if (force && *force) flags = ATTEND_ACTS_GRAD | (atoi(force) ? ATTEND_ACTS_FUSED : 0);
     attend_error err = {0};
     // attend_train's defaults: clip 1.0, AdamW (0.9, 0.999, 1e-8), decay 0.01
-    if (attend_stepper_init(&t->s, m, B, T, flags, &err)) {
+    if (attend_stepper_init(&t->s, m, B, t->piece, T, flags, &err)) {
         fprintf(stderr, "attend_bench: %s\n", err.msg);
         exit(1);
     }
@@ -402,7 +407,7 @@ static void bench_train(const bench_opts *o, double *times) {
         char name[64];
         snprintf(name, sizeof name, "train_step_ff%zu", ffs[i]);
         emit(name, o->threads, ms, flops / (ms * 1e6),
-             "B=%zu T=%zu V=%zu params=%zu attention=%s min_ms=%.3f reps=%zu cpu=%.2f", B, T,
+             "B=%zu piece=%zu T=%zu V=%zu params=%zu attention=%s min_ms=%.3f reps=%zu cpu=%.2f", B, t.piece, T,
              t.s.m->cfg.vocab_size, t.s.m->layout.total, t.s.acts_flags & ATTEND_ACTS_FUSED ? "fused" : "unfused", times[0], n,
              last_cpu_share);
         train_free(&t);

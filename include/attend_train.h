@@ -184,6 +184,34 @@ attend_status attend_evaluate_file(const attend_model *m, const char *path,
 /* Training                                                                 */
 /* ------------------------------------------------------------------------ */
 
+/* ---- Processes: data-parallel training over MPI ----
+ * `mpirun -np N attend train ...` runs N processes that train one model: each
+ * computes whole pieces of every batch (see attend_train_options.piece), the
+ * gradients are summed across processes in piece order, and every process
+ * applies the same update, so the model is the same bytes as one process's
+ * whatever N and the thread counts. Process 0 alone reports and writes
+ * files. Needs a build with MPI (make MPI=1); otherwise a world is always
+ * this process alone. */
+typedef struct attend_world attend_world;
+
+/* The processes this one trains with. Started by an MPI launcher (mpirun)
+ * in a build with MPI: initialises MPI and gives the job's processes;
+ * otherwise a world of this process alone. Started by mpirun with several
+ * processes in a build without MPI: ATTEND_ERR_ARG (each copy would train
+ * alone and all would write the same files). */
+attend_status attend_world_init(attend_world **w, attend_error *err);
+/* This process's number (0 for NULL) and how many there are (1 for NULL). */
+int attend_world_rank(const attend_world *w);
+int attend_world_size(const attend_world *w);
+/* "Open MPI v4.1.4 ..." when built with MPI, else NULL. */
+const char *attend_world_library(void);
+/* Ends every process of the job with exit code `code` (MPI_Abort): for a
+ * failure one process met outside attend_train, which the others cannot
+ * know of. Returns only for a world of one process. */
+void attend_world_abort(attend_world *w, int code);
+/* Finalises MPI when attend_world_init initialised it, and frees w. */
+void attend_world_free(attend_world *w);
+
 /* What one epoch did. */
 typedef struct {
     size_t epoch, epochs, step;
@@ -212,6 +240,9 @@ typedef struct attend_train_options_s {
                                    [CLS]; else an attend_pool_kind */
     size_t epochs;              /* default 5 */
     size_t batch;               /* default 32 */
+    size_t piece;               /* examples per piece of a batch, default 8: the
+                                   gradient is summed over pieces in a fixed
+                                   order (the unit processes share) */
     float lr;                   /* default 1e-3 */
     float warmup;               /* fraction of steps, default 0.05 */
     float weight_decay;         /* default 0.01 */
@@ -227,7 +258,11 @@ typedef struct attend_train_options_s {
     size_t checkpoint_every;    /* steps; 0 = only at epoch ends and on stop */
     const char *resume_path;    /* continue from this checkpoint */
     volatile sig_atomic_t *stop; /* when it becomes nonzero: finish the step,
-                                    write the checkpoint, return INTERRUPTED */
+                                    write the checkpoint, return INTERRUPTED
+                                    (on any process: all stop together) */
+    attend_world *world;        /* the processes training together (NULL: this
+                                   one alone); the callbacks run on process 0
+                                   only, and only process 0 writes files */
     /* Reporting (any may be NULL). on_init sees the model right after its
      * weights are initialised (for pictures of the initial state). */
     void (*on_init)(void *ctx, const attend_model *m);

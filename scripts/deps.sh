@@ -6,7 +6,9 @@
 #                              server's
 #   sh scripts/deps.sh bench   build, plus wrk for `make bench-serve`
 #   sh scripts/deps.sh demo    build, plus the WordNet source of the bundled data
+#   sh scripts/deps.sh mpi     build, plus Open MPI (make MPI=1)
 #   sh scripts/deps.sh ci      test, plus clang's libFuzzer for the fuzzing smoke run
+#                              and Open MPI for the MPI tests
 # As root the missing packages are installed with apt-get. Otherwise a
 # missing build package is an error (with the command to run); a missing
 # test-only package is reported with the command and the tests that need it
@@ -18,7 +20,8 @@ case "${1:-build}" in
   demo) need="$need wordnet-base" ;;
   bench) want="wrk" ;;
   test) want="libxml2-utils chromium curl" ;;
-  ci) need="$need libxml2-utils chromium curl clang-14 libclang-rt-14-dev" ;;
+  mpi) need="$need libopenmpi-dev openmpi-bin" ;;
+  ci) need="$need libxml2-utils chromium curl clang-14 libclang-rt-14-dev libopenmpi-dev openmpi-bin" ;;
 esac
 
 missing() {

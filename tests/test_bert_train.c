@@ -54,9 +54,10 @@ static void step_parity(const char *cname) {
     uint8_t *pad = malloc(B * T);
     for (size_t i = 0; i < B * T; i++) pad[i] = mask[i] == 0;
     attend_stepper s;
-    CHECK(attend_stepper_init(&s, m, B, T, attend_train_acts_flags(&m->cfg, B, T), &err) == ATTEND_OK,
+    CHECK(attend_stepper_init(&s, m, B, B, T, attend_train_acts_flags(&m->cfg, B, T), &err) == ATTEND_OK,
           "%s: %s", cname, err.msg);
     attend_step_gradients(&s, ids, pad, labels, B, T, 7);
+    CHECK(attend_step_reduce(&s, &err) == ATTEND_OK, "%s: %s", cname, err.msg); /* the loss */
     const attend_st_tensor *lt = attend_st_find(ex, "loss");
     CHECK(lt && fabs(s.loss - *(const float *)lt->data) <= 1e-5 * fabs(*(const float *)lt->data),
           "%s: loss %g, transformers %g", cname, (double)s.loss, lt ? (double)*(const float *)lt->data : 0.0);

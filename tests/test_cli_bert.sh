@@ -128,6 +128,12 @@ check "train --init: the model" [ -s ft.safetensors ]
 has "train --init: two epochs" out "epoch 2/2"
 expect "train --init again" 0 "" train --init "$ENC" --data ft.tsv --out ft2.safetensors --epochs 2 --lr 1e-3 --batch 16 --threads 1 --seed 3
 check "train --init: same seed, same file" cmp -s ft.safetensors ft2.safetensors
+# at 2 threads: the same weights (the provenance records the threads)
+tensors() { tail -c +$(($(od -An -tu8 -N8 "$1" | tr -d ' ') + 9)) "$1"; }
+expect "train --init, 2 threads" 0 "" train --init "$ENC" --data ft.tsv --out ft4.safetensors --epochs 2 --lr 1e-3 --batch 16 --threads 2 --seed 3
+tensors ft.safetensors >ft.bytes
+tensors ft4.safetensors >ft4.bytes
+check "train --init: 2 threads, the same weights as 1" sh -c "[ -s ft.bytes ] && cmp -s ft.bytes ft4.bytes"
 expect "predict, fine-tuned" 0 "" predict --model ft.safetensors -k 1 texts.txt
 has "predict, fine-tuned: labels" out "noun"
 expect "eval, fine-tuned" 0 "" eval --model ft.safetensors --data ft.tsv

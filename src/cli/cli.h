@@ -102,6 +102,10 @@ int cli_set_class_weights(void *dest, const char *v, char *why, size_t cap); /* 
 #define CLI_OPTS_TRAINING(o)                                                                  \
     CLI_OPT(CLI_SIZE, "--epochs", "N", &(o).epochs, 1, 100000, ""),                            \
     CLI_OPT(CLI_SIZE, "--batch", "N", &(o).batch, 1, 4096, ""),                                \
+    CLI_OPT(CLI_SIZE, "--piece", "N", &(o).piece, 1, 4096,                                     \
+            "examples per piece: a batch's gradient is the sum of its\n"                      \
+            "pieces' gradients in piece order, the same with any\n"                           \
+            "number of processes (mpirun) and threads"),                                      \
     CLI_OPT(CLI_FLOAT, "--lr", "X", &(o).lr, 1e-9, 10.0, "peak learning rate of AdamW"),       \
     CLI_OPT(CLI_FLOAT, "--warmup", "FRAC", &(o).warmup, 0.0, 1.0,                              \
             "linear warmup over this fraction of steps, then cosine\ndecay"),                  \

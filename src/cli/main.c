@@ -77,6 +77,8 @@ int main(int argc, char **argv) {
     if (strcmp(cmd, "--man") == 0) return man_page();
     if (strcmp(cmd, "--version") == 0) {
         printf("attend %s\n", ATTEND_VERSION);
+        const char *mpi = attend_world_library();
+        printf("mpi: %s\n", mpi ? mpi : "no (make MPI=1 builds build-mpi/attend for mpirun)");
         return CLI_OK;
     }
     for (size_t i = 0; i < N_COMMANDS; i++)

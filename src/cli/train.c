@@ -82,12 +82,11 @@ static void on_epoch(void *ctx, const attend_epoch_report *r) {
     }
 }
 
-static volatile sig_atomic_t stop_requested = 0, stop_signal = 0;
+static volatile sig_atomic_t stop_requested = 0;
 
-static void on_signal(int sig) {
-    stop_signal = sig;
-    stop_requested = 1;
-}
+/* The flag holds the signal: with several processes attend_train sets it
+ * on each to the largest any of them received, so all exit alike. */
+static void on_signal(int sig) { stop_requested = sig; }
 
 /* Can a file be created beside path? (Saving writes a temp file there and
  * renames it.) Prints the reason and returns -1 when not. */
@@ -107,6 +106,130 @@ static int probe_writable(const char *path) {
     close(fd);
     unlink(probe);
     return 0;
+}
+
+/* A failure on this process before training starts: with several
+ * processes the others cannot know of it, so the job ends here. */
+static int fail_early(attend_world *world, int rc) {
+    if (attend_world_size(world) > 1) {
+        fflush(stdout);
+        fprintf(stderr, "attend: process %d of %d stops the job\n", attend_world_rank(world),
+                attend_world_size(world));
+        attend_world_abort(world, rc);
+    }
+    return rc;
+}
+
+/* Trains (on every process), then prints the summary and writes the report
+ * (process 0). */
+static int train_and_report(attend_train_options *po, int explicit_ckpt, const char *log_path,
+                            const char *report_dir, attend_world *world) {
+    attend_train_options o = *po;
+    const int root = attend_world_rank(world) == 0;
+    char ckpt_buf[4096];
+    if (!o.checkpoint_path) {
+        snprintf(ckpt_buf, sizeof ckpt_buf, "%s.ckpt", o.out_path);
+        o.checkpoint_path = ckpt_buf;
+    }
+    /* Find out now, not after an hour of training, that a file cannot be written. */
+    const char *outputs[4] = {o.out_path, o.checkpoint_path, o.val_out_path, log_path};
+    for (int k = 0; k < 4 && root; k++)
+        if (outputs[k] && probe_writable(outputs[k])) return fail_early(world, CLI_FAIL);
+
+    train_ui ui = {NULL, root && isatty(fileno(stderr)), 0, report_dir != NULL, NULL, 0, 0, NULL, 0};
+    char val_tsv[4096];
+    if (report_dir) {
+        attend_error derr = {0};
+        if (root && attend_mkdir(report_dir, &derr)) return fail_early(world, cli_fail(&derr));
+        // the report evaluates the validation split: keep it unless it is a file already
+        if (!o.val_path && o.val_split > 0 && !o.val_out_path) {
+            snprintf(val_tsv, sizeof val_tsv, "%s/val.tsv", report_dir);
+            o.val_out_path = val_tsv;
+        }
+    }
+    if (root && log_path && !(ui.log = fopen(log_path, "a"))) {
+        fprintf(stderr, "attend: cannot open --log %s for appending\n", log_path);
+        return fail_early(world, CLI_FAIL);
+    }
+    o.on_info = on_info;
+    o.on_warning = cli_print_warning;
+    o.on_epoch = on_epoch;
+    o.on_init = on_init;
+    o.on_progress = on_progress;
+    o.ctx = &ui;
+    o.world = world;
+
+    /* SIGINT/SIGTERM: finish the step, save a checkpoint, exit 130/143
+     * (with several processes, a signal to any one stops all of them).
+     * SIGXFSZ ignored: a file-size limit then fails a write (and the save
+     * keeps the previous file) instead of killing the process. */
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGXFSZ, SIG_IGN);
+    o.stop = &stop_requested;
+
+    attend_error err = {0};
+    attend_train_result res;
+    attend_status st = attend_train(&o, &res, &err);
+    if (ui.log) fclose(ui.log);
+    /* Every process has the same outcome (attend_train agrees on it);
+     * process 0 says what it is. */
+    if (st == ATTEND_ERR_INTERRUPTED) {
+        if (ui.bar_shown) fputc('\n', stderr);
+        if (root) fprintf(stderr, "attend: %s\n", err.msg);
+        free(ui.epochs);
+        free(ui.pos_init);
+        return stop_requested == SIGTERM ? 143 : 130;
+    }
+    if (st != ATTEND_OK) {
+        free(ui.epochs);
+        free(ui.pos_init);
+        return root ? cli_fail(&err) : CLI_FAIL;
+    }
+    if (!root) {
+        free(ui.epochs);
+        free(ui.pos_init);
+        return CLI_OK;
+    }
+    if (!explicit_ckpt) remove(o.checkpoint_path); /* the run finished: nothing to resume */
+    if (res.n_val)
+        printf("best epoch %zu: val loss %.4f, val acc %.2f%%, macro-F1 %.4f; model saved to %s (%.1f s)\n",
+               res.best_epoch, res.best_val_loss, 100.0 * res.best_val_accuracy,
+               res.best_val_macro_f1, o.out_path, res.seconds);
+    else
+        printf("model saved to %s (%.1f s)\n", o.out_path, res.seconds);
+    int rc = CLI_OK;
+    if (report_dir) {
+        if (ui.nomem) fprintf(stderr, "attend: warning: out of memory keeping the epochs; the report may lack them\n");
+        // evaluate the validation data; without any, the training data (and say so)
+        const char *data = o.val_path ? o.val_path : o.val_out_path ? o.val_out_path : o.data_path;
+        const char *note = o.val_path ? "the validation file given to attend train --val"
+                           : o.val_out_path ? "the validation split held out by attend train"
+                                            : "the training data itself: there was no validation split, so these numbers are optimistic";
+        attend_data_options dopt = o.data;
+        if (!o.val_path && o.val_out_path) {
+            // the split was written as TSV whatever the input format was
+            memset(&dopt, 0, sizeof dopt);
+            dopt.format = ATTEND_FORMAT_TSV;
+        }
+        attend_report_options ro;
+        attend_report_options_default(&ro);
+        ro.data_path = data;
+        ro.data = dopt;
+        ro.data_note = note;
+        ro.epochs = ui.epochs;
+        ro.n_epochs = ui.n_epochs;
+        ro.pos_init = ui.pos_init;
+        ro.train_seconds = res.seconds;
+        rc = cli_write_report(o.out_path, &ro, report_dir);
+    }
+    free(ui.epochs);
+    free(ui.pos_init);
+    return rc;
 }
 
 int cli_train(int argc, char **argv) {
@@ -165,7 +288,9 @@ int cli_train(int argc, char **argv) {
         "train", "attend train --data FILE --out MODEL.safetensors [options]",
         "Trains a transformer-encoder text classifier and saves the best model (by\n"
         "validation loss) to --out. One line per epoch on stdout; a progress bar on\n"
-        "stderr when it is a terminal.\n",
+        "stderr when it is a terminal. Under mpirun (a build with make MPI=1) the\n"
+        "processes train one model together: mpirun -np 4 attend train ... gives the\n"
+        "same model as one process.\n",
         "attend train --data data/wordnet-nouns.tsv --val-split 0.2 --out wordnet.safetensors", opts,
         CLI_N(opts), NULL, NULL};
     /* fine-tuning has defaults of its own (shown by --help after --init) */
@@ -196,100 +321,14 @@ int cli_train(int argc, char **argv) {
         return CLI_USAGE;
     }
 
-    char ckpt_buf[4096];
-    if (!o.checkpoint_path) {
-        snprintf(ckpt_buf, sizeof ckpt_buf, "%s.ckpt", o.out_path);
-        o.checkpoint_path = ckpt_buf;
-    }
-    /* Find out now, not after an hour of training, that a file cannot be written. */
-    const char *outputs[4] = {o.out_path, o.checkpoint_path, o.val_out_path, log_path};
-    for (int k = 0; k < 4; k++)
-        if (outputs[k] && probe_writable(outputs[k])) return CLI_FAIL;
-
-    train_ui ui = {NULL, isatty(fileno(stderr)), 0, report_dir != NULL, NULL, 0, 0, NULL, 0};
-    char val_tsv[4096];
-    if (report_dir) {
-        attend_error derr = {0};
-        if (attend_mkdir(report_dir, &derr)) return cli_fail(&derr);
-        // the report evaluates the validation split: keep it unless it is a file already
-        if (!o.val_path && o.val_split > 0 && !o.val_out_path) {
-            snprintf(val_tsv, sizeof val_tsv, "%s/val.tsv", report_dir);
-            o.val_out_path = val_tsv;
-        }
-    }
-    if (log_path && !(ui.log = fopen(log_path, "a"))) {
-        fprintf(stderr, "attend: cannot open --log %s for appending\n", log_path);
-        return CLI_FAIL;
-    }
+    /* Under mpirun (a build with MPI) this process is one of several that
+     * train together; process 0 alone writes files and prints. */
+    attend_world *world = NULL;
+    attend_error werr = {0};
+    if (attend_world_init(&world, &werr)) return cli_fail(&werr);
     cli_set_threads(threads);
-    o.on_info = on_info;
-    o.on_warning = cli_print_warning;
-    o.on_epoch = on_epoch;
-    o.on_init = on_init;
-    o.on_progress = on_progress;
-    o.ctx = &ui;
-
-    /* SIGINT/SIGTERM: finish the step, save a checkpoint, exit 130/143.
-     * SIGXFSZ ignored: a file-size limit then fails a write (and the save
-     * keeps the previous file) instead of killing the process. */
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    signal(SIGXFSZ, SIG_IGN);
-    o.stop = &stop_requested;
-
-    attend_error err = {0};
-    attend_train_result res;
-    attend_status st = attend_train(&o, &res, &err);
-    if (ui.log) fclose(ui.log);
-    if (st == ATTEND_ERR_INTERRUPTED) {
-        if (ui.bar_shown) fputc('\n', stderr);
-        fprintf(stderr, "attend: %s\n", err.msg);
-        free(ui.epochs);
-        free(ui.pos_init);
-        return stop_signal == SIGTERM ? 143 : 130;
-    }
-    if (st != ATTEND_OK) {
-        free(ui.epochs);
-        free(ui.pos_init);
-        return cli_fail(&err);
-    }
-    if (!explicit_ckpt) remove(o.checkpoint_path); /* the run finished: nothing to resume */
-    if (res.n_val)
-        printf("best epoch %zu: val loss %.4f, val acc %.2f%%, macro-F1 %.4f; model saved to %s (%.1f s)\n",
-               res.best_epoch, res.best_val_loss, 100.0 * res.best_val_accuracy,
-               res.best_val_macro_f1, o.out_path, res.seconds);
-    else
-        printf("model saved to %s (%.1f s)\n", o.out_path, res.seconds);
-    int rc = CLI_OK;
-    if (report_dir) {
-        if (ui.nomem) fprintf(stderr, "attend: warning: out of memory keeping the epochs; the report may lack them\n");
-        // evaluate the validation data; without any, the training data (and say so)
-        const char *data = o.val_path ? o.val_path : o.val_out_path ? o.val_out_path : o.data_path;
-        const char *note = o.val_path ? "the validation file given to attend train --val"
-                           : o.val_out_path ? "the validation split held out by attend train"
-                                            : "the training data itself: there was no validation split, so these numbers are optimistic";
-        attend_data_options dopt = o.data;
-        if (!o.val_path && o.val_out_path) {
-            // the split was written as TSV whatever the input format was
-            memset(&dopt, 0, sizeof dopt);
-            dopt.format = ATTEND_FORMAT_TSV;
-        }
-        attend_report_options ro;
-        attend_report_options_default(&ro);
-        ro.data_path = data;
-        ro.data = dopt;
-        ro.data_note = note;
-        ro.epochs = ui.epochs;
-        ro.n_epochs = ui.n_epochs;
-        ro.pos_init = ui.pos_init;
-        ro.train_seconds = res.seconds;
-        rc = cli_write_report(o.out_path, &ro, report_dir);
-    }
-    free(ui.epochs);
-    free(ui.pos_init);
+    int rc = train_and_report(&o, explicit_ckpt, log_path, report_dir, world);
+    attend_world_free(world);
     return rc;
 }
+

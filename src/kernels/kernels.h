@@ -34,6 +34,23 @@ int attend_gemm_bf16(int trans_a, int trans_b, size_t M, size_t N, size_t K, flo
                      const float *A, size_t lda, const float *B, size_t ldb, float beta,
                      float *C, size_t ldc, uint32_t *scratch);
 
+/* ---- cross-entropy in parts (crossentropy.c), for a batch computed in
+ * pieces: attend_crossentropy_forward's loss is the sum of the per-example
+ * losses in example order over attend_crossentropy_norm, and its backward
+ * is attend_crossentropy_backward_scaled with scale = dloss / norm. */
+/* The loss normaliser: sum over examples of the target's class weight. */
+double attend_crossentropy_norm(const int32_t *targets, const float *class_weights, size_t N,
+                                size_t K);
+/* probs (N,K) = softmax(logits); loss (N) per example, unnormalised (0 for
+ * an ignored target). */
+void attend_crossentropy_losses(double *loss, float *probs, const float *logits,
+                                const int32_t *targets, const float *class_weights,
+                                float label_smoothing, size_t N, size_t K);
+/* Adds scale * d(sum of per-example losses)/d(logits) into dlogits (N,K). */
+void attend_crossentropy_backward_scaled(float *dlogits, const float *probs,
+                                         const int32_t *targets, const float *class_weights,
+                                         float label_smoothing, float scale, size_t N, size_t K);
+
 /* ---- fused layer pieces (linear.c, activation.c) ----
  * attend_linear_backward, except that dinp is overwritten (not added to)
  * when dinp_add is 0, which saves zeroing it first. */

@@ -6,7 +6,9 @@
  * column) blocks across its own OpenMP threads. The GEMMs here are small
  * (hundreds of rows, 64-256 columns); OpenBLAS's own threads spin and
  * contend with OpenMP on such sizes, while blocks of C are independent, so
- * each element is still computed by one sequential dot product. */
+ * each element is still computed by one sequential dot product. The blocks
+ * depend on the GEMM's shape only, so the result does not depend on the
+ * number of threads. */
 #include "base/parallel.h"
 #include "kernels/kernels.h"
 
@@ -22,10 +24,11 @@ void attend_set_matmul_precision(attend_matmul_precision p) {
 
 attend_matmul_precision attend_get_matmul_precision(void) { return precision_; }
 
-/* Below this many multiply-adds a GEMM runs on one thread. (OpenBLAS rounds
- * a GEMM differently by shape, so where this lies is part of what a run at a
- * given thread count computes: moving it changes trained models' bits.) */
+/* Below this many multiply-adds a GEMM is one call (one thread); blocks
+ * have at least this many. */
 #define GEMM_PARALLEL_MIN ((size_t)1 << 17)
+/* At most this many blocks (threads beyond it share no GEMM). */
+#define GEMM_MAX_BLOCKS ((size_t)16)
 
 static void gemm_serial(int trans_a, int trans_b, size_t M, size_t N, size_t K, float alpha,
                         const float *A, size_t lda, const float *B, size_t ldb, float beta,
@@ -89,20 +92,27 @@ void attend_gemm(int trans_a, int trans_b, size_t M, size_t N, size_t K, float a
     /* the BLAS single-threaded, once, before any product (a plain flag was a
      * data race when threads of a server made their first products at once) */
     pthread_once(&blas_once, pin_blas);
-    int nt = attend_get_threads();
-    if (nt <= 1 || M * N * K < GEMM_PARALLEL_MIN) nt = 1;
-    if (nt == 1) {
+    /* C is cut into blocks by its shape alone, never by the thread count:
+     * OpenBLAS's value for an element can depend on the shape of the call
+     * that computes it (its small-matrix and edge kernels), so the same
+     * blocks are what makes any number of threads give the same bits. The
+     * longer side is split into at most GEMM_MAX_BLOCKS blocks of a multiple
+     * of 32 (the bf16 tile's width) and at least GEMM_PARALLEL_MIN
+     * multiply-adds each; the threads share the blocks. */
+    const int by_rows = M >= N;
+    const size_t len = by_rows ? M : N, mnk = M * N * K;
+    size_t nb = mnk / GEMM_PARALLEL_MIN;
+    nb = nb < 1 ? 1 : nb > GEMM_MAX_BLOCKS ? GEMM_MAX_BLOCKS : nb;
+    size_t blk = (len + nb - 1) / nb;
+    blk = (blk + 31) / 32 * 32;
+    const size_t nblk = (len + blk - 1) / blk;
+    if (nblk == 1) {
         gemm_block(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
         return;
     }
-    /* Split the longer side of C into nt blocks (multiples of 32, the bf16
-     * tile's width). */
-    const int by_rows = M >= N;
-    const size_t len = by_rows ? M : N;
-    size_t blk = (len + (size_t)nt - 1) / (size_t)nt;
-    blk = (blk + 31) / 32 * 32;
-    const size_t nblk = (len + blk - 1) / blk;
-    ATTEND_OMP(parallel for schedule(static) num_threads(nt))
+    const int nt = attend_get_threads();
+    (void)nt; /* without OpenMP */
+    ATTEND_OMP(parallel for schedule(static) num_threads(nt) if (nt > 1))
     for (size_t b = 0; b < nblk; b++) {
         size_t s = b * blk, n = len - s < blk ? len - s : blk;
         if (by_rows) {

@@ -12,20 +12,18 @@
 
 #define CHECKPOINT_FORMAT "attend.checkpoint.v1"
 
-/* The settings a resumed run must share with the one that wrote the
- * checkpoint, as one string (compared byte for byte). */
-static char *run_settings(const train_run *r, const attend_train_options *o) {
+char *train_run_settings(const train_run *r, const attend_train_options *o) {
     char *cfg = attend_model_config_to_json(&r->model->cfg);
     if (!cfg) return NULL;
     char buf[2048];
     snprintf(buf, sizeof buf,
              "{\"data_fnv1a64\":\"%s\",\"val_fnv1a64\":\"%s\",\"val_split\":%.17g,\"seed\":%llu,"
-             "\"epochs\":%zu,\"batch\":%zu,\"lr\":%.9g,\"warmup\":%.9g,\"weight_decay\":%.9g,"
+             "\"epochs\":%zu,\"batch\":%zu,\"piece\":%zu,\"lr\":%.9g,\"warmup\":%.9g,\"weight_decay\":%.9g,"
              "\"clip\":%.9g,\"label_smoothing\":%.9g,\"class_weights\":%d,\"min_freq\":%zu,"
              "\"max_vocab\":%zu,\"model\":%s}",
              r->train_ds.hash_hex, o->val_path ? r->val_ds.hash_hex : "",
              o->val_path ? 0.0 : o->val_split, (unsigned long long)o->seed, o->epochs, o->batch,
-             (double)o->lr, (double)o->warmup, (double)o->weight_decay, (double)o->clip,
+             r->st.piece, (double)o->lr, (double)o->warmup, (double)o->weight_decay, (double)o->clip,
              (double)o->label_smoothing, o->class_weights_auto, o->min_freq, o->max_vocab, cfg);
     free(cfg);
     return attend_strdup(buf);
@@ -36,7 +34,7 @@ attend_status train_checkpoint_save(const train_run *r, const attend_train_optio
                                     attend_error *err) {
     const attend_model *m = r->model;
     attend_st_writer *w = attend_st_writer_new();
-    char *settings = run_settings(r, o), *vocab = NULL, *labels = NULL;
+    char *settings = train_run_settings(r, o), *vocab = NULL, *labels = NULL;
     char state[1024], (*names)[ATTEND_NAME_MAX + 24] = NULL;
     attend_status st = ATTEND_OK;
     if (!w || !settings || !(names = malloc(2 * m->layout.count * sizeof *names))) {
@@ -100,7 +98,7 @@ static attend_status checkpoint_read(train_run *r, const attend_train_options *o
                                      const char *path, attend_st_file *f, train_state *ts,
                                      attend_train_result *res, attend_error *err) {
     attend_model *m = r->model;
-    char *settings = run_settings(r, o), *vocab = NULL;
+    char *settings = train_run_settings(r, o), *vocab = NULL;
     attend_status st = ATTEND_OK;
     const char *fmt = attend_st_meta(f, "format");
     const char *was = attend_st_meta(f, "settings"), *state = attend_st_meta(f, "state"),

@@ -25,8 +25,12 @@ typedef struct {
     attend_metrics mt;
     char *prov, *training;
     char *init_prov;        /* --init: the pretrained model's provenance (JSON), or NULL */
+    char *threads;          /* JSON array: each process's thread count */
     /* the plan */
     size_t n_batches, total_steps, warmup;
+    /* timing of the steps this run made (for the closing summary) */
+    size_t steps_run;
+    double step_s;
     char resume_path[4096]; /* MODEL.ckpt when --resume named the model */
 } train_run;
 
@@ -43,6 +47,11 @@ typedef struct {
     size_t since_best;
 } train_state;
 
+/* The settings a resumed run must share with the one that wrote the
+ * checkpoint, as one string (compared byte for byte); NULL when out of
+ * memory. */
+char *train_run_settings(const train_run *r, const attend_train_options *o);
+
 /* Writes the run's checkpoint (weights, moments, state ts, results so far)
  * to o->checkpoint_path, atomically. */
 attend_status train_checkpoint_save(const train_run *r, const attend_train_options *o,
@@ -56,5 +65,15 @@ attend_status train_checkpoint_save(const train_run *r, const attend_train_optio
 attend_status train_checkpoint_load(train_run *r, const attend_train_options *o,
                                     train_state *ts, attend_train_result *res, const char **used,
                                     attend_error *err);
+
+/* A run over several processes (shared_run.c). Every process builds the
+ * run itself from the same files; this checks that they all built the same
+ * one (settings, data, labels, split, vocabulary), on every process. */
+attend_status train_same_run(const train_run *r, const attend_train_options *o,
+                             attend_error *err);
+
+/* Process 0's resumed state (weights, moments, ts, res) sent to the others. */
+attend_status train_share_resume(train_run *r, const attend_train_options *o, train_state *ts,
+                                 attend_train_result *res, attend_error *err);
 
 #endif

@@ -6,14 +6,24 @@
  *               evaluate, keep the best model, checkpoint (checkpoint.c)
  *
  * Determinism: every random choice (initial weights, validation split,
- * shuffling, dropout) is a pure function of the seed and a counter, and all
- * parallel loops give each output to one thread in a fixed order, so the same
- * seed and thread count give the same run. */
+ * shuffling, dropout) is a pure function of the seed and a counter, all
+ * parallel loops give each output to one thread in a fixed order, and a
+ * batch's gradient is summed over fixed pieces in a fixed order, so the same
+ * seed gives the same model at any thread count and any number of processes.
+ *
+ * Several processes (o->world, mpirun): each reads the data and builds the
+ * run itself, then they check they built the same one; each computes its
+ * share of every batch's pieces and the reduce hook (dist/mpi.c) completes
+ * the gradient on all of them, so all apply the same update. Process 0
+ * alone reports and writes files; evaluation is shared. Wherever one
+ * process may fail alone (reading a file, saving), all of them agree on the
+ * outcome before going on (attend_dist_agree), so none is left waiting. */
 #define _POSIX_C_SOURCE 200809L /* sysconf */
 #include "train/run.h"
 #include "base/buf.h"
 #include "base/rng.h"
 #include "base/util.h"
+#include "dist/dist.h"
 #include "nn/layout.h"
 #include "nn/optimizer.h"
 #include "text/splitter.h"
@@ -23,6 +33,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+/* Process 0 of the run's processes (the one that writes files)? */
+static int is_root(const attend_train_options *o) { return attend_world_rank(o->world) == 0; }
 
 void attend_train_options_default(attend_train_options *o) {
     memset(o, 0, sizeof *o);
@@ -37,6 +50,7 @@ void attend_train_options_default(attend_train_options *o) {
     o->clip = 1.0f;
     o->seed = 1;
     o->init_pool = -1;
+    o->piece = ATTEND_TRAIN_PIECE;
 }
 
 static void train_run_free(train_run *r) {
@@ -62,6 +76,7 @@ static void train_run_free(train_run *r) {
     free(r->prov);
     free(r->training);
     free(r->init_prov);
+    free(r->threads);
 }
 
 /* ---- plan: data, labels, split, vocabulary, model, buffers, schedule ---- */
@@ -250,20 +265,22 @@ static attend_status describe(train_run *r, const attend_train_options *o,
     attend_buf_json_string(&pb, o->val_path ? o->val_path : "");
     attend_buf_printf(&pb,
                       ",\"val_fnv1a64\":\"%s\",\"val_split\":%g,\"seed\":%llu,\"threads\":%d,"
+                      "\"processes\":%d,\"process_threads\":%s,"
                       "\"matmul_precision\":\"%s\",\"attend_version\":\"%s\"}",
                       o->val_path ? r->val_ds.hash_hex : "", o->val_path ? 0.0 : o->val_split,
                       (unsigned long long)o->seed, attend_get_threads(),
+                      attend_world_size(o->world), r->threads ? r->threads : "[]",
                       attend_get_matmul_precision() == ATTEND_MATMUL_BF16 ? "bf16" : "fp32",
                       ATTEND_VERSION);
     if (!pb.failed) r->prov = attend_strdup(pb.s);
     attend_buf_free(&pb);
     snprintf(buf, sizeof buf,
-             "{\"epochs\":%zu,\"epochs_run\":%zu,\"best_epoch\":%zu,\"batch\":%zu,\"lr\":%g,"
+             "{\"epochs\":%zu,\"epochs_run\":%zu,\"best_epoch\":%zu,\"batch\":%zu,\"piece\":%zu,\"lr\":%g,"
              "\"warmup\":%g,\"weight_decay\":%g,\"clip\":%g,\"label_smoothing\":%g,"
              "\"class_weights\":\"%s\",\"min_freq\":%zu,\"max_vocab\":%zu,\"n_train\":%zu,"
              "\"n_val\":%zu,\"best_val_loss\":%.6g,\"best_val_accuracy\":%.6g,"
              "\"best_val_macro_f1\":%.6g}",
-             o->epochs, res->epochs_run, res->best_epoch, o->batch, (double)o->lr,
+             o->epochs, res->epochs_run, res->best_epoch, o->batch, r->st.piece, (double)o->lr,
              (double)o->warmup, (double)o->weight_decay, (double)o->clip,
              (double)o->label_smoothing, o->class_weights_auto ? "auto" : "none", o->min_freq,
              o->max_vocab, res->n_train, res->n_val, res->best_val_loss,
@@ -291,21 +308,24 @@ static attend_status plan(train_run *r, const attend_train_options *o, attend_er
     attend_model *m = r->model;
     const attend_model_config *c = &m->cfg;
     const size_t K = c->num_classes, P = m->layout.total, Bmax = o->batch;
+    /* activations are needed for one piece at a time */
+    const size_t piece = o->piece && o->piece < Bmax ? o->piece : Bmax;
     const size_t Tmax = r->tr.max_len > r->va.max_len ? r->tr.max_len : r->va.max_len;
-    const int acts_flags = attend_train_acts_flags(c, Bmax, Tmax);
-    const size_t n_acts = attend_model_acts_size(c, Bmax, Tmax, acts_flags);
+    const int acts_flags = attend_train_acts_flags(c, piece, Tmax);
+    const size_t n_acts = attend_model_acts_size(c, piece, Tmax, acts_flags);
     attend_emitf(o->on_info, o->ctx,
          "data: %zu train, %zu validation examples, %zu classes, vocabulary %zu, longest %zu tokens; model: %zu parameters; activations %zu MiB%s",
          r->tr.n, r->va.n, K, c->vocab_size, Tmax, P, n_acts * sizeof(float) >> 20,
          acts_flags & ATTEND_ACTS_FUSED ? " (fused attention)" : "");
-    /* activations for the longest batch, weights, gradients and two moments */
-    double need = ((double)n_acts + 4.0 * (double)P) * sizeof(float);
+    /* activations for the longest piece, weights, gradients and two
+     * moments, and a piece's gradient when a batch has several */
+    double need = ((double)n_acts + (piece < Bmax ? 5.0 : 4.0) * (double)P) * sizeof(float);
     double have = (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGE_SIZE);
     if (have > 0 && need > have)
         return attend_errorf(err, ATTEND_ERR_NOMEM,
-                             "training would need %.1f GiB of memory (this machine has %.1f GiB): lower --batch (%zu) or --max-len (%zu), or shorten the texts",
-                             need / 1073741824.0, have / 1073741824.0, Bmax, c->max_len);
-    attend_status st = attend_stepper_init(&r->st, m, Bmax, Tmax, acts_flags, err);
+                             "training would need %.1f GiB of memory (this machine has %.1f GiB): lower --piece (%zu) or --max-len (%zu), or shorten the texts",
+                             need / 1073741824.0, have / 1073741824.0, piece, c->max_len);
+    attend_status st = attend_stepper_init(&r->st, m, Bmax, piece, Tmax, acts_flags, err);
     if (st) return st;
     r->tokens = malloc(Bmax * Tmax * sizeof(int32_t));
     r->targets = malloc(Bmax * sizeof(int32_t));
@@ -314,7 +334,7 @@ static attend_status plan(train_run *r, const attend_train_options *o, attend_er
     r->batches = malloc(r->tr.n * sizeof(size_t));
     if (!r->tokens || !r->targets || !r->pad || !r->order || !r->batches ||
         attend_metrics_init(&r->mt, K))
-        return attend_train_nomem(err, m, Bmax, Tmax, acts_flags);
+        return attend_train_nomem(err, m, piece, Tmax, acts_flags);
     if (o->class_weights_auto) {
         size_t *count = calloc(K, sizeof(size_t));
         if (!count || !(r->class_w = calloc(K, sizeof(float)))) {
@@ -372,9 +392,17 @@ static attend_status epoch_steps(train_run *r, const attend_train_options *o, tr
         const float lr = attend_lr_at(step, r->total_steps, r->warmup, o->lr);
         float loss;
         double gnorm;
+        const double ts0 = attend_now_s();
         attend_status st = attend_stepper_step(&r->st, r->tokens, r->pad, r->targets, B, T, lr,
                                                step + 1, attend_seed_child(o->seed, 1000000 + step),
                                                &loss, &gnorm, err);
+        r->step_s += attend_now_s() - ts0;
+        r->steps_run++;
+        /* All processes agree on the outcome and on stopping (a signal may
+         * reach one of them): one small all-reduce per step. */
+        int stop = o->stop ? (int)*o->stop : 0;
+        st = attend_dist_agree(o->world, st, &stop, err);
+        if (stop && o->stop) *o->stop = stop; /* the largest flag of any process */
         if (st == ATTEND_ERR_NUMERIC)
             /* The weights are still those of the last good step: nothing
              * of this batch has been applied. */
@@ -392,7 +420,6 @@ static attend_status epoch_steps(train_run *r, const attend_train_options *o, tr
             o->on_progress(o->ctx, bi + 1, r->n_batches, el > 0 ? ts->tokens_seen / el : 0.0,
                            el / (double)(bi + 1 - first) * (double)(r->n_batches - bi - 1));
         }
-        const int stop = o->stop && *o->stop;
         const int periodic = o->checkpoint_every && (step + 1) % o->checkpoint_every == 0 &&
                              bi + 1 < r->n_batches;
         if (stop || periodic) {
@@ -400,7 +427,8 @@ static attend_status epoch_steps(train_run *r, const attend_train_options *o, tr
             train_state next = *ts;
             next.batch++;
             next.step++;
-            if ((st = train_checkpoint_save(r, o, &next, res, err))) return st;
+            st = is_root(o) ? train_checkpoint_save(r, o, &next, res, err) : ATTEND_OK;
+            if ((st = attend_dist_agree(o->world, st, NULL, err))) return st;
             if (stop)
                 return attend_errorf(err, ATTEND_ERR_INTERRUPTED,
                                      "interrupted at epoch %zu, step %zu; resume with --resume %s",
@@ -412,10 +440,12 @@ static attend_status epoch_steps(train_run *r, const attend_train_options *o, tr
 
 /* ---- evaluate, keep the best ---- */
 
-static attend_status evaluate(train_run *r, attend_epoch_report *rep, attend_error *err) {
+static attend_status evaluate(train_run *r, const attend_train_options *o,
+                              attend_epoch_report *rep, attend_error *err) {
     rep->has_val = r->va.n > 0;
     if (!rep->has_val) return ATTEND_OK;
-    attend_status st = attend_evaluate(r->model, &r->va, 64, &r->mt, NULL, err);
+    /* shared by the processes, the same numbers on each */
+    attend_status st = attend_evaluate_shared(r->model, &r->va, 64, o->world, &r->mt, err);
     rep->val_loss = r->mt.loss;
     rep->val_accuracy = r->mt.accuracy;
     rep->val_macro_f1 = r->mt.macro_f1;
@@ -439,13 +469,101 @@ static attend_status keep_best(train_run *r, const attend_train_options *o, trai
     res->best_val_loss = rep->val_loss;
     res->best_val_accuracy = rep->val_accuracy;
     res->best_val_macro_f1 = rep->val_macro_f1;
-    return save_model(r, o, res, err);
+    attend_status st = is_root(o) ? save_model(r, o, res, err) : ATTEND_OK;
+    return attend_dist_agree(o->world, st, NULL, err);
 }
 
 /* ---- the run ---- */
 
-attend_status attend_train(const attend_train_options *o, attend_train_result *res,
+/* Each process's thread count, as a JSON array (for the provenance). */
+static attend_status gather_threads(train_run *r, const attend_train_options *o,
+                                    attend_error *err) {
+    const int n = attend_world_size(o->world), me = attend_world_rank(o->world);
+    double *t = calloc((size_t)n, sizeof(double));
+    attend_buf b;
+    attend_buf_init(&b);
+    attend_status st = t ? ATTEND_OK : attend_errorf(err, ATTEND_ERR_NOMEM, "out of memory");
+    if (!st) {
+        t[me] = attend_get_threads();
+        st = attend_dist_sum_f64(o->world, t, (size_t)n, err);
+    }
+    for (int i = 0; i < n && !st; i++) attend_buf_printf(&b, "%s%d", i ? "," : "[", (int)t[i]);
+    attend_buf_puts(&b, "]");
+    if (!st && (b.failed || !(r->threads = attend_strdup(b.s))))
+        st = attend_errorf(err, ATTEND_ERR_NOMEM, "out of memory");
+    attend_buf_free(&b);
+    free(t);
+    return st;
+}
+
+/* The steps' average time and, with several processes, what exchanging
+ * the gradients cost. */
+static void summary(const train_run *r, const attend_train_options *o) {
+    if (!r->steps_run) return;
+    const attend_world *w = o->world;
+    const double ms = 1e3 * r->step_s / (double)r->steps_run;
+    if (!w || !w->reduces) {
+        attend_emitf(o->on_info, o->ctx, "%zu steps, %.2f ms per step", r->steps_run, ms);
+        return;
+    }
+    const size_t E = r->model->cfg.d_model, dense = attend_step_packed_size(&r->st, 0);
+    const double floats = w->reduce_floats / (double)w->reduces;
+    attend_emitf(o->on_info, o->ctx,
+         "%zu steps, %.2f ms per step on %d processes; gradient exchange %.2f ms per step (waiting for the slowest process included), %.0f KiB: %zu dense values and %.0f embedding rows on average",
+         r->steps_run, ms, w->size, 1e3 * w->reduce_s / (double)w->reduces,
+         floats * sizeof(float) / 1024.0, dense, (floats - (double)dense) / (double)E);
+}
+
+/* Everything before the first step: the run built and checked on every
+ * process, the validation records written, the buffers planned, the step
+ * shared out, a checkpoint restored. */
+static attend_status start(train_run *r, const attend_train_options *o, train_state *ts,
+                           attend_train_result *res, attend_error *err) {
+    attend_world *w = o->world;
+    attend_status st;
+    if ((st = attend_dist_agree(w, prepare(r, o, res, err), NULL, err)) ||
+        (st = train_same_run(r, o, err)))
+        return st;
+    if (o->val_out_path &&
+        (st = attend_dist_agree(w, is_root(o) ? write_val_tsv(r, o, err) : ATTEND_OK, NULL, err)))
+        return st;
+    st = plan(r, o, err);
+    if (!st) st = attend_dist_attach(w, &r->st, err);
+    if ((st = attend_dist_agree(w, st, NULL, err)) || (st = gather_threads(r, o, err))) return st;
+    if (o->resume_path) {
+        const char *from = NULL;
+        st = is_root(o) ? train_checkpoint_load(r, o, ts, res, &from, err) : ATTEND_OK;
+        if ((st = attend_dist_agree(w, st, NULL, err)) ||
+            (st = train_share_resume(r, o, ts, res, err)))
+            return st;
+        attend_emitf(o->on_info, o->ctx, "resuming from %s: epoch %zu, batch %zu of %zu, step %zu", from,
+             ts->epoch, ts->batch, r->n_batches, ts->step);
+    }
+    if (attend_world_size(w) > 1) {
+        const size_t n = (size_t)attend_world_size(w), pieces = (o->batch + r->st.piece - 1) / r->st.piece;
+        const size_t each = (pieces + n - 1) / n, busy = (pieces + each - 1) / each;
+        char idle[160] = "";
+        if (busy < n || pieces % n)
+            snprintf(idle, sizeof idle,
+                     "; uneven: %zu piece(s) on the busiest process, %zu with none (a --batch of a multiple of %zu x --piece shares evenly)",
+                     each, n - busy, n);
+        attend_emitf(o->on_info, o->ctx, "%zu processes, %zu pieces of %zu examples per batch of %zu%s", n,
+             pieces, r->st.piece, o->batch, idle);
+    }
+    return ATTEND_OK;
+}
+
+attend_status attend_train(const attend_train_options *opts, attend_train_result *res,
                            attend_error *err) {
+    /* Process 0 reports; the others train silently. */
+    attend_train_options quiet = *opts;
+    if (!is_root(opts)) {
+        quiet.on_init = NULL;
+        quiet.on_info = quiet.on_warning = NULL;
+        quiet.on_epoch = NULL;
+        quiet.on_progress = NULL;
+    }
+    const attend_train_options *o = &quiet;
     train_run r;
     memset(&r, 0, sizeof r);
     memset(res, 0, sizeof *res);
@@ -461,15 +579,7 @@ attend_status attend_train(const attend_train_options *o, attend_train_result *r
     if (st) return st;
 
     train_state ts = {1, 0, 0, 0.0, 0, 0, INFINITY, 0};
-    if ((st = prepare(&r, o, res, err)) ||
-        (o->val_out_path && (st = write_val_tsv(&r, o, err))) || (st = plan(&r, o, err)))
-        goto done;
-    if (o->resume_path) {
-        const char *from = NULL;
-        if ((st = train_checkpoint_load(&r, o, &ts, res, &from, err))) goto done;
-        attend_emitf(o->on_info, o->ctx, "resuming from %s: epoch %zu, batch %zu of %zu, step %zu", from,
-             ts.epoch, ts.batch, r.n_batches, ts.step);
-    }
+    if ((st = start(&r, o, &ts, res, err))) goto done;
     for (; ts.epoch <= o->epochs; ts.epoch++, ts.batch = 0) {
         attend_epoch_report rep = {0};
         rep.epoch = ts.epoch;
@@ -482,7 +592,7 @@ attend_status attend_train(const attend_train_options *o, attend_train_result *r
         rep.lr = attend_lr_at(ts.step ? ts.step - 1 : 0, r.total_steps, r.warmup, o->lr);
         const double train_s = attend_now_s() - t0;
         rep.tokens_per_s = train_s > 0 ? ts.tokens_seen / train_s : 0.0;
-        if ((st = evaluate(&r, &rep, err))) goto done;
+        if ((st = evaluate(&r, o, &rep, err))) goto done;
         res->epochs_run = ts.epoch;
         if ((st = keep_best(&r, o, &ts, &rep, res, err))) goto done;
         ts.loss_sum = 0.0;
@@ -491,7 +601,8 @@ attend_status attend_train(const attend_train_options *o, attend_train_result *r
             train_state next = ts;
             next.epoch++;
             next.batch = 0;
-            if ((st = train_checkpoint_save(&r, o, &next, res, err))) goto done;
+            st = is_root(o) ? train_checkpoint_save(&r, o, &next, res, err) : ATTEND_OK;
+            if ((st = attend_dist_agree(o->world, st, NULL, err))) goto done;
         }
         rep.seconds = attend_now_s() - t0;
         if (o->on_epoch) o->on_epoch(o->ctx, &rep);
@@ -501,6 +612,7 @@ attend_status attend_train(const attend_train_options *o, attend_train_result *r
             break;
         }
     }
+    if (!st) summary(&r, o);
 done:
     res->seconds = attend_now_s() - t_start;
     train_run_free(&r);
