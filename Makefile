@@ -7,7 +7,8 @@
 #   make test MPI=1        build it and run the MPI tests (ctest label "mpi")
 #   make demo       train the default classifier on the bundled WordNet data
 #   make demo-heads do more heads help? compare 1/2/4/8 heads on two data sets (a few minutes)
-#   make bench      run the benchmarks beside PyTorch
+#   make bench      run the benchmarks beside PyTorch (and bench-pretrained)
+#   make bench-pretrained all-MiniLM-L6-v2 beside sentence-transformers, ONNX Runtime, transformers
 #   make bench-serve attend serve beside FastAPI + PyTorch under wrk
 #   make install PREFIX=/usr/local   the program, libraries, headers, attend.pc, attend(1)
 # Switches: OPENMP=0 builds without threads; DISPATCH=0 builds only the
@@ -51,7 +52,7 @@ CMAKE_FLAGS += -DATTEND_OPENMP=$(if $(filter 0,$(OPENMP)),OFF,ON) -DATTEND_NATIV
 
 PREFIX ?= /usr/local
 
-.PHONY: all deps configure test demo demo-heads bench bench-serve clean fixtures install
+.PHONY: all deps configure test demo demo-heads bench bench-pretrained bench-serve clean fixtures install
 
 all: configure
 	cmake --build $(BUILD) -j $(JOBS)
@@ -78,6 +79,10 @@ demo-heads: all
 
 bench: all
 	@sh bench/run.sh $(BUILD)
+	@sh bench/pretrained_bench.sh $(BUILD)
+
+bench-pretrained: all
+	@sh bench/pretrained_bench.sh $(BUILD)
 
 bench-serve: all
 	@sh scripts/deps.sh bench

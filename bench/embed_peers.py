@@ -3,7 +3,8 @@
 
     embed_peers.py --model DIR [--texts WORDNET_TSV] [--threads N] [--batch 32]
                    [--cache DIR] [--tools LIST] [--workloads LIST] [--quick]
-    embed_peers.py --model DIR --write-texts DIR     (write the text sets, then exit)
+    embed_peers.py --model DIR --write-texts DIR [--attend BIN]
+                                        (write the text sets, then exit)
 
 DIR is a sentence-transformers folder (all-MiniLM-L6-v2:
 scripts/fetch_minilm.sh). Needs torch, transformers, sentence-transformers,
@@ -85,6 +86,9 @@ def parse_args(argv):
     ap.add_argument("--tools", default=",".join(TOOLS))
     ap.add_argument("--workloads", default=",".join(WORKLOADS))
     ap.add_argument("--write-texts", metavar="DIR", help="write the text sets to DIR and exit")
+    ap.add_argument("--attend", metavar="BIN",
+                    help="count tokens with `BIN tokenize` instead of transformers' tokenizer "
+                         "(the same ids; --write-texts then needs no Python package)")
     ap.add_argument("--quick", action="store_true",
                     help="tiny sizes (64 texts, 1 rep, 20 latency calls): a smoke run")
     ap.add_argument("--child", nargs=2, metavar=("TOOL", "TEXTDIR"), help=argparse.SUPPRESS)
@@ -119,6 +123,28 @@ def word_list(tsv):
     items = sorted(((w, c) for w, c in counts.items() if c >= 3 and (len(w) >= 2 or w == "a")),
                    key=lambda wc: (-wc[1], wc[0]))
     return [w for w, _ in items], [c for _, c in items]
+
+
+class AttendTokenizer:
+    """The callable part of a transformers tokenizer that make_sets uses,
+    answered by `attend tokenize` (which gives the same ids: test_minilm)."""
+
+    def __init__(self, binary, model_dir):
+        self.cmd = [binary, "tokenize", "--model", model_dir]
+
+    def __call__(self, texts, add_special_tokens=True):
+        if any("\n" in t or "\r" in t for t in texts):
+            raise SystemExit("embed_peers: a text with a line break cannot go to attend tokenize")
+        r = subprocess.run(self.cmd, input="".join(t + "\n" for t in texts), text=True,
+                           capture_output=True)
+        if r.returncode != 0:
+            raise SystemExit(f"embed_peers: {' '.join(self.cmd)} failed: {r.stderr.strip()}")
+        rows = [[int(x) for x in ln.split()] for ln in r.stdout.splitlines()]
+        if len(rows) != len(texts):
+            raise SystemExit(f"embed_peers: attend tokenize gave {len(rows)} lines for {len(texts)} texts")
+        if not add_special_tokens:
+            rows = [ids[1:-1] for ids in rows]  # drop [CLS] and [SEP]
+        return {"input_ids": rows}
 
 
 def make_sets(tsv, tokenizer, sizes):
@@ -366,10 +392,13 @@ def run_child(args):
 def main():
     if ARGS.child:
         return run_child(ARGS)
-    from transformers import AutoTokenizer
-    import transformers
-    transformers.logging.set_verbosity_error()
-    tok = AutoTokenizer.from_pretrained(ARGS.model)
+    if ARGS.attend:
+        tok = AttendTokenizer(ARGS.attend, ARGS.model)
+    else:
+        from transformers import AutoTokenizer
+        import transformers
+        transformers.logging.set_verbosity_error()
+        tok = AutoTokenizer.from_pretrained(ARGS.model)
     sets = make_sets(ARGS.texts, tok, set_sizes(ARGS))
     if ARGS.write_texts:
         write_sets(sets, ARGS.write_texts)

@@ -4,7 +4,8 @@ fine-tuned for text classification with transformers in PyTorch eager mode.
 
     finetune_peer.py --model DIR --train TSV --valid TSV [--epochs 1] [--threads N]
                      [--batch 32] [--max-length 128] [--lr 5e-5] [--weight-decay 0.01]
-                     [--warmup 0.06] [--seed 1] [--attn sdpa|eager] [--limit N]
+                     [--warmup 0.06] [--schedule linear|cosine] [--seed 1]
+                     [--attn sdpa|eager] [--limit N]
 
 TSV lines are `label<TAB>text` (data/wordnet-nouns.tsv's format). Prints TSV
 lines `workload<TAB>tool<TAB>threads<TAB>value<TAB>unit` on stdout:
@@ -24,7 +25,9 @@ What is trained, as a transformers user writes it without Trainer:
     grouping); gradient norm clipped at 1.0 (Trainer's default).
   - Learning rate: linear warmup over the first 6 % of all steps (--warmup
     0.06, the fraction RoBERTa's GLUE fine-tuning used), then linear decay to
-    0 at the last step (transformers' get_linear_schedule_with_warmup).
+    0 at the last step (transformers' get_linear_schedule_with_warmup);
+    --schedule cosine: cosine decay to 0 instead (get_cosine_schedule_with_warmup,
+    the schedule attend train uses).
   - Batches of 32 texts in a fresh seeded shuffle every epoch, padded to the
     longest text of the batch, truncated at 128 tokens ([CLS]/[SEP] included).
   - The texts are tokenized once before training (as datasets.map does for
@@ -53,6 +56,8 @@ def parse_args(argv):
     ap.add_argument("--lr", type=float, default=5e-5)
     ap.add_argument("--weight-decay", type=float, default=0.01)
     ap.add_argument("--warmup", type=float, default=0.06, help="warmup fraction of all steps")
+    ap.add_argument("--schedule", choices=("linear", "cosine"), default="linear",
+                    help="decay after the warmup")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--attn", choices=("sdpa", "eager"), default="sdpa")
     ap.add_argument("--limit", type=int, default=0, help="use only the first N training texts")
@@ -68,7 +73,8 @@ import torch  # noqa: E402
 import torch.nn as nn  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 import transformers  # noqa: E402
-from transformers import AutoModel, AutoTokenizer, get_linear_schedule_with_warmup  # noqa: E402
+from transformers import (AutoModel, AutoTokenizer, get_cosine_schedule_with_warmup,  # noqa: E402
+                          get_linear_schedule_with_warmup)
 
 
 def log(msg):
@@ -168,7 +174,9 @@ def main():
                             lr=ARGS.lr, betas=(0.9, 0.999), eps=1e-8)
     steps_per_epoch = math.ceil(len(ids_tr) / ARGS.batch)
     total = steps_per_epoch * ARGS.epochs
-    sched = get_linear_schedule_with_warmup(opt, int(round(ARGS.warmup * total)), total)
+    make_sched = (get_cosine_schedule_with_warmup if ARGS.schedule == "cosine"
+                  else get_linear_schedule_with_warmup)
+    sched = make_sched(opt, int(round(ARGS.warmup * total)), total)
     pad_id = tok.pad_token_id if tok.pad_token_id is not None else 0
     gen = random.Random(ARGS.seed)
 

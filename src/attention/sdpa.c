@@ -29,6 +29,7 @@
 #include "base/parallel.h"
 #include "base/rng.h"
 #include "attention/sdpa.h"
+#include "kernels/vmath.h"
 #include <math.h>
 
 #include <stdlib.h>
@@ -184,11 +185,6 @@ static void sdpa_head_backward_simple(float *dq, float *dk, float *dv, const flo
 
 #define QB 32 /* query rows per block */
 
-#if defined(__GNUC__)
-#define ATTEND_INLINE inline __attribute__((always_inline))
-#else
-#define ATTEND_INLINE inline
-#endif
 
 /* Register tile: C[R][W] (=|+=) sum_k A[r*ars + k*aks] * B[k*ldb + w], W = 16
  * or 8 floats held in GCC vector types (one AVX-512 register for 16, two
@@ -253,35 +249,6 @@ static ATTEND_INLINE void mm(float *C, size_t ldc, const float *A, size_t ars, s
         }
 }
 
-/* exp(x) for the softmax, branch-free so loops over it vectorise: Cody-Waite
- * reduction x = n ln2 + r, |r| <= ln2/2, and Cephes' degree-6 polynomial for
- * exp(r) (about 1 ulp from expf). Results below 2^-126 flush to 0, so a
- * masked score (-inf) gives exactly 0; NaN stays NaN. No float-to-int
- * conversion: n comes from the round-to-nearest magic constant 1.5 * 2^23. */
-static ATTEND_INLINE float softmax_exp(float x) {
-    const float magic = 12582912.0f;
-    float xc = x > 88.0f ? 88.0f : x;
-    xc = xc < -87.0f ? -87.0f : xc; /* NaN passes both */
-    float t = xc * 1.44269504088896341f + magic;
-    float n = t - magic;
-    float r = xc - n * 0.693359375f;
-    r = r + n * 2.12194440e-4f;
-    float p = 1.9875691500e-4f;
-    p = p * r + 1.3981999507e-3f;
-    p = p * r + 8.3334519073e-3f;
-    p = p * r + 4.1665795894e-2f;
-    p = p * r + 1.6666665459e-1f;
-    p = p * r + 5.0000001201e-1f;
-    p = p * r * r + r + 1.0f;
-    uint32_t tb, mb;
-    memcpy(&tb, &t, 4);
-    memcpy(&mb, &magic, 4);
-    const uint32_t e = (tb - mb + 127u) << 23; /* the bits of 2^n, n in [-126, 127] */
-    float scale;
-    memcpy(&scale, &e, 4);
-    const float y = p * scale;
-    return x < -87.0f ? 0.0f : y;
-}
 
 /* Row stride of the transposed packs K^T, V^T (D rows of S keys): S rounded
  * up to 16 plus 16, never a multiple of 4 KiB, so walking down a column (as
@@ -399,12 +366,12 @@ static ATTEND_INLINE float row_exp(float *p, float shift, size_t n) {
     size_t s = 0;
     for (; s + 16 <= n; s += 16)
         for (int j = 0; j < 16; j++) {
-            p[s + j] = softmax_exp(p[s + j] - shift);
+            p[s + j] = attend_vexpf(p[s + j] - shift);
             acc[j] += p[s + j];
         }
     float tail = 0.0f;
     for (; s < n; s++) {
-        p[s] = softmax_exp(p[s] - shift);
+        p[s] = attend_vexpf(p[s] - shift);
         tail += p[s];
     }
     return hsum16(acc) + tail;
@@ -525,7 +492,7 @@ static ATTEND_INLINE void forward_rows_online(float *out, const sdpa_args *a, si
                 if (drop) memset(wbuf + i * bs, 0, kn * sizeof(float));
                 continue;
             }
-            const float corr = softmax_exp(mrow[i] - mnew); /* 0 when m was -inf */
+            const float corr = attend_vexpf(mrow[i] - mnew); /* 0 when m was -inf */
             zrow[i] = zrow[i] * corr + row_exp(pr, mnew, kn);
             if (corr != 1.0f)
                 for (size_t d = 0; d < D; d++) ob[i * E + d] *= corr;
@@ -656,7 +623,7 @@ static ATTEND_INLINE void forward_qv(float *out, const sdpa_args *a, const size_
     for (size_t s = 0; s < n; s++) {
         float *p = sc + s * QV;
         for (int j = 0; j < QV; j++) {
-            p[j] = softmax_exp(p[j] - shift[j]);
+            p[j] = attend_vexpf(p[j] - shift[j]);
             sum[j] += p[j];
         }
     }
@@ -850,7 +817,7 @@ static ATTEND_INLINE void backward_qv(float *dq, float *dkr, float *dvr, const f
         /* P = exp(score - lse), the exps in a pass of their own (independent,
          * so they pipeline) */
         for (size_t s = 0; s < n; s++)
-            for (int j = 0; j < QV; j++) pb[s * QV + j] = softmax_exp(pb[s * QV + j] - lse[j]);
+            for (int j = 0; j < QV; j++) pb[s * QV + j] = attend_vexpf(pb[s * QV + j] - lse[j]);
     }
     // W = dropout(P); dW = dout . v_s; dP = dW * mask; rowdot = sum_s P dP
     if (drop) dropout_qv(wb, pb, a, b, h, l0, n);

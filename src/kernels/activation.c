@@ -3,6 +3,7 @@
 #include "base/parallel.h"
 #include "base/rng.h"
 #include "kernels/kernels.h"
+#include "kernels/vmath.h"
 #include <math.h>
 
 ATTEND_DISPATCH static void relu_fwd(float *out, const float *inp, size_t n) {
@@ -21,27 +22,22 @@ void attend_relu_backward(float *dinp, const float *dout, const float *inp, size
     ATTEND_FOR_CHUNKS(n, s, len, relu_bwd(dinp + s, dout + s, inp + s, len));
 }
 
-static void gelu_fwd(float *out, const float *inp, size_t n) {
+ATTEND_DISPATCH static void gelu_fwd(float *out, const float *inp, size_t n) {
     // gelu(x) = x * Phi(x) = 0.5 x (1 + erf(x / sqrt 2))
-    for (size_t i = 0; i < n; i++) {
-        float x = inp[i];
-        out[i] = 0.5f * x * (1.0f + erff(x * ATTEND_SQRT1_2));
-    }
+    for (size_t i = 0; i < n; i++) out[i] = inp[i] * attend_vnormal_cdf(inp[i]);
 }
 
 void attend_gelu_forward(float *out, const float *inp, size_t n) {
     ATTEND_FOR_CHUNKS(n, s, len, gelu_fwd(out + s, inp + s, len));
 }
 
-static void gelu_bwd(float *dinp, const float *dout, const float *inp, size_t n) {
-    // gelu'(x) = Phi(x) + x * phi(x), phi the standard normal density
-    const float inv_sqrt_2pi = 0.3989422804014327f;
-    for (size_t i = 0; i < n; i++) {
-        float x = inp[i];
-        float cdf = 0.5f * (1.0f + erff(x * ATTEND_SQRT1_2));
-        float pdf = inv_sqrt_2pi * expf(-0.5f * x * x);
-        dinp[i] += dout[i] * (cdf + x * pdf);
-    }
+/* gelu'(x) = Phi(x) + x * phi(x), phi the standard normal density */
+static ATTEND_INLINE float gelu_grad(float x) {
+    return attend_vnormal_cdf(x) + x * attend_vnormal_pdf(x);
+}
+
+ATTEND_DISPATCH static void gelu_bwd(float *dinp, const float *dout, const float *inp, size_t n) {
+    for (size_t i = 0; i < n; i++) dinp[i] += dout[i] * gelu_grad(inp[i]);
 }
 
 void attend_gelu_backward(float *dinp, const float *dout, const float *inp, size_t n) {
@@ -122,15 +118,11 @@ ATTEND_DISPATCH static void relu_drop_bwd(float *dh, const float *da, const floa
     }
 }
 
-static void gelu_drop_bwd(float *dh, const float *da, const float *h, size_t n, size_t first,
-                          float p, float scale, uint64_t seed) {
-    const float inv_sqrt_2pi = 0.3989422804014327f;
+ATTEND_DISPATCH static void gelu_drop_bwd(float *dh, const float *da, const float *h, size_t n,
+                                          size_t first, float p, float scale, uint64_t seed) {
     for (size_t i = 0; i < n; i++) {
-        const float x = h[i];
         const float d = p > 0.0f ? attend_dropout_apply(da[i], seed, first + i, p, scale) : da[i];
-        const float cdf = 0.5f * (1.0f + erff(x * ATTEND_SQRT1_2));
-        const float pdf = inv_sqrt_2pi * expf(-0.5f * x * x);
-        dh[i] = 0.0f + d * (cdf + x * pdf);
+        dh[i] = 0.0f + d * gelu_grad(h[i]);
     }
 }
 

@@ -8,7 +8,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define ATTEND_SQRT1_2 0.70710678118654752f /* 1/sqrt(2); M_SQRT1_2 is not C11 */
 
 /* ---- matmul: the one interface every GEMM goes through (matmul.c) ----
  * C (M,N) = alpha * op(A) @ op(B) + beta * C, row-major, where op(A) is (M,K)
