@@ -120,8 +120,8 @@ ATTEND_DISPATCH static void relu_drop_bwd(float *dh, const float *da, const floa
 
 ATTEND_DISPATCH static void gelu_drop_bwd(float *dh, const float *da, const float *h, size_t n,
                                           size_t first, float p, float scale, uint64_t seed) {
-    for (size_t i = 0; i < n; i++) {
-        const float d = p > 0.0f ? attend_dropout_apply(da[i], seed, first + i, p, scale) : da[i];
+    for (size_t i = 0; i < n; i++) { /* p = 0 keeps every element: d = da * 1 */
+        const float d = attend_dropout_apply(da[i], seed, first + i, p, scale);
         dh[i] = 0.0f + d * gelu_grad(h[i]);
     }
 }
