@@ -43,6 +43,19 @@ void cli_put_cut(const char *s, size_t width);
  * breaks, malloc'ed; NULL when it cannot be read. */
 char *cli_read_stdin(void);
 
+/* The input of a command that reads one text per line: FILE, or standard
+ * input for NULL or "-"; *name is what warnings call it. Prints
+ * "attend: cannot open FILE for reading" and returns NULL when it cannot be
+ * opened. cli_close_input closes it (never standard input). */
+FILE *cli_open_input(const char *path, const char **name);
+void cli_close_input(FILE *in);
+
+/* The next input line (attend_line_reader_next), warning on stderr when it
+ * was longer than the reader keeps. Returns 1 for a line, 0 at the end and
+ * -1 on a read error (in err). */
+int cli_next_line(attend_line_reader *lr, const char *name, const char **line, size_t *len,
+                  attend_error *err);
+
 /* Option setters shared by several commands (CLI_FUNC). */
 int cli_set_format(void *dest, const char *v, char *why, size_t cap);     /* attend_data_format* */
 int cli_set_precision(void *dest, const char *v, char *why, size_t cap);  /* applied at once */

@@ -1,5 +1,5 @@
 /* Helpers the subcommands share: messages, warnings, threads, JSON strings,
- * and the setters of options that are more than a number or a name. */
+ * the input of the line-per-text commands, and the setters of options that are more than a number or a name. */
 #include "cli.h"
 
 #include <stdarg.h>
@@ -55,6 +55,33 @@ void cli_put_cut(const char *s, size_t width) {
         cols++;
     }
     for (; cols < width; cols++) putchar(' ');
+}
+
+FILE *cli_open_input(const char *path, const char **name) {
+    *name = "<stdin>";
+    if (!path || strcmp(path, "-") == 0) return stdin;
+    FILE *in = fopen(path, "rb");
+    if (!in) {
+        fprintf(stderr, "attend: cannot open %s for reading\n", path);
+        return NULL;
+    }
+    *name = path;
+    return in;
+}
+
+void cli_close_input(FILE *in) {
+    if (in && in != stdin) fclose(in);
+}
+
+int cli_next_line(attend_line_reader *lr, const char *name, const char **line, size_t *len,
+                  attend_error *err) {
+    int too_long = 0;
+    if (attend_line_reader_next(lr, line, len, &too_long, err)) return -1;
+    if (!*line) return 0;
+    if (too_long)
+        fprintf(stderr, "attend: warning: %s:%zu: line longer than %zu bytes; using its start\n", name,
+                lr->line_no, lr->max_bytes);
+    return 1;
 }
 
 /* Reads all of stdin (the --text - case), without a final line break. */
