@@ -39,9 +39,14 @@ void cli_json_string(FILE *f, const char *s);
  * with spaces to width. */
 void cli_put_cut(const char *s, size_t width);
 
-/* All of standard input (the --text - case) without its final line
- * breaks, malloc'ed; NULL when it cannot be read. */
-char *cli_read_stdin(void);
+/* The --text argument: *text is arg itself, or for "-" all of standard
+ * input without its final line breaks, malloc'ed in *owned (the caller
+ * frees it; NULL otherwise). Returns -1 with a message when standard input
+ * cannot be read, else 0. */
+int cli_text_arg(const char *arg, char **owned, const char **text);
+
+/* Whether s ends in suffix, ignoring case (".svg" matches "MAP.SVG"). */
+int cli_ends_with(const char *s, const char *suffix);
 
 /* The input of a command that reads one text per line: FILE, or standard
  * input for NULL or "-"; *name is what warnings call it. Prints

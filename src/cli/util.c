@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 int cli_usage_error(const char *cmd, const char *fmt, ...) {
     va_list ap;
@@ -85,7 +86,7 @@ int cli_next_line(attend_line_reader *lr, const char *name, const char **line, s
 }
 
 /* Reads all of stdin (the --text - case), without a final line break. */
-char *cli_read_stdin(void) {
+static char *read_stdin(void) {
     size_t len = 0, cap = 4096;
     char *s = malloc(cap);
     size_t n;
@@ -180,4 +181,21 @@ int cli_training_check(const char *cmd, const attend_train_options *o, size_t he
         return -1;
     }
     return 0;
+}
+
+int cli_text_arg(const char *arg, char **owned, const char **text) {
+    *owned = NULL;
+    *text = arg;
+    if (strcmp(arg, "-") != 0) return 0;
+    if (!(*owned = read_stdin())) {
+        fprintf(stderr, "attend: cannot read the text from standard input\n");
+        return -1;
+    }
+    *text = *owned;
+    return 0;
+}
+
+int cli_ends_with(const char *s, const char *suffix) {
+    size_t n = strlen(s), k = strlen(suffix);
+    return n >= k && strcasecmp(s + n - k, suffix) == 0;
 }
