@@ -35,6 +35,11 @@ void cli_set_threads(size_t n);
 /* Writes s as a JSON string (quoted, escaped) to f. */
 void cli_json_string(FILE *f, const char *s);
 
+/* Prints the JSON object o on one line of standard output when ok (0), and
+ * deletes it; -1 (nothing printed) when !ok or out of memory. */
+struct cJSON;
+int cli_print_json(struct cJSON *o, int ok);
+
 /* Prints at most width columns of s (one column per code point), padded
  * with spaces to width. */
 void cli_put_cut(const char *s, size_t width);

@@ -365,12 +365,7 @@ static int print_json(const attend_stepwise *sw) {
         if (x) cJSON_AddItemToArray(checks, x);
     }
     ok = ok && cJSON_AddBoolToObject(o, "matches", attend_stepwise_matches(sw));
-    char *s = ok ? cJSON_PrintUnformatted(o) : NULL;
-    cJSON_Delete(o);
-    if (!s) return -1;
-    printf("%s\n", s);
-    cJSON_free(s);
-    return 0;
+    return cli_print_json(o, ok);
 }
 
 /* ---- the command ---- */

@@ -251,12 +251,7 @@ static int print_json(const attend_model *m, const attend_explanation *ex, const
             }
         ok = add_item(att, NULL, lay);
     }
-    char *s = ok ? cJSON_PrintUnformatted(o) : NULL;
-    cJSON_Delete(o);
-    if (!s) return -1;
-    printf("%s\n", s);
-    cJSON_free(s);
-    return 0;
+    return cli_print_json(o, ok);
 }
 
 /* --layer and --head (1-based; 0: not given) within the model: CLI_OK, or

@@ -1,7 +1,9 @@
-/* Helpers the subcommands share: messages, warnings, threads, JSON strings,
- * the input of the line-per-text commands, and the setters of options that are more than a number or a name. */
+/* Helpers the subcommands share: messages, warnings, threads, JSON output,
+ * the --text argument and the input of the line-per-text commands, and the
+ * setters of options that are more than a number or a name. */
 #include "cli.h"
 
+#include <cjson/cJSON.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -42,6 +44,15 @@ void cli_json_string(FILE *f, const char *s) {
         else fputc(c, f);
     }
     fputc('"', f);
+}
+
+int cli_print_json(cJSON *o, int ok) {
+    char *s = ok ? cJSON_PrintUnformatted(o) : NULL;
+    cJSON_Delete(o);
+    if (!s) return -1;
+    printf("%s\n", s);
+    cJSON_free(s);
+    return 0;
 }
 
 /* Prints at most width columns of s (one column per code point), padded. */
