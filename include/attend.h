@@ -658,6 +658,11 @@ attend_status attend_classify_batch(const attend_model *m, attend_context *ctx,
                                     const char *const *texts, const size_t *lens, size_t count,
                                     float *probs, size_t *n_tokens, attend_error *err);
 
+/* The k most probable of K labels, most probable first (ties: the lower
+ * label index first): order (room for K indices) receives their indices
+ * in order[0..k). k <= K. */
+void attend_top_labels(const float *probs, size_t K, size_t k, size_t *order);
+
 /* Width of the model's text embedding (its pooled vector; d_model). */
 size_t attend_model_embed_dim(const attend_model *m);
 

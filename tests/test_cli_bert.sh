@@ -7,26 +7,12 @@
 # Usage: sh tests/test_cli_bert.sh path/to/attend   (from the repository
 # root; scratch files go to $ATTEND_TMP, default /tmp). Needs only POSIX tools.
 
-BIN=$1
-if [ -z "$BIN" ] || [ ! -x "$BIN" ]; then
-    echo "usage: sh tests/test_cli_bert.sh path/to/attend" >&2
-    exit 2
-fi
-ROOT=$(pwd)
-case $BIN in /*) ;; *) BIN=$ROOT/$BIN ;; esac
+. "$(dirname "$0")/lib.sh"
+test_bin "$1"
 ENC=$ROOT/tests/hf_fixtures/bert/e20_h4_l3_base      # BertModel, E 20, 24 positions
 CLS=$ROOT/tests/hf_fixtures/bert/e24_h2_l1_no_token_types  # with a classifier, E 24
-T=${ATTEND_TMP:-/tmp}/cli_bert.$$
-mkdir -p "$T" || exit 1
-T=$(cd "$T" && pwd)
-trap 'rm -rf "$T"' EXIT
-cd "$T" || exit 1
+test_scratch cli_bert
 
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
-show() { sed 's/^/    /' "$1" | head -20 >&2; }
 run() {
     name=$1
     shift
@@ -47,12 +33,6 @@ expect() {
         if grep -F -q -- "$p" err; then ok; else bad "$ename: stderr does not mention '$p'"; show err; fi
     done
     IFS=$old_ifs
-}
-has() { if grep -F -q -- "$3" "$2"; then ok; else bad "$1: '$3' not in $2"; show "$2"; fi; }
-check() {
-    cname=$1
-    shift
-    if "$@"; then ok; else bad "$cname"; fi
 }
 # fields FILE LINE: number of space-separated fields of line LINE
 fields() { sed -n "$2p" "$1" | awk '{ print NF }'; }
@@ -177,5 +157,4 @@ expect "tokenize, an attend model" 0 "" tokenize --model tiny.safetensors one.tx
 check "tokenize, an attend model: word 1 other 2" [ "$(fields out 1)" -eq 4 ]
 expect "tokenize --max-len on an attend model" 2 "fixed when it was trained" tokenize --model tiny.safetensors --max-len 5 one.txt
 
-echo "test_cli_bert: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+test_done test_cli_bert

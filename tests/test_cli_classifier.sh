@@ -9,24 +9,9 @@
 # Usage: sh tests/test_cli_classifier.sh path/to/attend   (from the repository
 # root; scratch files go to $ATTEND_TMP, default /tmp). Needs only POSIX tools.
 
-BIN=$1
-if [ -z "$BIN" ] || [ ! -x "$BIN" ]; then
-    echo "usage: sh tests/test_cli_classifier.sh path/to/attend" >&2
-    exit 2
-fi
-ROOT=$(pwd)
-case $BIN in /*) ;; *) BIN=$ROOT/$BIN ;; esac
-T=${ATTEND_TMP:-/tmp}/cli_classifier.$$
-mkdir -p "$T" || exit 1
-T=$(cd "$T" && pwd)
-trap 'rm -rf "$T"' EXIT
-cd "$T" || exit 1  # every scratch file below is relative to $T
-
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
-show() { sed 's/^/    /' "$1" | head -20 >&2; }
+. "$(dirname "$0")/lib.sh"
+test_bin "$1"
+test_scratch cli_classifier  # every scratch file below is relative to $T
 
 # run NAME ARGS...: runs $BIN ARGS with stdout in out, stderr in err, the exit
 # code in $rc; a crash (exit >= 128) is a failure by itself.
@@ -57,19 +42,9 @@ expect() {
     IFS=$old_ifs
 }
 
-# has NAME FILE PATTERN: FILE contains the fixed string PATTERN.
-has() {
-    if grep -F -q -- "$3" "$2"; then ok; else bad "$1: '$3' not in $2"; show "$2"; fi
-}
 # same NAME A B: files A and B are byte-identical.
 same() {
     if cmp -s "$2" "$3"; then ok; else bad "$1: $2 and $3 differ"; diff "$2" "$3" | head -10 >&2; fi
-}
-# check NAME CONDITION...: the test command succeeds.
-check() {
-    cname=$1
-    shift
-    if "$@"; then ok; else bad "$cname"; fi
 }
 
 # ---- data: 3 classes x 40 lines, words drawn with a fixed LCG ----
@@ -339,5 +314,4 @@ fi
 expect "predict: missing input file" 1 "no-such-input.txt" predict --model model.safetensors no-such-input.txt
 expect "eval: model given as data" 1 "" eval --model model.safetensors --data model.safetensors
 
-echo "test_cli_classifier: $pass passed, $fail failed"
-[ $fail -eq 0 ]
+test_done test_cli_classifier

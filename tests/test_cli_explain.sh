@@ -11,53 +11,15 @@
 # Usage: sh tests/test_cli_explain.sh path/to/attend   (from the repository
 # root; scratch files go to $ATTEND_TMP, default /tmp).
 
-BIN=$1
-if [ -z "$BIN" ] || [ ! -x "$BIN" ]; then
-    echo "usage: sh tests/test_cli_explain.sh path/to/attend" >&2
-    exit 2
-fi
-ROOT=$(pwd)
-case $BIN in /*) ;; *) BIN=$ROOT/$BIN ;; esac
-T=${ATTEND_TMP:-/tmp}/explain.$$
-mkdir -p "$T" || exit 1
-T=$(cd "$T" && pwd)
-trap 'rm -rf "$T"' EXIT
-cd "$T" || exit 1
+. "$(dirname "$0")/lib.sh"
+test_bin "$1"
+test_scratch explain
 
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
-show() { sed 's/^/    /' "$1" | head -20 >&2; }
-check() {
-    cname=$1
-    shift
-    if "$@"; then ok; else bad "$cname"; fi
-}
-has() {
-    if grep -F -q -- "$3" "$2"; then ok; else bad "$1: '$3' not in $2"; show "$2"; fi
-}
-hasnt() {
-    if grep -F -q -- "$3" "$2"; then bad "$1: '$3' should not be in $2"; else ok; fi
-}
-# run NAME CODE ARGS...: exit code must be CODE (stdout in out, stderr in err)
-run() {
-    rname=$1 code=$2
-    shift 2
-    "$BIN" "$@" >out 2>err
-    rc=$?
-    if [ $rc -ge 128 ]; then bad "$rname: crashed (exit $rc)"; show err; return; fi
-    if [ "$rc" = "$code" ]; then ok; else bad "$rname: exit $rc, expected $code"; show err; fi
-    if [ "$code" != 0 ]; then
-        if grep -q '^attend: ' err; then ok; else bad "$rname: no 'attend: <message>' on stderr"; show err; fi
-    fi
-}
 # fits NAME FILE: every line within 100 columns (UTF-8 code points)
 fits() {
     if LC_ALL=C sed 's/[\xc0-\xf7][\x80-\xbf]*/#/g' "$2" | awk 'length > 100 { bad = 1 } END { exit bad }'; then ok
     else bad "$1: a line is wider than 100 columns"; LC_ALL=C awk 'length > 100' "$2" | head -3 >&2; fi
 }
-count() { grep -o -F -- "$2" "$1" | wc -l | tr -d ' '; }
 
 if command -v xmllint >/dev/null 2>&1; then
     HAVE_XMLLINT=1
@@ -186,5 +148,4 @@ for word in "X: T x E = 14 x 16" "A = norm1(X): T x E = 14 x 16" "D x E = 4 x 16
     has "page" page.html "$word"
 done
 
-echo "test_cli_explain: $pass passed, $fail failed"
-[ $fail -eq 0 ]
+test_done test_cli_explain

@@ -9,49 +9,9 @@
 # Usage: sh tests/test_cli_viz.sh path/to/attend   (from the repository root;
 # scratch files go to $ATTEND_TMP, default /tmp).
 
-BIN=$1
-if [ -z "$BIN" ] || [ ! -x "$BIN" ]; then
-    echo "usage: sh tests/test_cli_viz.sh path/to/attend" >&2
-    exit 2
-fi
-ROOT=$(pwd)
-case $BIN in /*) ;; *) BIN=$ROOT/$BIN ;; esac
-T=${ATTEND_TMP:-/tmp}/viz.$$
-mkdir -p "$T" || exit 1
-T=$(cd "$T" && pwd)
-trap 'rm -rf "$T"' EXIT
-cd "$T" || exit 1
-
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
-show() { sed 's/^/    /' "$1" | head -20 >&2; }
-check() {
-    cname=$1
-    shift
-    if "$@"; then ok; else bad "$cname"; fi
-}
-has() {
-    if grep -F -q -- "$3" "$2"; then ok; else bad "$1: '$3' not in $2"; show "$2"; fi
-}
-hasnt() {
-    if grep -F -q -- "$3" "$2"; then bad "$1: '$3' should not be in $2"; else ok; fi
-}
-# run NAME CODE ARGS...: exit code must be CODE (stdout in out, stderr in err)
-run() {
-    rname=$1 code=$2
-    shift 2
-    "$BIN" "$@" >out 2>err
-    rc=$?
-    if [ $rc -ge 128 ]; then bad "$rname: crashed (exit $rc)"; show err; return; fi
-    if [ "$rc" = "$code" ]; then ok; else bad "$rname: exit $rc, expected $code"; show err; fi
-    if [ "$code" != 0 ]; then
-        if grep -q '^attend: ' err; then ok; else bad "$rname: no 'attend: <message>' on stderr"; show err; fi
-    fi
-}
-# count FILE STRING: occurrences of STRING in FILE
-count() { grep -o -F -- "$2" "$1" | wc -l | tr -d ' '; }
+. "$(dirname "$0")/lib.sh"
+test_bin "$1"
+test_scratch viz
 
 if command -v xmllint >/dev/null 2>&1; then
     HAVE_XMLLINT=1
@@ -356,5 +316,4 @@ run "compare: a note that is not UTF-8" 1 compare --data data.tsv --heads 1 $SIZ
 has "compare: bad note explained" err "invalid UTF-8"
 run "compare: a missing note" 1 compare --data data.tsv --heads 1 $SIZES --note missing.txt --out cmp5
 
-echo "test_cli_viz.sh: $pass passed, $fail failed"
-[ $fail -eq 0 ]
+test_done test_cli_viz.sh

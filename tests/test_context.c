@@ -2,7 +2,8 @@
  * its own attend_context, and every answer must equal the one-thread answer
  * bit for bit. Also: attend_classify_batch against attend_classify, a
  * context used with another model, contexts reused across lengths, and the
- * loaded model's weights lying in the mapped file (not copied).
+ * loaded model's weights lying in the mapped file (not copied), and
+ * attend_top_labels' order (most probable first, ties by label index).
  * Built with ThreadSanitizer by `make test TSAN=1` (see README). */
 #include "model/model.h"
 #include "test.h"
@@ -222,8 +223,25 @@ done:
     attend_model_free(other);
 }
 
+/* The order predict and serve print labels in. */
+static void test_top_labels(void) {
+    const float p[6] = {0.1f, 0.3f, 0.05f, 0.3f, 0.2f, 0.05f};
+    size_t order[6];
+    attend_top_labels(p, 6, 6, order);
+    const size_t expect[6] = {1, 3, 4, 0, 2, 5};
+    int same = 1;
+    for (size_t i = 0; i < 6; i++) same &= order[i] == expect[i];
+    CHECK(same, "top labels: all 6 by probability, ties by index (got %zu %zu %zu %zu %zu %zu)", order[0],
+          order[1], order[2], order[3], order[4], order[5]);
+    attend_top_labels(p, 6, 2, order);
+    CHECK(order[0] == 1 && order[1] == 3, "top 2 labels: 1 3 (got %zu %zu)", order[0], order[1]);
+    attend_top_labels(p, 6, 0, order);
+    CHECK(order[0] == 0 && order[5] == 5, "top 0 labels: order left as the identity");
+}
+
 int main(void) {
     char dir[2048], path[4096];
+    test_top_labels();
     test_tmp_dir(dir, sizeof dir, "context");
     snprintf(path, sizeof path, "%s/model.safetensors", dir);
     make_texts();

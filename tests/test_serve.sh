@@ -10,13 +10,8 @@
 # the client is $ATTEND_SERVE_CLIENT, default beside attend in tests/).
 # Needs curl (else skipped).
 
-BIN=$1
-if [ -z "$BIN" ] || [ ! -x "$BIN" ]; then
-    echo "usage: sh tests/test_serve.sh path/to/attend" >&2
-    exit 2
-fi
-ROOT=$(pwd)
-case $BIN in /*) ;; *) BIN=$ROOT/$BIN ;; esac
+. "$(dirname "$0")/lib.sh"
+test_bin "$1"
 CLIENT=${ATTEND_SERVE_CLIENT:-$(dirname "$BIN")/tests/serve_client}
 if ! command -v curl >/dev/null 2>&1; then
     echo "SKIP: curl is not installed (apt-get install curl)"
@@ -26,30 +21,12 @@ if [ ! -x "$CLIENT" ]; then
     echo "test_serve: no client at $CLIENT (build the serve_client target)" >&2
     exit 1
 fi
-T=${ATTEND_TMP:-/tmp}/serve.$$
-mkdir -p "$T" || exit 1
-T=$(cd "$T" && pwd)
 PIDS=""
 cleanup() {
     for p in $PIDS; do kill -KILL "$p" 2>/dev/null; done
     rm -rf "$T"
 }
-trap cleanup EXIT
-cd "$T" || exit 1
-
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
-show() { sed 's/^/    /' "$1" | head -20 >&2; }
-check() {
-    cname=$1
-    shift
-    if "$@"; then ok; else bad "$cname"; fi
-}
-has() {
-    if grep -F -q -- "$3" "$2"; then ok; else bad "$1: '$3' not in $2"; show "$2"; fi
-}
+test_scratch serve cleanup
 
 # ---- two tiny models on 3 classes (the data of test_cli_classifier.sh) ----
 awk 'BEGIN {
@@ -365,5 +342,4 @@ if [ -n "$4" ] && [ "$4" -eq 0 ] && [ $(($1 + $2)) -eq "$3" ] && [ "$1" -gt 0 ];
     bad "SIGTERM: the client got every answer the server sent (client ok $1 + 503 $2, server answered $3, not sent $4)"
     show term_load.out; show term.err; fi
 
-echo "test_serve: $pass passed, $fail failed"
-[ $fail -eq 0 ]
+test_done test_serve

@@ -9,11 +9,8 @@
 # Usage: sh tests/test_viz_browser.sh path/to/attend   (from the repository
 # root; scratch files go to $ATTEND_TMP, default /tmp).
 
-BIN=$1
-if [ -z "$BIN" ] || [ ! -x "$BIN" ]; then
-    echo "usage: sh tests/test_viz_browser.sh path/to/attend" >&2
-    exit 2
-fi
+. "$(dirname "$0")/lib.sh"
+test_bin "$1"
 CHROMIUM=""
 for c in chromium chromium-browser; do
     if command -v $c >/dev/null 2>&1; then CHROMIUM=$c; break; fi
@@ -22,24 +19,7 @@ if [ -z "$CHROMIUM" ]; then
     echo "SKIP: chromium is not installed (Debian: apt-get install chromium); pages not rendered"
     exit 77
 fi
-ROOT=$(pwd)
-case $BIN in /*) ;; *) BIN=$ROOT/$BIN ;; esac
-T=${ATTEND_TMP:-/tmp}/viz_browser.$$
-mkdir -p "$T" || exit 1
-T=$(cd "$T" && pwd)
-trap 'rm -rf "$T"' EXIT
-cd "$T" || exit 1
-
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
-check() {
-    cname=$1
-    shift
-    if "$@"; then ok; else bad "$cname"; fi
-}
-count() { grep -o -F -- "$2" "$1" | wc -l | tr -d ' '; }
+test_scratch viz_browser
 TIMEOUT=""
 command -v timeout >/dev/null 2>&1 && TIMEOUT="timeout 120"
 
@@ -124,5 +104,4 @@ check "show DOM: head view and model view" [ "$(count show.dom 'class="attend-he
 dom rep/figures/confusion.svg svg.dom
 check "figure SVG: rendered without a parser error" [ -s svg.dom ] && ! grep -q parsererror svg.dom
 
-echo "test_viz_browser.sh: $pass passed, $fail failed"
-[ $fail -eq 0 ]
+test_done test_viz_browser.sh

@@ -35,13 +35,36 @@ void cli_set_threads(size_t n);
 /* Writes s as a JSON string (quoted, escaped) to f. */
 void cli_json_string(FILE *f, const char *s);
 
+/* Prints the JSON object o on one line of standard output when ok (0), and
+ * deletes it; -1 (nothing printed) when !ok or out of memory. */
+struct cJSON;
+int cli_print_json(struct cJSON *o, int ok);
+
 /* Prints at most width columns of s (one column per code point), padded
  * with spaces to width. */
 void cli_put_cut(const char *s, size_t width);
 
-/* All of standard input (the --text - case) without its final line
- * breaks, malloc'ed; NULL when it cannot be read. */
-char *cli_read_stdin(void);
+/* The --text argument: *text is arg itself, or for "-" all of standard
+ * input without its final line breaks, malloc'ed in *owned (the caller
+ * frees it; NULL otherwise). Returns -1 with a message when standard input
+ * cannot be read, else 0. */
+int cli_text_arg(const char *arg, char **owned, const char **text);
+
+/* Whether s ends in suffix, ignoring case (".svg" matches "MAP.SVG"). */
+int cli_ends_with(const char *s, const char *suffix);
+
+/* The input of a command that reads one text per line: FILE, or standard
+ * input for NULL or "-"; *name is what warnings call it. Prints
+ * "attend: cannot open FILE for reading" and returns NULL when it cannot be
+ * opened. cli_close_input closes it (never standard input). */
+FILE *cli_open_input(const char *path, const char **name);
+void cli_close_input(FILE *in);
+
+/* The next input line (attend_line_reader_next), warning on stderr when it
+ * was longer than the reader keeps. Returns 1 for a line, 0 at the end and
+ * -1 on a read error (in err). */
+int cli_next_line(attend_line_reader *lr, const char *name, const char **line, size_t *len,
+                  attend_error *err);
 
 /* Option setters shared by several commands (CLI_FUNC). */
 int cli_set_format(void *dest, const char *v, char *why, size_t cap);     /* attend_data_format* */

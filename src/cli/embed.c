@@ -153,18 +153,15 @@ static int run(const attend_model *m, attend_context *ctx, FILE *in, const char 
         while (c.count < (interactive ? 1 : batch)) {
             const char *line;
             size_t len;
-            int too_long = 0;
-            if (attend_line_reader_next(&lr, &line, &len, &too_long, err)) {
+            int got = cli_next_line(&lr, name, &line, &len, err);
+            if (got < 0) {
                 rc = CLI_FAIL;
                 break;
             }
-            if (!line) {
+            if (got == 0) {
                 eof = 1;
                 break;
             }
-            if (too_long)
-                fprintf(stderr, "attend: warning: %s:%zu: line longer than %zu bytes; using its start\n",
-                        name, lr.line_no, lr.max_bytes);
             int nul = memchr(line, 0, len) != NULL;
             if (nul)
                 fprintf(stderr, "attend: warning: %s:%zu: line holds a NUL byte; no embedding\n", name,
@@ -237,19 +234,15 @@ int cli_embed(int argc, char **argv) {
         goto done;
     }
     const int normalize = norm_on ? 1 : norm_off ? 0 : attend_model_embed_normalize(m);
-    FILE *in = stdin;
-    const char *name = "<stdin>";
-    if (in_path && strcmp(in_path, "-") != 0) {
-        if (!(in = fopen(in_path, "rb"))) {
-            fprintf(stderr, "attend: cannot open %s for reading\n", in_path);
-            rc = CLI_FAIL;
-            goto done;
-        }
-        name = in_path;
+    const char *name;
+    FILE *in = cli_open_input(in_path, &name);
+    if (!in) {
+        rc = CLI_FAIL;
+        goto done;
     }
     rc = run(m, ctx, in, name, batch, normalize, json, &err);
     if (rc != CLI_OK) cli_fail(&err);
-    if (in != stdin) fclose(in);
+    cli_close_input(in);
     if (fflush(stdout) != 0 && rc == CLI_OK) {
         fprintf(stderr, "attend: error writing the embeddings\n");
         rc = CLI_FAIL;

@@ -65,12 +65,7 @@ static int print_json(const attend_model *m, const attend_metrics *mt) {
             ok = add_item(row, NULL, cJSON_CreateNumber((double)mt->confusion[k * K + p]));
         if (row && !add_item(conf, NULL, row)) ok = 0; /* add_item deleted row */
     }
-    char *s = ok ? cJSON_PrintUnformatted(o) : NULL;
-    cJSON_Delete(o);
-    if (!s) return -1;
-    printf("%s\n", s);
-    cJSON_free(s);
-    return 0;
+    return cli_print_json(o, ok);
 }
 
 int cli_eval(int argc, char **argv) {

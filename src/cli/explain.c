@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #define WIDTH 100 /* columns of the terminal output */
 
@@ -366,12 +365,7 @@ static int print_json(const attend_stepwise *sw) {
         if (x) cJSON_AddItemToArray(checks, x);
     }
     ok = ok && cJSON_AddBoolToObject(o, "matches", attend_stepwise_matches(sw));
-    char *s = ok ? cJSON_PrintUnformatted(o) : NULL;
-    cJSON_Delete(o);
-    if (!s) return -1;
-    printf("%s\n", s);
-    cJSON_free(s);
-    return 0;
+    return cli_print_json(o, ok);
 }
 
 /* ---- the command ---- */
@@ -459,17 +453,13 @@ int cli_explain(int argc, char **argv) {
     if (pr) return pr > 0 ? CLI_OK : CLI_USAGE;
     if (!model_path || !text_arg) return cli_usage_error("explain", "explain needs --model MODEL and --text TEXT");
     if (out_path) {
-        size_t n = strlen(out_path);
-        if (!((n >= 5 && !strcasecmp(out_path + n - 5, ".html")) || (n >= 4 && !strcasecmp(out_path + n - 4, ".htm"))))
+        if (!cli_ends_with(out_path, ".html") && !cli_ends_with(out_path, ".htm"))
             return cli_usage_error("explain", "--out %s: the name must end in .html", out_path);
         if (json) return cli_usage_error("explain", "--json and --out do not go together; pick one");
     }
-    char *text = strcmp(text_arg, "-") == 0 ? cli_read_stdin() : NULL;
-    if (strcmp(text_arg, "-") == 0 && !text) {
-        fprintf(stderr, "attend: cannot read the text from standard input\n");
-        return CLI_FAIL;
-    }
-    const char *t = text ? text : text_arg;
+    char *text;
+    const char *t;
+    if (cli_text_arg(text_arg, &text, &t)) return CLI_FAIL;
     attend_error err = {0};
     attend_model *m = NULL;
     attend_stepwise sw = {0};

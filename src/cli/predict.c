@@ -7,6 +7,73 @@
 #include <string.h>
 #include <unistd.h>
 
+/* One input line's answer: the top k of K labels with their probabilities,
+ * or an empty answer when the text has no tokens (n_tok == 0). */
+static void print_prediction(const attend_model *m, const float *probs, size_t K, size_t k,
+                             size_t n_tok, int json, size_t *order) {
+    if (n_tok == 0) {
+        fputs(json ? "{\"labels\":[],\"probs\":[]}\n" : "\n", stdout);
+        return;
+    }
+    attend_top_labels(probs, K, k, order);
+    if (json) {
+        fputs("{\"labels\":[", stdout);
+        for (size_t i = 0; i < k; i++) {
+            if (i) fputc(',', stdout);
+            cli_json_string(stdout, attend_model_label(m, order[i]));
+        }
+        fputs("],\"probs\":[", stdout);
+        for (size_t i = 0; i < k; i++) printf("%s%.6g", i ? "," : "", (double)probs[order[i]]);
+        fputs("]}\n", stdout);
+    } else {
+        for (size_t i = 0; i < k; i++)
+            printf("%s%s %.4f", i ? " " : "", attend_model_label(m, order[i]), (double)probs[order[i]]);
+        fputc('\n', stdout);
+    }
+}
+
+/* Classifies each line of in and prints its answer, one output line per
+ * input line. A line that cannot be classified gets a warning and an empty
+ * answer, so that the output never shifts. Returns a CLI code (a read
+ * error or no memory: CLI_FAIL with err filled). */
+static int predict_lines(const attend_model *m, attend_context *ctx, FILE *in, const char *name,
+                         size_t k, int json, attend_error *err) {
+    const size_t K = attend_model_num_labels(m);
+    const int interactive = isatty(fileno(in)) || isatty(fileno(stdout));
+    float *probs = malloc(K * sizeof(float));
+    size_t *order = malloc(K * sizeof(size_t));
+    attend_line_reader lr;
+    int rc = CLI_OK, got;
+    if (!probs || !order) {
+        attend_errorf(err, ATTEND_ERR_NOMEM, "out of memory");
+        rc = CLI_FAIL;
+    } else if (attend_line_reader_init(&lr, in, name, 0, err)) {
+        rc = CLI_FAIL;
+    } else {
+        const char *line;
+        size_t len;
+        while ((got = cli_next_line(&lr, name, &line, &len, err)) > 0) {
+            size_t n_tok = 0;
+            attend_error lerr = {0};
+            if (memchr(line, 0, len)) {
+                /* The data readers reject NUL bytes too; never glue words across one. */
+                fprintf(stderr, "attend: warning: %s:%zu: line holds a NUL byte; no prediction\n", name,
+                        lr.line_no);
+            } else if (attend_classify(m, ctx, line, len, probs, &n_tok, &lerr) != ATTEND_OK) {
+                fprintf(stderr, "attend: warning: %s:%zu: %s\n", name, lr.line_no, lerr.msg);
+                n_tok = 0;
+            }
+            print_prediction(m, probs, K, k, n_tok, json, order);
+            if (interactive) fflush(stdout);
+        }
+        if (got < 0) rc = CLI_FAIL;
+        attend_line_reader_free(&lr);
+    }
+    free(probs);
+    free(order);
+    return rc;
+}
+
 int cli_predict(int argc, char **argv) {
     const char *model_path = NULL, *in_path = NULL;
     size_t k = 1, threads = 1;
@@ -41,105 +108,22 @@ int cli_predict(int argc, char **argv) {
         return cli_fail(&err);
     }
     const size_t K = attend_model_num_labels(m);
+    int rc = CLI_FAIL;
+    const char *name;
+    FILE *in = NULL;
     if (K == 0) {
         fprintf(stderr, "attend: %s is an encoder without a classification head: embed with it "
                         "(attend embed), or fine-tune it (attend train --init)\n", model_path);
-        attend_context_free(ctx);
-        attend_model_free(m);
-        return CLI_FAIL;
-    }
-    if (k > K) k = K;
-
-    FILE *in = stdin;
-    const char *name = "<stdin>";
-    if (in_path && strcmp(in_path, "-") != 0) {
-        if (!(in = fopen(in_path, "rb"))) {
-            fprintf(stderr, "attend: cannot open %s for reading\n", in_path);
-            attend_model_free(m);
-            return CLI_FAIL;
-        }
-        name = in_path;
-    }
-    const int interactive = isatty(fileno(in)) || isatty(fileno(stdout));
-    float *probs = malloc(K * sizeof(float));
-    size_t *order = malloc(K * sizeof(size_t));
-    attend_line_reader lr;
-    int rc = CLI_OK, lr_ready = 0;
-    if (!probs || !order) {
-        attend_errorf(&err, ATTEND_ERR_NOMEM, "out of memory");
-        rc = CLI_FAIL;
-        goto done;
-    }
-    if (attend_line_reader_init(&lr, in, name, 0, &err)) {
-        rc = CLI_FAIL;
-        goto done;
-    }
-    lr_ready = 1;
-    for (;;) {
-        const char *line;
-        size_t len;
-        int too_long = 0;
-        if (attend_line_reader_next(&lr, &line, &len, &too_long, &err)) {
+    } else if ((in = cli_open_input(in_path, &name))) {
+        rc = predict_lines(m, ctx, in, name, k < K ? k : K, json, &err);
+        if (rc != CLI_OK) cli_fail(&err);
+        cli_close_input(in);
+        if (fflush(stdout) != 0 && rc == CLI_OK) {
+            fprintf(stderr, "attend: error writing the predictions\n");
             rc = CLI_FAIL;
-            goto done;
         }
-        if (!line) break;
-        if (too_long)
-            fprintf(stderr, "attend: warning: %s:%zu: line longer than %zu bytes; using its start\n",
-                    name, lr.line_no, lr.max_bytes);
-        size_t n_tok = 0;
-        attend_error lerr = {0};
-        if (memchr(line, 0, len)) {
-            /* The data readers reject NUL bytes too; never glue words across one. */
-            fprintf(stderr, "attend: warning: %s:%zu: line holds a NUL byte; no prediction\n", name,
-                    lr.line_no);
-        } else if (attend_classify(m, ctx, line, len, probs, &n_tok, &lerr) != ATTEND_OK) {
-            /* A bad line must not shift the output: warn and print an empty line. */
-            fprintf(stderr, "attend: warning: %s:%zu: %s\n", name, lr.line_no, lerr.msg);
-            n_tok = 0;
-        }
-        if (n_tok == 0) {
-            fputs(json ? "{\"labels\":[],\"probs\":[]}\n" : "\n", stdout);
-        } else {
-            // top k by probability, ties by label order
-            for (size_t i = 0; i < K; i++) order[i] = i;
-            for (size_t i = 0; i < k; i++) {
-                size_t best = i;
-                for (size_t j = i + 1; j < K; j++)
-                    if (probs[order[j]] > probs[order[best]]) best = j;
-                size_t t = order[i];
-                order[i] = order[best];
-                order[best] = t;
-            }
-            if (json) {
-                fputs("{\"labels\":[", stdout);
-                for (size_t i = 0; i < k; i++) {
-                    if (i) fputc(',', stdout);
-                    cli_json_string(stdout, attend_model_label(m, order[i]));
-                }
-                fputs("],\"probs\":[", stdout);
-                for (size_t i = 0; i < k; i++) printf("%s%.6g", i ? "," : "", (double)probs[order[i]]);
-                fputs("]}\n", stdout);
-            } else {
-                for (size_t i = 0; i < k; i++)
-                    printf("%s%s %.4f", i ? " " : "", attend_model_label(m, order[i]),
-                           (double)probs[order[i]]);
-                fputc('\n', stdout);
-            }
-        }
-        if (interactive) fflush(stdout);
     }
-done:
-    if (rc != CLI_OK) cli_fail(&err);
-    if (lr_ready) attend_line_reader_free(&lr);
-    if (in != stdin) fclose(in);
-    free(probs);
-    free(order);
     attend_context_free(ctx);
     attend_model_free(m);
-    if (fflush(stdout) != 0 && rc == CLI_OK) {
-        fprintf(stderr, "attend: error writing the predictions\n");
-        rc = CLI_FAIL;
-    }
     return rc;
 }

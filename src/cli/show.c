@@ -2,7 +2,6 @@
  * in the terminal, as SVG, as a self-contained HTML page, or as JSON. */
 #define _POSIX_C_SOURCE 200809L /* fileno, isatty */
 #include "cli.h"
-#include <strings.h>
 
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -252,12 +251,33 @@ static int print_json(const attend_model *m, const attend_explanation *ex, const
             }
         ok = add_item(att, NULL, lay);
     }
-    char *s = ok ? cJSON_PrintUnformatted(o) : NULL;
-    cJSON_Delete(o);
-    if (!s) return -1;
-    printf("%s\n", s);
-    cJSON_free(s);
-    return 0;
+    return cli_print_json(o, ok);
+}
+
+/* --layer and --head (1-based; 0: not given) within the model: CLI_OK, or
+ * a usage error. */
+static int check_selection(const attend_model *m, size_t layer, size_t head) {
+    const attend_model_config *c = attend_model_get_config(m);
+    if (layer > c->num_layers)
+        return cli_usage_error("show", "--layer %zu: the model has %zu layer%s (1..%zu)", layer, c->num_layers,
+                               c->num_layers == 1 ? "" : "s", c->num_layers);
+    if (head > c->nhead)
+        return cli_usage_error("show", "--head %zu: the model has %zu head%s per layer (1..%zu)", head, c->nhead,
+                               c->nhead == 1 ? "" : "s", c->nhead);
+    return CLI_OK;
+}
+
+/* --out FILE.svg or FILE.html, and the line that says what it holds. */
+static attend_status write_file(const char *out_path, const attend_model *m, const attend_explanation *ex,
+                                const char *t, size_t lsel, size_t hsel, size_t top, attend_error *err) {
+    attend_status st = attend_show_write(out_path, m, ex, t, lsel, hsel, top, err);
+    if (st) return st;
+    printf("wrote %s: %zu tokens, %zu layer%s x %zu head%s", out_path, ex->T, ex->L, ex->L == 1 ? "" : "s",
+           ex->H, ex->H == 1 ? "" : "s");
+    if (ex->K)
+        printf("; predicted %s (p = %.3f)", attend_model_label(m, ex->predicted), (double)ex->probs[ex->predicted]);
+    printf("\n");
+    return ATTEND_OK;
 }
 
 static const char *const color_names[] = {"auto", "always", "never", NULL};
@@ -295,52 +315,32 @@ int cli_show(int argc, char **argv) {
         CLI_N(opts), NULL, NULL};
     int pr = cli_parse(&cmd, argc, argv);
     if (pr) return pr > 0 ? CLI_OK : CLI_USAGE;
-    const int has_layer = layer > 0, has_head = head > 0;
     if (!model_path || !text_arg) return cli_usage_error("show", "show needs --model MODEL and --text TEXT");
     if (out_path) {
-        size_t n = strlen(out_path);
-        int ok = (n >= 4 && !strcasecmp(out_path + n - 4, ".svg")) ||
-                 (n >= 5 && !strcasecmp(out_path + n - 5, ".html")) ||
-                 (n >= 4 && !strcasecmp(out_path + n - 4, ".htm"));
-        if (!ok) return cli_usage_error("show", "--out %s: the name must end in .svg or .html", out_path);
+        if (!cli_ends_with(out_path, ".svg") && !cli_ends_with(out_path, ".html") && !cli_ends_with(out_path, ".htm"))
+            return cli_usage_error("show", "--out %s: the name must end in .svg or .html", out_path);
         if (json) return cli_usage_error("show", "--json and --out do not go together; pick one");
     }
-    char *text = strcmp(text_arg, "-") == 0 ? cli_read_stdin() : NULL;
-    if (strcmp(text_arg, "-") == 0 && !text) {
-        fprintf(stderr, "attend: cannot read the text from standard input\n");
-        return CLI_FAIL;
-    }
-    const char *t = text ? text : text_arg;
+    char *text;
+    const char *t;
+    if (cli_text_arg(text_arg, &text, &t)) return CLI_FAIL;
 
     attend_error err = {0};
     attend_model *m = NULL;
     attend_explanation ex = {0};
     int rc = CLI_FAIL;
     if (attend_model_load(&m, model_path, &err)) goto fail;
-    const attend_model_config *c = attend_model_get_config(m);
-    if (has_layer && layer > c->num_layers) {
-        rc = cli_usage_error("show", "--layer %zu: the model has %zu layer%s (1..%zu)", layer, c->num_layers,
-                             c->num_layers == 1 ? "" : "s", c->num_layers);
-        goto out;
-    }
-    if (has_head && head > c->nhead) {
-        rc = cli_usage_error("show", "--head %zu: the model has %zu head%s per layer (1..%zu)", head, c->nhead,
-                             c->nhead == 1 ? "" : "s", c->nhead);
-        goto out;
-    }
+    if ((rc = check_selection(m, layer, head)) != CLI_OK) goto out;
+    rc = CLI_FAIL;
     if (attend_explain(m, t, strlen(t), &ex, &err)) goto fail;
-    const size_t lsel = has_layer ? layer - 1 : ALL, hsel = has_head ? head - 1 : ALL;
+    const size_t lsel = layer ? layer - 1 : ALL, hsel = head ? head - 1 : ALL;
     if (json) {
         if (print_json(m, &ex, t)) {
             attend_errorf(&err, ATTEND_ERR_NOMEM, "out of memory");
             goto fail;
         }
     } else if (out_path) {
-        if (attend_show_write(out_path, m, &ex, t, lsel, hsel, top, &err)) goto fail;
-        printf("wrote %s: %zu tokens, %zu layer%s x %zu head%s", out_path, ex.T, ex.L,
-               ex.L == 1 ? "" : "s", ex.H, ex.H == 1 ? "" : "s");
-        if (ex.K) printf("; predicted %s (p = %.3f)", attend_model_label(m, ex.predicted), (double)ex.probs[ex.predicted]);
-        printf("\n");
+        if (write_file(out_path, m, &ex, t, lsel, hsel, top, &err)) goto fail;
     } else {
         const char *no_color = getenv("NO_COLOR");
         int color = color_arg == 1 || (color_arg == 0 && isatty(fileno(stdout)) && !(no_color && *no_color));

@@ -62,16 +62,12 @@ int cli_tokenize(int argc, char **argv) {
         attend_model_free(m);
         return cli_fail(&err);
     }
-    FILE *in = stdin;
-    const char *name = "<stdin>";
-    if (in_path && strcmp(in_path, "-") != 0) {
-        if (!(in = fopen(in_path, "rb"))) {
-            fprintf(stderr, "attend: cannot open %s for reading\n", in_path);
-            attend_context_free(ctx);
-            attend_model_free(m);
-            return CLI_FAIL;
-        }
-        name = in_path;
+    const char *name;
+    FILE *in = cli_open_input(in_path, &name);
+    if (!in) {
+        attend_context_free(ctx);
+        attend_model_free(m);
+        return CLI_FAIL;
     }
     const int interactive = isatty(fileno(in)) || isatty(fileno(stdout));
     const size_t cap = attend_model_max_len(m);
@@ -89,16 +85,12 @@ int cli_tokenize(int argc, char **argv) {
     while (rc == CLI_OK) {
         const char *line;
         size_t len, n = 0, n_total = 0;
-        int too_long = 0;
-        if (attend_line_reader_next(&lr, &line, &len, &too_long, &err)) {
-            rc = CLI_FAIL;
+        int got = cli_next_line(&lr, name, &line, &len, &err);
+        if (got <= 0) {
+            if (got < 0) rc = CLI_FAIL;
             break;
         }
-        if (!line) break;
         attend_error lerr = {0};
-        if (too_long)
-            fprintf(stderr, "attend: warning: %s:%zu: line longer than %zu bytes; using its start\n",
-                    name, lr.line_no, lr.max_bytes);
         if (memchr(line, 0, len)) {
             fprintf(stderr, "attend: warning: %s:%zu: line holds a NUL byte; no ids\n", name, lr.line_no);
             n = 0;
@@ -112,7 +104,7 @@ int cli_tokenize(int argc, char **argv) {
     }
     if (rc != CLI_OK) cli_fail(&err);
     if (lr_ready) attend_line_reader_free(&lr);
-    if (in != stdin) fclose(in);
+    cli_close_input(in);
     free(ids);
     attend_context_free(ctx);
     attend_model_free(m);

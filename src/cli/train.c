@@ -120,49 +120,41 @@ static int fail_early(attend_world *world, int rc) {
     return rc;
 }
 
-/* Trains (on every process), then prints the summary and writes the report
- * (process 0). */
-static int train_and_report(attend_train_options *po, int explicit_ckpt, const char *log_path,
-                            const char *report_dir, attend_world *world) {
-    attend_train_options o = *po;
-    const int root = attend_world_rank(world) == 0;
-    char ckpt_buf[4096];
-    if (!o.checkpoint_path) {
-        snprintf(ckpt_buf, sizeof ckpt_buf, "%s.ckpt", o.out_path);
-        o.checkpoint_path = ckpt_buf;
+/* Before training: the checkpoint path (default OUT.ckpt, in ckpt), every
+ * output file writable (found out now, not after an hour of training), the
+ * report folder made and the validation split kept in it for the report
+ * (in val_tsv), the --log file open. Process 0 checks and opens; returns
+ * CLI_OK or CLI_FAIL (said on stderr). */
+static int prepare_outputs(attend_train_options *o, const char *log_path, const char *report_dir,
+                           int root, train_ui *ui, char ckpt[4096], char val_tsv[4096]) {
+    if (!o->checkpoint_path) {
+        snprintf(ckpt, 4096, "%s.ckpt", o->out_path);
+        o->checkpoint_path = ckpt;
     }
-    /* Find out now, not after an hour of training, that a file cannot be written. */
-    const char *outputs[4] = {o.out_path, o.checkpoint_path, o.val_out_path, log_path};
+    const char *outputs[4] = {o->out_path, o->checkpoint_path, o->val_out_path, log_path};
     for (int k = 0; k < 4 && root; k++)
-        if (outputs[k] && probe_writable(outputs[k])) return fail_early(world, CLI_FAIL);
-
-    train_ui ui = {NULL, root && isatty(fileno(stderr)), 0, report_dir != NULL, NULL, 0, 0, NULL, 0};
-    char val_tsv[4096];
+        if (outputs[k] && probe_writable(outputs[k])) return CLI_FAIL;
     if (report_dir) {
         attend_error derr = {0};
-        if (root && attend_mkdir(report_dir, &derr)) return fail_early(world, cli_fail(&derr));
+        if (root && attend_mkdir(report_dir, &derr)) return cli_fail(&derr);
         // the report evaluates the validation split: keep it unless it is a file already
-        if (!o.val_path && o.val_split > 0 && !o.val_out_path) {
-            snprintf(val_tsv, sizeof val_tsv, "%s/val.tsv", report_dir);
-            o.val_out_path = val_tsv;
+        if (!o->val_path && o->val_split > 0 && !o->val_out_path) {
+            snprintf(val_tsv, 4096, "%s/val.tsv", report_dir);
+            o->val_out_path = val_tsv;
         }
     }
-    if (root && log_path && !(ui.log = fopen(log_path, "a"))) {
+    if (root && log_path && !(ui->log = fopen(log_path, "a"))) {
         fprintf(stderr, "attend: cannot open --log %s for appending\n", log_path);
-        return fail_early(world, CLI_FAIL);
+        return CLI_FAIL;
     }
-    o.on_info = on_info;
-    o.on_warning = cli_print_warning;
-    o.on_epoch = on_epoch;
-    o.on_init = on_init;
-    o.on_progress = on_progress;
-    o.ctx = &ui;
-    o.world = world;
+    return CLI_OK;
+}
 
-    /* SIGINT/SIGTERM: finish the step, save a checkpoint, exit 130/143
-     * (with several processes, a signal to any one stops all of them).
-     * SIGXFSZ ignored: a file-size limit then fails a write (and the save
-     * keeps the previous file) instead of killing the process. */
+/* SIGINT/SIGTERM: finish the step, save a checkpoint, exit 130/143 (with
+ * several processes, a signal to any one stops all of them). SIGXFSZ
+ * ignored: a file-size limit then fails a write (and the save keeps the
+ * previous file) instead of killing the process. */
+static void catch_stop_signals(void) {
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
@@ -170,6 +162,54 @@ static int train_and_report(attend_train_options *po, int explicit_ckpt, const c
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGXFSZ, SIG_IGN);
+}
+
+/* attend train --report: the report of the model just saved, evaluated on
+ * the validation data (without any, on the training data, and it says so),
+ * with the epochs and the initial positional table recorded in ui. */
+static int report_training(const attend_train_options *o, const train_ui *ui,
+                           const attend_train_result *res, const char *report_dir) {
+    if (ui->nomem) fprintf(stderr, "attend: warning: out of memory keeping the epochs; the report may lack them\n");
+    const char *data = o->val_path ? o->val_path : o->val_out_path ? o->val_out_path : o->data_path;
+    const char *note = o->val_path ? "the validation file given to attend train --val"
+                       : o->val_out_path ? "the validation split held out by attend train"
+                                         : "the training data itself: there was no validation split, so these numbers are optimistic";
+    attend_data_options dopt = o->data;
+    if (!o->val_path && o->val_out_path) {
+        // the split was written as TSV whatever the input format was
+        memset(&dopt, 0, sizeof dopt);
+        dopt.format = ATTEND_FORMAT_TSV;
+    }
+    attend_report_options ro;
+    attend_report_options_default(&ro);
+    ro.data_path = data;
+    ro.data = dopt;
+    ro.data_note = note;
+    ro.epochs = ui->epochs;
+    ro.n_epochs = ui->n_epochs;
+    ro.pos_init = ui->pos_init;
+    ro.train_seconds = res->seconds;
+    return cli_write_report(o->out_path, &ro, report_dir);
+}
+
+/* Trains (on every process), then prints the summary and writes the report
+ * (process 0). */
+static int train_and_report(attend_train_options *po, int explicit_ckpt, const char *log_path,
+                            const char *report_dir, attend_world *world) {
+    attend_train_options o = *po;
+    const int root = attend_world_rank(world) == 0;
+    char ckpt_buf[4096], val_tsv[4096];
+    train_ui ui = {NULL, root && isatty(fileno(stderr)), 0, report_dir != NULL, NULL, 0, 0, NULL, 0};
+    int rc = prepare_outputs(&o, log_path, report_dir, root, &ui, ckpt_buf, val_tsv);
+    if (rc != CLI_OK) return fail_early(world, rc);
+    o.on_info = on_info;
+    o.on_warning = cli_print_warning;
+    o.on_epoch = on_epoch;
+    o.on_init = on_init;
+    o.on_progress = on_progress;
+    o.ctx = &ui;
+    o.world = world;
+    catch_stop_signals();
     o.stop = &stop_requested;
 
     attend_error err = {0};
@@ -181,51 +221,18 @@ static int train_and_report(attend_train_options *po, int explicit_ckpt, const c
     if (st == ATTEND_ERR_INTERRUPTED) {
         if (ui.bar_shown) fputc('\n', stderr);
         if (root) fprintf(stderr, "attend: %s\n", err.msg);
-        free(ui.epochs);
-        free(ui.pos_init);
-        return stop_requested == SIGTERM ? 143 : 130;
-    }
-    if (st != ATTEND_OK) {
-        free(ui.epochs);
-        free(ui.pos_init);
-        return root ? cli_fail(&err) : CLI_FAIL;
-    }
-    if (!root) {
-        free(ui.epochs);
-        free(ui.pos_init);
-        return CLI_OK;
-    }
-    if (!explicit_ckpt) remove(o.checkpoint_path); /* the run finished: nothing to resume */
-    if (res.n_val)
-        printf("best epoch %zu: val loss %.4f, val acc %.2f%%, macro-F1 %.4f; model saved to %s (%.1f s)\n",
-               res.best_epoch, res.best_val_loss, 100.0 * res.best_val_accuracy,
-               res.best_val_macro_f1, o.out_path, res.seconds);
-    else
-        printf("model saved to %s (%.1f s)\n", o.out_path, res.seconds);
-    int rc = CLI_OK;
-    if (report_dir) {
-        if (ui.nomem) fprintf(stderr, "attend: warning: out of memory keeping the epochs; the report may lack them\n");
-        // evaluate the validation data; without any, the training data (and say so)
-        const char *data = o.val_path ? o.val_path : o.val_out_path ? o.val_out_path : o.data_path;
-        const char *note = o.val_path ? "the validation file given to attend train --val"
-                           : o.val_out_path ? "the validation split held out by attend train"
-                                            : "the training data itself: there was no validation split, so these numbers are optimistic";
-        attend_data_options dopt = o.data;
-        if (!o.val_path && o.val_out_path) {
-            // the split was written as TSV whatever the input format was
-            memset(&dopt, 0, sizeof dopt);
-            dopt.format = ATTEND_FORMAT_TSV;
-        }
-        attend_report_options ro;
-        attend_report_options_default(&ro);
-        ro.data_path = data;
-        ro.data = dopt;
-        ro.data_note = note;
-        ro.epochs = ui.epochs;
-        ro.n_epochs = ui.n_epochs;
-        ro.pos_init = ui.pos_init;
-        ro.train_seconds = res.seconds;
-        rc = cli_write_report(o.out_path, &ro, report_dir);
+        rc = stop_requested == SIGTERM ? 143 : 130;
+    } else if (st != ATTEND_OK) {
+        rc = root ? cli_fail(&err) : CLI_FAIL;
+    } else if (root) {
+        if (!explicit_ckpt) remove(o.checkpoint_path); /* the run finished: nothing to resume */
+        if (res.n_val)
+            printf("best epoch %zu: val loss %.4f, val acc %.2f%%, macro-F1 %.4f; model saved to %s (%.1f s)\n",
+                   res.best_epoch, res.best_val_loss, 100.0 * res.best_val_accuracy,
+                   res.best_val_macro_f1, o.out_path, res.seconds);
+        else
+            printf("model saved to %s (%.1f s)\n", o.out_path, res.seconds);
+        if (report_dir) rc = report_training(&o, &ui, &res, report_dir);
     }
     free(ui.epochs);
     free(ui.pos_init);

@@ -1,11 +1,14 @@
-/* Helpers the subcommands share: messages, warnings, threads, JSON strings,
- * and the setters of options that are more than a number or a name. */
+/* Helpers the subcommands share: messages, warnings, threads, JSON output,
+ * the --text argument and the input of the line-per-text commands, and the
+ * setters of options that are more than a number or a name. */
 #include "cli.h"
 
+#include <cjson/cJSON.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 int cli_usage_error(const char *cmd, const char *fmt, ...) {
     va_list ap;
@@ -43,6 +46,15 @@ void cli_json_string(FILE *f, const char *s) {
     fputc('"', f);
 }
 
+int cli_print_json(cJSON *o, int ok) {
+    char *s = ok ? cJSON_PrintUnformatted(o) : NULL;
+    cJSON_Delete(o);
+    if (!s) return -1;
+    printf("%s\n", s);
+    cJSON_free(s);
+    return 0;
+}
+
 /* Prints at most width columns of s (one column per code point), padded. */
 void cli_put_cut(const char *s, size_t width) {
     size_t cols = 0;
@@ -57,8 +69,35 @@ void cli_put_cut(const char *s, size_t width) {
     for (; cols < width; cols++) putchar(' ');
 }
 
+FILE *cli_open_input(const char *path, const char **name) {
+    *name = "<stdin>";
+    if (!path || strcmp(path, "-") == 0) return stdin;
+    FILE *in = fopen(path, "rb");
+    if (!in) {
+        fprintf(stderr, "attend: cannot open %s for reading\n", path);
+        return NULL;
+    }
+    *name = path;
+    return in;
+}
+
+void cli_close_input(FILE *in) {
+    if (in && in != stdin) fclose(in);
+}
+
+int cli_next_line(attend_line_reader *lr, const char *name, const char **line, size_t *len,
+                  attend_error *err) {
+    int too_long = 0;
+    if (attend_line_reader_next(lr, line, len, &too_long, err)) return -1;
+    if (!*line) return 0;
+    if (too_long)
+        fprintf(stderr, "attend: warning: %s:%zu: line longer than %zu bytes; using its start\n", name,
+                lr->line_no, lr->max_bytes);
+    return 1;
+}
+
 /* Reads all of stdin (the --text - case), without a final line break. */
-char *cli_read_stdin(void) {
+static char *read_stdin(void) {
     size_t len = 0, cap = 4096;
     char *s = malloc(cap);
     size_t n;
@@ -153,4 +192,21 @@ int cli_training_check(const char *cmd, const attend_train_options *o, size_t he
         return -1;
     }
     return 0;
+}
+
+int cli_text_arg(const char *arg, char **owned, const char **text) {
+    *owned = NULL;
+    *text = arg;
+    if (strcmp(arg, "-") != 0) return 0;
+    if (!(*owned = read_stdin())) {
+        fprintf(stderr, "attend: cannot read the text from standard input\n");
+        return -1;
+    }
+    *text = *owned;
+    return 0;
+}
+
+int cli_ends_with(const char *s, const char *suffix) {
+    size_t n = strlen(s), k = strlen(suffix);
+    return n >= k && strcasecmp(s + n - k, suffix) == 0;
 }

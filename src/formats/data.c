@@ -613,120 +613,118 @@ static void csv_record_free(csv_record *r) {
     free(r->flen);
 }
 
-static attend_status read_csv(reader *rx) {
-    attend_dataset *ds = rx->ds;
-    attend_line_reader *rd = &rx->rd;
-    csv_record r;
-    memset(&r, 0, sizeof r);
-    r.max = rd->max_bytes;
-    size_t line_no = 1;
-    attend_status st = ATTEND_OK;
-    long text_idx = -1, label_idx = -1;
-    size_t header_fields = 0;
-    char buf[96];
-    /* Header: the first non-blank record. */
+/* csv_next, skipping blank lines (one empty unquoted field). Returns 1
+ * with a record, 0 at the end, or an error status in st (no memory, a read
+ * error) and -1. */
+static int csv_next_record(reader *rx, csv_record *r, size_t *line_no, attend_status *st) {
     for (;;) {
-        int got = csv_next(rd, &r, &line_no);
-        if (got == -1) goto nomem;
-        if (got == -2) goto ioerr;
-        if (got == 0) {
-            st = attend_errorf(rx->err, ATTEND_ERR_FORMAT,
-                               "%s: empty file (a CSV file needs a header row naming the "
-                               "columns \"%s\" and \"%s\")",
-                               ds->name, rx->text_col, rx->label_col);
-            goto out;
+        int got = csv_next(&rx->rd, r, line_no);
+        if (got == -1) {
+            *st = attend_errorf(rx->err, ATTEND_ERR_NOMEM, "%s: out of memory near line %zu", rx->ds->name,
+                                *line_no);
+            return -1;
         }
-        if (r.nfields == 1 && r.flen[0] == 0 && !r.last_quoted) continue; /* blank line */
-        break;
-    }
-    if (r.too_long || r.unterminated) {
-        st = attend_errorf(rx->err, ATTEND_ERR_FORMAT, "%s:%zu: header %s", ds->name, r.line,
-                           r.too_long ? "longer than the size cap" : "has an unterminated quote");
-        goto out;
-    }
-    header_fields = r.nfields;
-    for (size_t i = 0; i < r.nfields; i++) {
-        size_t n = r.flen[i];
-        const char *name = trim(r.buf + r.off[i], &n);
-        const char *why = field_problem(r.buf + r.off[i], r.flen[i], buf, sizeof buf);
-        if (*why) {
-            st = attend_errorf(rx->err, ATTEND_ERR_FORMAT, "%s:%zu: header field %zu: %s",
-                               ds->name, r.line, i + 1, why);
-            goto out;
+        if (got == -2) {
+            *st = attend_errorf(rx->err, ATTEND_ERR_IO, "%s: read error near line %zu: %s", rx->ds->name,
+                                *line_no, strerror(errno));
+            return -1;
         }
-        const char *want[2] = {rx->text_col, rx->label_col};
-        long *idx[2] = {&text_idx, &label_idx};
+        if (got == 0) return 0;
+        if (r->nfields == 1 && r->flen[0] == 0 && !r->last_quoted) continue; /* blank line */
+        return 1;
+    }
+}
+
+/* The header names no column want: the error, listing the columns it has. */
+static attend_status csv_no_column(reader *rx, const csv_record *r, const char *want) {
+    char cols[300];
+    size_t used = 0;
+    cols[0] = 0;
+    for (size_t i = 0; i < r->nfields && used + 8 < sizeof cols; i++) {
+        int w = snprintf(cols + used, sizeof cols - used, "%s\"%.40s\"", i ? ", " : "",
+                         r->buf + r->off[i]);
+        if (w < 0) break;
+        used += (size_t)w < sizeof cols - used ? (size_t)w : sizeof cols - used - 1;
+    }
+    return attend_errorf(rx->err, ATTEND_ERR_FORMAT,
+                         "%s:%zu: no column \"%s\" in the header (columns: %s); choose "
+                         "the columns with --text-col and --label-col",
+                         rx->ds->name, r->line, want, cols);
+}
+
+/* Header: the first non-blank record; finds the text and label columns
+ * (idx[0], idx[1]), each exactly once. */
+static attend_status csv_read_header(reader *rx, csv_record *r, size_t *line_no, long idx[2]) {
+    attend_status st = ATTEND_OK;
+    const char *file = rx->ds->name;
+    int got = csv_next_record(rx, r, line_no, &st);
+    if (got < 0) return st;
+    if (got == 0)
+        return attend_errorf(rx->err, ATTEND_ERR_FORMAT,
+                             "%s: empty file (a CSV file needs a header row naming the "
+                             "columns \"%s\" and \"%s\")",
+                             file, rx->text_col, rx->label_col);
+    if (r->too_long || r->unterminated)
+        return attend_errorf(rx->err, ATTEND_ERR_FORMAT, "%s:%zu: header %s", file, r->line,
+                             r->too_long ? "longer than the size cap" : "has an unterminated quote");
+    const char *want[2] = {rx->text_col, rx->label_col};
+    idx[0] = idx[1] = -1;
+    char buf[96];
+    for (size_t i = 0; i < r->nfields; i++) {
+        size_t n = r->flen[i];
+        const char *name = trim(r->buf + r->off[i], &n);
+        const char *why = field_problem(r->buf + r->off[i], r->flen[i], buf, sizeof buf);
+        if (*why)
+            return attend_errorf(rx->err, ATTEND_ERR_FORMAT, "%s:%zu: header field %zu: %s", file,
+                                 r->line, i + 1, why);
         for (int k = 0; k < 2; k++) {
             if (strlen(want[k]) == n && memcmp(name, want[k], n) == 0) {
-                if (*idx[k] >= 0) {
-                    st = attend_errorf(rx->err, ATTEND_ERR_FORMAT,
-                                       "%s:%zu: column \"%s\" appears twice in the header",
-                                       ds->name, r.line, want[k]);
-                    goto out;
-                }
-                *idx[k] = (long)i;
+                if (idx[k] >= 0)
+                    return attend_errorf(rx->err, ATTEND_ERR_FORMAT,
+                                         "%s:%zu: column \"%s\" appears twice in the header", file,
+                                         r->line, want[k]);
+                idx[k] = (long)i;
             }
         }
     }
-    if (text_idx < 0 || label_idx < 0) {
-        char cols[300];
-        size_t used = 0;
-        cols[0] = 0;
-        for (size_t i = 0; i < r.nfields && used + 8 < sizeof cols; i++) {
-            int w = snprintf(cols + used, sizeof cols - used, "%s\"%.40s\"", i ? ", " : "",
-                             r.buf + r.off[i]);
-            if (w < 0) break;
-            used += (size_t)w < sizeof cols - used ? (size_t)w : sizeof cols - used - 1;
-        }
-        const char *missing = text_idx < 0 ? rx->text_col : rx->label_col;
-        st = attend_errorf(rx->err, ATTEND_ERR_FORMAT,
-                           "%s:%zu: no column \"%s\" in the header (columns: %s); choose "
-                           "the columns with --text-col and --label-col",
-                           ds->name, r.line, missing, cols);
-        goto out;
-    }
-    size_t need = (size_t)(text_idx > label_idx ? text_idx : label_idx) + 1;
-    for (;;) {
-        int got = csv_next(rd, &r, &line_no);
-        if (got == -1) goto nomem;
-        if (got == -2) goto ioerr;
-        if (got == 0) break;
-        if (r.nfields == 1 && r.flen[0] == 0 && !r.last_quoted) continue; /* blank line */
-        if (r.unterminated) {
-            st = report(rx, r.line, "unterminated quoted field (runs to the end of the file)");
-        } else if (r.too_long) {
-            st = report(rx, r.line, "record longer than %zu bytes", r.max);
-        } else if (r.stray_quote) {
-            st = report(rx, r.line, "text after the closing quote of a field");
-        } else if (r.nfields < need) {
-            st = report(rx, r.line, "%zu fields, but column \"%s\" is field %zu (the header has %zu)",
-                        r.nfields, r.nfields <= (size_t)text_idx ? rx->text_col : rx->label_col,
-                        (r.nfields <= (size_t)text_idx ? (size_t)text_idx : (size_t)label_idx) + 1,
-                        header_fields);
-        } else {
-            const char *t = r.buf + r.off[text_idx], *l = r.buf + r.off[label_idx];
-            size_t tlen = r.flen[text_idx], llen = r.flen[label_idx];
-            const char *why;
-            if (*(why = field_problem(l, llen, buf, sizeof buf)))
-                st = report(rx, r.line, "label: %s", why);
-            else if (*(why = field_problem(t, tlen, buf, sizeof buf)))
-                st = report(rx, r.line, "text: %s", why);
-            else
-                st = add_labelled(rx, l, llen, t, tlen, r.line);
-        }
-        if (st) goto out;
-    }
-out:
+    if (idx[0] < 0 || idx[1] < 0) return csv_no_column(rx, r, idx[0] < 0 ? want[0] : want[1]);
+    return ATTEND_OK;
+}
+
+/* One data record: its text and label added, or the reason it is skipped
+ * (report: an error in strict mode). */
+static attend_status csv_add_record(reader *rx, const csv_record *r, size_t text_idx, size_t label_idx,
+                                    size_t header_fields) {
+    const size_t need = (text_idx > label_idx ? text_idx : label_idx) + 1;
+    if (r->unterminated) return report(rx, r->line, "unterminated quoted field (runs to the end of the file)");
+    if (r->too_long) return report(rx, r->line, "record longer than %zu bytes", r->max);
+    if (r->stray_quote) return report(rx, r->line, "text after the closing quote of a field");
+    if (r->nfields < need)
+        return report(rx, r->line, "%zu fields, but column \"%s\" is field %zu (the header has %zu)",
+                      r->nfields, r->nfields <= text_idx ? rx->text_col : rx->label_col,
+                      (r->nfields <= text_idx ? text_idx : label_idx) + 1, header_fields);
+    const char *t = r->buf + r->off[text_idx], *l = r->buf + r->off[label_idx];
+    size_t tlen = r->flen[text_idx], llen = r->flen[label_idx];
+    char buf[96];
+    const char *why;
+    if (*(why = field_problem(l, llen, buf, sizeof buf))) return report(rx, r->line, "label: %s", why);
+    if (*(why = field_problem(t, tlen, buf, sizeof buf))) return report(rx, r->line, "text: %s", why);
+    return add_labelled(rx, l, llen, t, tlen, r->line);
+}
+
+static attend_status read_csv(reader *rx) {
+    csv_record r;
+    memset(&r, 0, sizeof r);
+    r.max = rx->rd.max_bytes;
+    size_t line_no = 1;
+    long idx[2] = {-1, -1};
+    attend_status st = csv_read_header(rx, &r, &line_no, idx);
+    const size_t header_fields = r.nfields;
+    int got;
+    while (st == ATTEND_OK && (got = csv_next_record(rx, &r, &line_no, &st)) > 0)
+        st = csv_add_record(rx, &r, (size_t)idx[0], (size_t)idx[1], header_fields);
     csv_record_free(&r);
     return st;
-nomem:
-    st = attend_errorf(rx->err, ATTEND_ERR_NOMEM, "%s: out of memory near line %zu", ds->name,
-                       line_no);
-    goto out;
-ioerr:
-    st = attend_errorf(rx->err, ATTEND_ERR_IO, "%s: read error near line %zu: %s", ds->name,
-                       line_no, strerror(errno));
-    goto out;
 }
 
 /* ------------------------------------------------------------------------ */

@@ -233,21 +233,16 @@ static const char *st_json_kind(const cJSON *it) {
     return "invalid";
 }
 
-/* Validates one tensor entry {"dtype", "shape", "data_offsets"}. */
-static attend_status st_parse_entry(const attend_st_file *f, const cJSON *it, st_entry *e,
-                                    attend_error *err) {
-    const char *fn = f->name;
-    char nb[ST_SHOW_CAP], kb[ST_SHOW_CAP], sb[ST_SHAPE_CAP];
-    const char *tn = st_show(nb, sizeof nb, e->name);
-    if (!cJSON_IsObject(it))
-        return attend_errorf(err, ATTEND_ERR_FORMAT,
-                             "%s: tensor '%s': entry is %s, expected an object with dtype, "
-                             "shape and data_offsets", fn, tn, st_json_kind(it));
-    const cJSON *jd = NULL, *js = NULL, *jo = NULL;
+/* The entry's three keys, each once and nothing else (fn: the file, tn:
+ * the tensor, both ready for messages). */
+static attend_status st_entry_keys(const char *fn, const char *tn, const cJSON *it, const cJSON **jd,
+                                   const cJSON **js, const cJSON **jo, attend_error *err) {
+    char kb[ST_SHOW_CAP];
+    *jd = *js = *jo = NULL;
     for (const cJSON *k = it->child; k; k = k->next) {
-        const cJSON **slot = strcmp(k->string, "dtype") == 0          ? &jd
-                             : strcmp(k->string, "shape") == 0        ? &js
-                             : strcmp(k->string, "data_offsets") == 0 ? &jo
+        const cJSON **slot = strcmp(k->string, "dtype") == 0          ? jd
+                             : strcmp(k->string, "shape") == 0        ? js
+                             : strcmp(k->string, "data_offsets") == 0 ? jo
                                                                       : NULL;
         if (!slot)
             return attend_errorf(err, ATTEND_ERR_FORMAT,
@@ -258,22 +253,16 @@ static attend_status st_parse_entry(const attend_st_file *f, const cJSON *it, st
                                  fn, tn, k->string);
         *slot = k;
     }
-    const char *missing = !jd ? "dtype" : !js ? "shape" : !jo ? "data_offsets" : NULL;
+    const char *missing = !*jd ? "dtype" : !*js ? "shape" : !*jo ? "data_offsets" : NULL;
     if (missing)
         return attend_errorf(err, ATTEND_ERR_FORMAT, "%s: tensor '%s': missing key '%s'", fn,
                              tn, missing);
+    return ATTEND_OK;
+}
 
-    if (!cJSON_IsString(jd))
-        return attend_errorf(err, ATTEND_ERR_FORMAT,
-                             "%s: tensor '%s': dtype is %s, expected a string", fn, tn,
-                             st_json_kind(jd));
-    int dt = st_dtype_lookup(jd->valuestring);
-    if (dt < 0)
-        return attend_errorf(err, ATTEND_ERR_FORMAT,
-                             "%s: tensor '%s': unknown or unsupported dtype '%s'", fn, tn,
-                             st_show(kb, sizeof kb, jd->valuestring));
-    e->dtype = (attend_dtype)dt;
-
+/* "shape": an array of at most ATTEND_ST_MAX_DIMS non-negative integers. */
+static attend_status st_entry_shape(const char *fn, const char *tn, const cJSON *js, st_entry *e,
+                                    attend_error *err) {
     if (!cJSON_IsArray(js))
         return attend_errorf(err, ATTEND_ERR_FORMAT,
                              "%s: tensor '%s': shape is %s, expected an array of integers", fn,
@@ -298,7 +287,12 @@ static attend_status st_parse_entry(const attend_st_file *f, const cJSON *it, st
                              "%s: tensor '%s': shape dim %zu is %s, expected a non-negative "
                              "integer", fn, tn, e->ndim, st_json_kind(d));
     }
+    return ATTEND_OK;
+}
 
+/* "data_offsets": [begin, end] with begin <= end. */
+static attend_status st_entry_offsets(const char *fn, const char *tn, const cJSON *jo, st_entry *e,
+                                      attend_error *err) {
     size_t off[2], noff = 0;
     for (const cJSON *d = cJSON_IsArray(jo) ? jo->child : NULL; d; d = d->next) {
         if (noff == 2 || !st_json_uint(d, &off[noff])) { noff = 3; break; }
@@ -314,7 +308,13 @@ static attend_status st_parse_entry(const attend_st_file *f, const cJSON *it, st
         return attend_errorf(err, ATTEND_ERR_FORMAT,
                              "%s: tensor '%s': data_offsets [%zu, %zu] have begin > end", fn,
                              tn, e->begin, e->end);
+    return ATTEND_OK;
+}
 
+/* numel and nbytes from the shape and dtype, without overflow, and the
+ * byte size the data offsets span must be exactly that. */
+static attend_status st_entry_sizes(const char *fn, const char *tn, st_entry *e, attend_error *err) {
+    char sb[ST_SHAPE_CAP];
     /* Multiply left to right with overflow checks, as the reference does. */
     size_t numel = 1;
     for (size_t i = 0; i < e->ndim; i++)
@@ -337,6 +337,34 @@ static attend_status st_parse_entry(const attend_st_file *f, const cJSON *it, st
     e->numel = numel;
     e->nbytes = nbytes;
     return ATTEND_OK;
+}
+
+/* Validates one tensor entry {"dtype", "shape", "data_offsets"}. */
+static attend_status st_parse_entry(const attend_st_file *f, const cJSON *it, st_entry *e,
+                                    attend_error *err) {
+    const char *fn = f->name;
+    char nb[ST_SHOW_CAP], kb[ST_SHOW_CAP];
+    const char *tn = st_show(nb, sizeof nb, e->name);
+    if (!cJSON_IsObject(it))
+        return attend_errorf(err, ATTEND_ERR_FORMAT,
+                             "%s: tensor '%s': entry is %s, expected an object with dtype, "
+                             "shape and data_offsets", fn, tn, st_json_kind(it));
+    const cJSON *jd, *js, *jo;
+    attend_status st = st_entry_keys(fn, tn, it, &jd, &js, &jo, err);
+    if (st) return st;
+    if (!cJSON_IsString(jd))
+        return attend_errorf(err, ATTEND_ERR_FORMAT,
+                             "%s: tensor '%s': dtype is %s, expected a string", fn, tn,
+                             st_json_kind(jd));
+    int dt = st_dtype_lookup(jd->valuestring);
+    if (dt < 0)
+        return attend_errorf(err, ATTEND_ERR_FORMAT,
+                             "%s: tensor '%s': unknown or unsupported dtype '%s'", fn, tn,
+                             st_show(kb, sizeof kb, jd->valuestring));
+    e->dtype = (attend_dtype)dt;
+    if ((st = st_entry_shape(fn, tn, js, e, err))) return st;
+    if ((st = st_entry_offsets(fn, tn, jo, e, err))) return st;
+    return st_entry_sizes(fn, tn, e, err);
 }
 
 static int st_cmp_entry_name(const void *a, const void *b) {

@@ -360,6 +360,18 @@ attend_status attend_classify_batch(const attend_model *m, attend_context *c,
                      err);
 }
 
+void attend_top_labels(const float *probs, size_t K, size_t k, size_t *order) {
+    for (size_t i = 0; i < K; i++) order[i] = i;
+    for (size_t i = 0; i < k; i++) { /* partial selection sort: k is small */
+        size_t best = i;
+        for (size_t j = i + 1; j < K; j++)
+            if (probs[order[j]] > probs[order[best]]) best = j;
+        size_t t = order[i];
+        order[i] = order[best];
+        order[best] = t;
+    }
+}
+
 size_t attend_model_embed_dim(const attend_model *m) { return m ? m->cfg.d_model : 0; }
 
 attend_status attend_embed(const attend_model *m, attend_context *c, const char *text, size_t len,

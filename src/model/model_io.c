@@ -117,6 +117,21 @@ static attend_status json_float(const cJSON *o, const char *key, float *out, att
     return ATTEND_OK;
 }
 
+/* The sizes both kinds of config (classifier, BERT) begin with, in the
+ * order they are checked. */
+static attend_status json_encoder_sizes(const cJSON *o, attend_model_config *c, attend_error *err) {
+    attend_status st;
+    if ((st = json_size(o, "vocab_size", &c->vocab_size, err)) ||
+        (st = json_size(o, "num_classes", &c->num_classes, err)) ||
+        (st = json_size(o, "d_model", &c->d_model, err)) ||
+        (st = json_size(o, "nhead", &c->nhead, err)) ||
+        (st = json_size(o, "num_layers", &c->num_layers, err)) ||
+        (st = json_size(o, "dim_feedforward", &c->dim_feedforward, err)) ||
+        (st = json_size(o, "max_len", &c->max_len, err)))
+        return st;
+    return ATTEND_OK;
+}
+
 static attend_status bert_config_from_json(attend_model_config *c, const cJSON *o,
                                            attend_error *err) {
     attend_status st;
@@ -124,13 +139,7 @@ static attend_status bert_config_from_json(attend_model_config *c, const cJSON *
     const cJSON *pooler = cJSON_GetObjectItemCaseSensitive(o, "pooler");
     c->arch = ATTEND_ARCH_BERT;
     c->pos = ATTEND_POS_LEARNED;
-    if ((st = json_size(o, "vocab_size", &c->vocab_size, err)) ||
-        (st = json_size(o, "num_classes", &c->num_classes, err)) ||
-        (st = json_size(o, "d_model", &c->d_model, err)) ||
-        (st = json_size(o, "nhead", &c->nhead, err)) ||
-        (st = json_size(o, "num_layers", &c->num_layers, err)) ||
-        (st = json_size(o, "dim_feedforward", &c->dim_feedforward, err)) ||
-        (st = json_size(o, "max_len", &c->max_len, err)) ||
+    if ((st = json_encoder_sizes(o, c, err)) ||
         (st = json_size(o, "max_positions", &c->max_positions, err)) ||
         (st = json_size(o, "type_vocab_size", &c->type_vocab_size, err)) ||
         (st = json_enum(o, "pool", bert_pool_names, 4, &pool, err)) ||
@@ -169,13 +178,7 @@ attend_status attend_model_config_from_json(attend_model_config *c, const char *
     int pos = 0, pool = 0, act = 0;
     const cJSON *nf = cJSON_GetObjectItemCaseSensitive(o, "norm_first");
     const cJSON *hh = cJSON_GetObjectItemCaseSensitive(o, "head_hidden");
-    if ((st = json_size(o, "vocab_size", &c->vocab_size, err)) ||
-        (st = json_size(o, "num_classes", &c->num_classes, err)) ||
-        (st = json_size(o, "d_model", &c->d_model, err)) ||
-        (st = json_size(o, "nhead", &c->nhead, err)) ||
-        (st = json_size(o, "num_layers", &c->num_layers, err)) ||
-        (st = json_size(o, "dim_feedforward", &c->dim_feedforward, err)) ||
-        (st = json_size(o, "max_len", &c->max_len, err)) ||
+    if ((st = json_encoder_sizes(o, c, err)) ||
         (st = json_enum(o, "pos", pos_names, 3, &pos, err)) ||
         (st = json_enum(o, "pool", pool_names, 3, &pool, err)) ||
         (st = json_enum(o, "activation", act_names, 2, &act, err)) ||
@@ -256,6 +259,37 @@ static attend_status in_file(attend_status st, const char *path, attend_error *e
     return st;
 }
 
+/* Checks every tensor against the layout the config implies before
+ * allocating anything: the weights must be in the file (F32, finite), so
+ * the model's size is bounded by the file's, whatever the config claims. */
+static attend_status check_file_tensors(const attend_st_file *f, const attend_model_config *cfg,
+                                        const char *path, attend_error *err) {
+    attend_layout L = {0};
+    attend_model_layout(&L, cfg, NULL);
+    if (L.failed) {
+        attend_layout_free(&L);
+        return attend_errorf(err, ATTEND_ERR_NOMEM, "%s: out of memory reading the model layout", path);
+    }
+    attend_status st = ATTEND_OK;
+    for (size_t i = 0; i < L.count && st == ATTEND_OK; i++) {
+        const attend_param_info *it = &L.items[i];
+        const float *data;
+        st = attend_st_get_f32(f, it->name, it->ndim, it->shape, &data, err);
+        for (size_t j = 0; st == ATTEND_OK && j < it->numel; j++)
+            if (!isfinite(data[j]))
+                st = attend_errorf(err, ATTEND_ERR_NUMERIC, "%s: tensor '%s' holds a non-finite value at index %zu",
+                                   path, it->name, j);
+    }
+    for (size_t i = 0; i < attend_st_count(f) && st == ATTEND_OK; i++) {
+        const char *name = attend_st_at(f, i)->name;
+        if (attend_layout_find(&L, name) < 0)
+            st = attend_errorf(err, ATTEND_ERR_FORMAT, "%s: unexpected tensor '%s' for this configuration",
+                               path, name);
+    }
+    attend_layout_free(&L);
+    return st;
+}
+
 attend_status attend_model_load(attend_model **out, const char *path, attend_error *err) {
     *out = NULL;
     struct stat sb;
@@ -302,35 +336,7 @@ attend_status attend_model_load(attend_model **out, const char *path, attend_err
                            path, labels.count, cfg.num_classes);
         goto fail;
     }
-    /* Check every tensor against the layout the config implies before
-     * allocating anything: the weights must be in the file, so the model's
-     * size is bounded by the file's, whatever the config claims. */
-    {
-        attend_layout L = {0};
-        attend_model_layout(&L, &cfg, NULL);
-        if (L.failed) {
-            attend_layout_free(&L);
-            st = attend_errorf(err, ATTEND_ERR_NOMEM, "%s: out of memory reading the model layout", path);
-            goto fail;
-        }
-        for (size_t i = 0; i < L.count && st == ATTEND_OK; i++) {
-            const attend_param_info *it = &L.items[i];
-            const float *data;
-            st = attend_st_get_f32(f, it->name, it->ndim, it->shape, &data, err);
-            for (size_t j = 0; st == ATTEND_OK && j < it->numel; j++)
-                if (!isfinite(data[j]))
-                    st = attend_errorf(err, ATTEND_ERR_NUMERIC, "%s: tensor '%s' holds a non-finite value at index %zu",
-                                       path, it->name, j);
-        }
-        for (size_t i = 0; i < attend_st_count(f) && st == ATTEND_OK; i++) {
-            const char *name = attend_st_at(f, i)->name;
-            if (attend_layout_find(&L, name) < 0)
-                st = attend_errorf(err, ATTEND_ERR_FORMAT, "%s: unexpected tensor '%s' for this configuration",
-                                   path, name);
-        }
-        attend_layout_free(&L);
-        if (st) goto fail;
-    }
+    if ((st = check_file_tensors(f, &cfg, path, err))) goto fail;
     attend_tokenizer *tok = NULL;
     st = attend_tokenizer_words_new(&tok, &vocab, err); /* takes vocab */
     have_vocab = 0;

@@ -162,48 +162,146 @@ static attend_status alloc_params(op_ctx *c, int with_grad, attend_error *err) {
     return st;
 }
 
-static attend_status run_mha(op_ctx *c, const char *wpath, const char *xpath,
-                             const char *opath, const attend_op_options *opt,
-                             attend_error *err) {
-    attend_status st = open_files(c, wpath, xpath, err);
-    if (st != ATTEND_OK) return st;
+/* An optional key padding mask (BOOL or U8, (B,S)) named name, copied into
+ * c->kpm as 0/1; c->kpm stays NULL without one. */
+static attend_status read_key_padding(op_ctx *c, const char *xpath, const char *name, size_t B,
+                                      size_t S, attend_error *err) {
+    const attend_st_tensor *t = attend_st_find(c->x, name);
+    if (!t) return ATTEND_OK;
+    size_t shp[2] = {B, S};
+    if (t->dtype != ATTEND_DTYPE_BOOL && t->dtype != ATTEND_DTYPE_U8)
+        return attend_errorf(err, ATTEND_ERR_SHAPE, "%s: tensor '%s' has dtype %s, expected BOOL or U8",
+                             xpath, name, attend_dtype_name(t->dtype));
+    return get_mask_u8(t, xpath, 2, shp, &c->kpm, err);
+}
 
-    // query (B,L,E), optional key (B,S,kdim) and value (B,S,vdim)
-    // E comes from the weights (out_proj.weight (E,E)); the inputs must agree
-    const attend_st_tensor *tq, *tk = NULL, *tv = NULL, *tg = NULL, *to;
+/* The optional grad_output (B,T,E) asks for the backward pass: NULL
+ * without one; its shape must be the output's. */
+static attend_status read_grad_output(op_ctx *c, const char *xpath, size_t B, size_t T, size_t E,
+                                      const attend_st_tensor **tg, attend_error *err) {
+    *tg = attend_st_find(c->x, "grad_output");
+    if (!*tg) return ATTEND_OK;
+    size_t shp[3] = {B, T, E};
+    const float *d;
+    return attend_st_get_f32(c->x, "grad_output", 3, shp, &d, err);
+}
+
+/* What an mha run reads: query (B,L,E) and, for cross-attention, key
+ * (B,S,kdim) and value (B,S,vdim); E comes from the weights
+ * (out_proj.weight (E,E)) and the inputs must agree. */
+typedef struct {
+    const attend_st_tensor *query, *key, *value; // key, value NULL for self-attention
+    size_t B, L, S, E, kdim, vdim;
+} mha_inputs;
+
+static attend_status mha_read_inputs(op_ctx *c, const char *wpath, const char *xpath, mha_inputs *in,
+                                     attend_error *err) {
+    const attend_st_tensor *to;
+    attend_status st;
+    memset(in, 0, sizeof *in);
     if (!attend_st_find(c->w, "out_proj.weight") && attend_st_find(c->w, "self_attn.out_proj.weight"))
         return attend_errorf(err, ATTEND_ERR_SHAPE,
                              "%s: missing tensor 'out_proj.weight' (nor in_proj_weight): the file holds nn.TransformerEncoderLayer names (self_attn.*); use 'attend op encoder-layer'",
                              wpath);
     if ((st = get_f32_rank(c->w, wpath, "out_proj.weight", 2, &to, err))) return st;
-    if ((st = get_f32_rank(c->x, xpath, "query", 3, &tq, err))) return st;
-    const size_t B = tq->shape[0], L = tq->shape[1], E = to->shape[0];
-    if ((st = check_last_dim(tq, xpath, E, "embed_dim from out_proj.weight", err))) return st;
-    int cross = attend_st_find(c->x, "key") || attend_st_find(c->x, "value");
-    size_t S = L, kdim = E, vdim = E;
-    if (cross) {
-        if ((st = get_f32_rank(c->x, xpath, "key", 3, &tk, err))) return st;
-        if ((st = get_f32_rank(c->x, xpath, "value", 3, &tv, err))) return st;
-        S = tk->shape[1];
-        kdim = tk->shape[2];
-        vdim = tv->shape[2];
-        if (tk->shape[0] != B || tv->shape[0] != B || tv->shape[1] != S)
-            return attend_errorf(err, ATTEND_ERR_SHAPE,
-                                 "%s: key (%zu,%zu,%zu) and value (%zu,%zu,%zu) must share batch %zu and length", xpath,
-                                 tk->shape[0], tk->shape[1], tk->shape[2], tv->shape[0],
-                                 tv->shape[1], tv->shape[2], B);
+    if ((st = get_f32_rank(c->x, xpath, "query", 3, &in->query, err))) return st;
+    const size_t B = in->query->shape[0], L = in->query->shape[1], E = to->shape[0];
+    if ((st = check_last_dim(in->query, xpath, E, "embed_dim from out_proj.weight", err))) return st;
+    in->B = B, in->L = L, in->E = E, in->S = L, in->kdim = E, in->vdim = E;
+    if (!attend_st_find(c->x, "key") && !attend_st_find(c->x, "value")) return ATTEND_OK;
+    const attend_st_tensor *tk, *tv;
+    if ((st = get_f32_rank(c->x, xpath, "key", 3, &tk, err))) return st;
+    if ((st = get_f32_rank(c->x, xpath, "value", 3, &tv, err))) return st;
+    in->key = tk, in->value = tv;
+    in->S = tk->shape[1];
+    in->kdim = tk->shape[2];
+    in->vdim = tv->shape[2];
+    if (tk->shape[0] != B || tv->shape[0] != B || tv->shape[1] != in->S)
+        return attend_errorf(err, ATTEND_ERR_SHAPE,
+                             "%s: key (%zu,%zu,%zu) and value (%zu,%zu,%zu) must share batch %zu and length", xpath,
+                             tk->shape[0], tk->shape[1], tk->shape[2], tv->shape[0],
+                             tv->shape[1], tv->shape[2], B);
+    return ATTEND_OK;
+}
+
+/* The optional attn_mask: (L,S), or (B*heads,L,S) per head; BOOL/U8
+ * (copied into c->amask_b) or F32 (added to the scores, used in place). */
+static attend_status mha_read_attn_mask(op_ctx *c, const char *xpath, const mha_inputs *in,
+                                        size_t heads, attend_mask *mask, attend_error *err) {
+    const attend_st_tensor *t = attend_st_find(c->x, "attn_mask");
+    if (!t) return ATTEND_OK;
+    size_t shp2[2] = {in->L, in->S}, shp3[3] = {in->B * heads, in->L, in->S};
+    mask->per_head = t->ndim == 3;
+    const size_t *shp = mask->per_head ? shp3 : shp2;
+    attend_status st;
+    if (t->dtype == ATTEND_DTYPE_BOOL || t->dtype == ATTEND_DTYPE_U8) {
+        if ((st = get_mask_u8(t, xpath, t->ndim == 3 ? 3 : 2, shp, &c->amask_b, err))) return st;
+        mask->attn_bool = c->amask_b;
+    } else {
+        const float *d;
+        if ((st = attend_st_get_f32(c->x, "attn_mask", mask->per_head ? 3 : 2, shp, &d, err))) return st;
+        mask->attn_float = d;
     }
-    attend_mha_config cfg = {E, opt->heads, kdim, vdim, 0, 0.0f};
+    return ATTEND_OK;
+}
+
+/* Forward (and, given grad_output, backward) of one mha module; writes
+ * output, attn_weights and the gradients into c->out. */
+static attend_status mha_compute(op_ctx *c, const mha_inputs *in, const attend_mha_config *cfg,
+                                 const attend_mha_params *p, attend_mha_params *g,
+                                 const attend_mask *mask, const attend_st_tensor *tg, attend_error *err) {
+    const size_t B = in->B, L = in->L, S = in->S, E = in->E, H = cfg->num_heads;
+    const int cross = in->key != NULL;
+    // buffers: out (B,L,E), and for the backward dquery (B,L,E), dkey, dvalue
+    const float *query = in->query->data, *key = cross ? in->key->data : query,
+                *value = cross ? in->value->data : query;
+    size_t n_out = mul_sizes(mul_sizes(B, L), E);
+    size_t n_dk = cross ? mul_sizes(mul_sizes(B, S), in->kdim) : 0;
+    size_t n_dv = cross ? mul_sizes(mul_sizes(B, S), in->vdim) : 0;
+    size_t n_probs = mul_sizes(mul_sizes(mul_sizes(B, H), L), S);
+    if (n_probs == SIZE_MAX || mul_sizes(n_probs, 4) == SIZE_MAX)
+        return attend_errorf(err, ATTEND_ERR_NOMEM, "attention weights of %zu x %zu x %zu x %zu overflow", B, H, L, S);
+    size_t n_acts = attend_mha_acts_size(cfg, B, L, S, tg != NULL);
+    attend_status st;
+    if ((st = alloc_floats(&c->acts, n_acts, "activations", err))) return st;
+    if ((st = alloc_floats(&c->bufs, 2 * n_out + n_dk + n_dv, "outputs", err))) return st;
+    float *out = c->bufs, *dquery = out + n_out, *dkey = dquery + n_out, *dvalue = dkey + n_dk;
+    attend_mha_acts acts;
+    attend_mha_acts_bind(&acts, cfg, B, L, S, tg != NULL, c->acts);
+
+    attend_mha_forward(out, &acts, cfg, p, query, key, value, mask, B, L, S, 0, 0);
+    if ((st = add_f32(c, "output", out, B, L, E, 0, err))) return st;
+    if ((st = add_f32(c, "attn_weights", acts.probs, B, H, L, S, err))) return st;
+    if (!tg) return ATTEND_OK;
+    attend_mha_backward(dquery, cross ? dkey : dquery, cross ? dvalue : dquery, g, &acts,
+                        tg->data, cfg, p, query, key, value, mask, B, L, S, 0, 0);
+    if ((st = add_f32(c, "grad_query", dquery, B, L, E, 0, err))) return st;
+    if (cross) {
+        if ((st = add_f32(c, "grad_key", dkey, B, S, in->kdim, 0, err))) return st;
+        if ((st = add_f32(c, "grad_value", dvalue, B, S, in->vdim, 0, err))) return st;
+    }
+    return add_param_grads(c, err);
+}
+
+static attend_status run_mha(op_ctx *c, const char *wpath, const char *xpath,
+                             const char *opath, const attend_op_options *opt,
+                             attend_error *err) {
+    attend_status st = open_files(c, wpath, xpath, err);
+    if (st != ATTEND_OK) return st;
+    mha_inputs in;
+    if ((st = mha_read_inputs(c, wpath, xpath, &in, err))) return st;
+    const size_t E = in.E;
+    attend_mha_config cfg = {E, opt->heads, in.kdim, in.vdim, 0, 0.0f};
     cfg.bias = attend_st_find(c->w, "in_proj_bias") != NULL;
     if ((st = attend_mha_config_check(&cfg, err))) return st;
-    if (kdim == E && vdim == E && !attend_st_find(c->w, "in_proj_weight"))
+    if (in.kdim == E && in.vdim == E && !attend_st_find(c->w, "in_proj_weight"))
         return attend_errorf(err, ATTEND_ERR_SHAPE,
                              "%s: missing tensor 'in_proj_weight' (PyTorch packs q, k, v into it when kdim = vdim = embed_dim)",
                              wpath);
     attend_mha_params p, g;
     attend_mha_layout(&c->layout, "", &cfg, NULL);
-    tg = attend_st_find(c->x, "grad_output");
-    if ((st = alloc_params(c, tg != NULL, err))) return st;
+    const int backward = attend_st_find(c->x, "grad_output") != NULL;
+    if ((st = alloc_params(c, backward, err))) return st;
     c->layout.base = c->params;
     c->layout.total = 0;
     attend_mha_layout(&c->layout, "", &cfg, &p);
@@ -214,66 +312,14 @@ static attend_status run_mha(op_ctx *c, const char *wpath, const char *xpath,
     }
     if ((st = load_params(c, wpath, err))) return st;
 
-    // masks
     attend_mask mask = {0};
     mask.causal = opt->causal;
-    const attend_st_tensor *t = attend_st_find(c->x, "key_padding_mask");
-    if (t) {
-        size_t shp[2] = {B, S};
-        if (t->dtype != ATTEND_DTYPE_BOOL && t->dtype != ATTEND_DTYPE_U8)
-            return attend_errorf(err, ATTEND_ERR_SHAPE, "%s: tensor 'key_padding_mask' has dtype %s, expected BOOL or U8",
-                                 xpath, attend_dtype_name(t->dtype));
-        if ((st = get_mask_u8(t, xpath, 2, shp, &c->kpm, err))) return st;
-        mask.key_padding = c->kpm;
-    }
-    if ((t = attend_st_find(c->x, "attn_mask"))) {
-        size_t shp2[2] = {L, S}, shp3[3] = {B * opt->heads, L, S};
-        mask.per_head = t->ndim == 3;
-        const size_t *shp = mask.per_head ? shp3 : shp2;
-        if (t->dtype == ATTEND_DTYPE_BOOL || t->dtype == ATTEND_DTYPE_U8) {
-            if ((st = get_mask_u8(t, xpath, t->ndim == 3 ? 3 : 2, shp, &c->amask_b, err))) return st;
-            mask.attn_bool = c->amask_b;
-        } else {
-            const float *d;
-            if ((st = attend_st_get_f32(c->x, "attn_mask", mask.per_head ? 3 : 2, shp, &d, err)))
-                return st;
-            mask.attn_float = d;
-        }
-    }
-    if (tg) {
-        size_t shp[3] = {B, L, E};
-        const float *d;
-        if ((st = attend_st_get_f32(c->x, "grad_output", 3, shp, &d, err))) return st;
-    }
-
-    // buffers: out (B,L,E), and for the backward dquery (B,L,E), dkey, dvalue
-    const float *query = tq->data, *key = cross ? tk->data : query, *value = cross ? tv->data : query;
-    size_t n_out = mul_sizes(mul_sizes(B, L), E);
-    size_t n_dk = cross ? mul_sizes(mul_sizes(B, S), kdim) : 0;
-    size_t n_dv = cross ? mul_sizes(mul_sizes(B, S), vdim) : 0;
-    size_t n_probs = mul_sizes(mul_sizes(mul_sizes(B, opt->heads), L), S);
-    if (n_probs == SIZE_MAX || mul_sizes(n_probs, 4) == SIZE_MAX)
-        return attend_errorf(err, ATTEND_ERR_NOMEM, "attention weights of %zu x %zu x %zu x %zu overflow", B, opt->heads, L, S);
-    size_t n_acts = attend_mha_acts_size(&cfg, B, L, S, tg != NULL);
-    if ((st = alloc_floats(&c->acts, n_acts, "activations", err))) return st;
-    if ((st = alloc_floats(&c->bufs, 2 * n_out + n_dk + n_dv, "outputs", err))) return st;
-    float *out = c->bufs, *dquery = out + n_out, *dkey = dquery + n_out, *dvalue = dkey + n_dk;
-    attend_mha_acts acts;
-    attend_mha_acts_bind(&acts, &cfg, B, L, S, tg != NULL, c->acts);
-
-    attend_mha_forward(out, &acts, &cfg, &p, query, key, value, &mask, B, L, S, 0, 0);
-    if ((st = add_f32(c, "output", out, B, L, E, 0, err))) return st;
-    if ((st = add_f32(c, "attn_weights", acts.probs, B, opt->heads, L, S, err))) return st;
-    if (tg) {
-        attend_mha_backward(dquery, cross ? dkey : dquery, cross ? dvalue : dquery, &g, &acts,
-                            tg->data, &cfg, &p, query, key, value, &mask, B, L, S, 0, 0);
-        if ((st = add_f32(c, "grad_query", dquery, B, L, E, 0, err))) return st;
-        if (cross) {
-            if ((st = add_f32(c, "grad_key", dkey, B, S, kdim, 0, err))) return st;
-            if ((st = add_f32(c, "grad_value", dvalue, B, S, vdim, 0, err))) return st;
-        }
-        if ((st = add_param_grads(c, err))) return st;
-    }
+    const attend_st_tensor *tg;
+    if ((st = read_key_padding(c, xpath, "key_padding_mask", in.B, in.S, err))) return st;
+    mask.key_padding = c->kpm;
+    if ((st = mha_read_attn_mask(c, xpath, &in, opt->heads, &mask, err))) return st;
+    if ((st = read_grad_output(c, xpath, in.B, in.L, E, &tg, err))) return st;
+    if ((st = mha_compute(c, &in, &cfg, &p, &g, &mask, tg, err))) return st;
     attend_st_writer_meta(c->out, "producer", "attend " ATTEND_VERSION " op mha", NULL);
     return attend_st_writer_save(c->out, opath, err);
 }
@@ -318,19 +364,8 @@ static attend_status run_encoder(op_ctx *c, const char *wpath, const char *xpath
     }
     if ((st = load_params(c, wpath, err))) return st;
 
-    const attend_st_tensor *t = attend_st_find(c->x, "src_key_padding_mask");
-    if (t) {
-        size_t shp[2] = {B, T};
-        if (t->dtype != ATTEND_DTYPE_BOOL && t->dtype != ATTEND_DTYPE_U8)
-            return attend_errorf(err, ATTEND_ERR_SHAPE, "%s: tensor 'src_key_padding_mask' has dtype %s, expected BOOL or U8",
-                                 xpath, attend_dtype_name(t->dtype));
-        if ((st = get_mask_u8(t, xpath, 2, shp, &c->kpm, err))) return st;
-    }
-    if (tg) {
-        size_t shp[3] = {B, T, E};
-        const float *d;
-        if ((st = attend_st_get_f32(c->x, "grad_output", 3, shp, &d, err))) return st;
-    }
+    if ((st = read_key_padding(c, xpath, "src_key_padding_mask", B, T, err))) return st;
+    if ((st = read_grad_output(c, xpath, B, T, E, &tg, err))) return st;
 
     size_t n_out = mul_sizes(mul_sizes(B, T), E);
     size_t n_acts = attend_encoder_acts_size(&cfg, B, T, tg != NULL);

@@ -21,15 +21,7 @@ static void put_float(attend_buf *out, float v) { attend_buf_printf(out, "%.9g",
  * [{"label": ..., "score": ...}, ...]. order has room for K indices. */
 static void put_predictions(attend_buf *out, const attend_model *m, const float *p, size_t K,
                             size_t k, size_t *order) {
-    for (size_t i = 0; i < K; i++) order[i] = i;
-    for (size_t i = 0; i < k; i++) { /* partial selection sort: k is small */
-        size_t best = i;
-        for (size_t j = i + 1; j < K; j++)
-            if (p[order[j]] > p[order[best]]) best = j;
-        size_t t = order[i];
-        order[i] = order[best];
-        order[best] = t;
-    }
+    attend_top_labels(p, K, k, order);
     attend_buf_puts(out, "[");
     for (size_t i = 0; i < k; i++) {
         attend_buf_puts(out, i ? ",{\"label\":" : "{\"label\":");

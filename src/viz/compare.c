@@ -336,14 +336,19 @@ static void verdict_pos(attend_buf *b, const attend_compare_row *rows, size_t n_
 #undef S
 }
 
-void attend_compare_verdict(attend_buf *b, const attend_compare_row *rows, size_t n_rows, int curve) {
-    attend_pos_kind kinds[3];
+size_t attend_compare_pos_kinds(const attend_compare_row *rows, size_t n_rows, attend_pos_kind kinds[3]) {
     size_t nk = 0;
     for (size_t i = 0; i < n_rows; i++) {
         int seen = 0;
         for (size_t k = 0; k < nk; k++) seen |= kinds[k] == rows[i].pos;
         if (!seen && nk < 3) kinds[nk++] = rows[i].pos;
     }
+    return nk;
+}
+
+void attend_compare_verdict(attend_buf *b, const attend_compare_row *rows, size_t n_rows, int curve) {
+    attend_pos_kind kinds[3];
+    const size_t nk = attend_compare_pos_kinds(rows, n_rows, kinds);
     for (size_t k = 0; k < nk; k++) {
         if (nk > 1) attend_buf_printf(b, "With %s positions: ", attend_pos_name(kinds[k]));
         verdict_pos(b, rows, n_rows, kinds[k], curve);

@@ -110,6 +110,10 @@ void attend_compare_markdown_sets(attend_buf *b, const attend_compare_set *sets,
  * SIZE_MAX without rows. */
 size_t attend_compare_winner(const attend_compare_row *rows, size_t n_rows);
 
+/* The positional encodings the rows compare, in the order they first
+ * appear (at most 3); returns how many. */
+size_t attend_compare_pos_kinds(const attend_compare_row *rows, size_t n_rows, attend_pos_kind kinds[3]);
+
 /* Plain sentences (no markup) that say, from the numbers only, how far apart
  * the configurations of one positional encoding are: best against worst and
  * one head against the best of several, each difference in points and in

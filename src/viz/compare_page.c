@@ -41,12 +41,7 @@ static void para(page *pg, const char *cls, const char *text) {
 static void metric_plot(page *pg, const attend_compare_row *rows, size_t n_rows, int metric, const char *title,
                         double width) {
     attend_pos_kind kinds[3];
-    size_t nk = 0;
-    for (size_t i = 0; i < n_rows; i++) {
-        int seen = 0;
-        for (size_t k = 0; k < nk; k++) seen |= kinds[k] == rows[i].pos;
-        if (!seen && nk < 3) kinds[nk++] = rows[i].pos;
-    }
+    const size_t nk = attend_compare_pos_kinds(rows, n_rows, kinds);
     double x[3][ATTEND_COMPARE_MAX_CONFIGS], y[3][ATTEND_COMPARE_MAX_CONFIGS], e[3][ATTEND_COMPARE_MAX_CONFIGS];
     char names[3][64];
     attend_series se[3];

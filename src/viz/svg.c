@@ -403,9 +403,22 @@ void attend_svg_colorbar(attend_buf *b, double x, double y, double hgt, attend_c
 
 /* ---- line plot ---- */
 
-void attend_svg_plot(attend_buf *b, const attend_plot *p) {
-    const double pw = p->width > 0 ? p->width : 420, ph = p->height > 0 ? p->height : 260;
-    // data ranges
+/* Where a plot's data and ticks land on the page: the data range, the
+ * frame (left, top, pw x ph) and the ticks with their labels. */
+typedef struct {
+    double xlo, xhi, ylo, yhi; // data range (x in log2 units when x_log2)
+    double x0, x1;             // x range drawn: the data with a little padding
+    double left, top, pw, ph;  // the frame of the data area
+    double yt[32], xt[64];
+    char ylab[32][32], xlab[64][32];
+    size_t ny, nx;
+} plot_frame;
+
+static double plot_x(const plot_frame *f, double v) { return f->left + (v - f->x0) / (f->x1 - f->x0) * f->pw; }
+static double plot_y(const plot_frame *f, double v) { return f->top + f->ph - (v - f->ylo) / (f->yhi - f->ylo) * f->ph; }
+
+/* The range of the finite points, error bars included; 0..1 when empty. */
+static void plot_data_range(const attend_plot *p, plot_frame *f) {
     double xlo = INFINITY, xhi = -INFINITY, ylo = INFINITY, yhi = -INFINITY;
     for (size_t s = 0; s < p->n_series; s++) {
         const attend_series *se = &p->series[s];
@@ -421,20 +434,32 @@ void attend_svg_plot(attend_buf *b, const attend_plot *p) {
     }
     if (!isfinite(xlo)) xlo = 0, xhi = 1;
     if (!isfinite(ylo)) ylo = 0, yhi = 1;
+    f->xlo = xlo, f->xhi = xhi, f->ylo = ylo, f->yhi = yhi;
+}
+
+/* y ticks: the range widened to whole ticks unless ymin/ymax fix it. */
+static void plot_y_ticks(const attend_plot *p, plot_frame *f) {
+    double ylo = f->ylo, yhi = f->yhi;
     if (!isnan(p->ymin)) ylo = p->ymin;
     if (!isnan(p->ymax)) yhi = p->ymax;
-    double yt[32], ystep = 1;
-    size_t ny = attend_nice_ticks(ylo, yhi, 5, yt, 32, &ystep);
-    if (isnan(p->ymin) && ny && yt[0] > ylo - 1e-12) {
+    double ystep = 1;
+    size_t ny = attend_nice_ticks(ylo, yhi, 5, f->yt, 32, &ystep);
+    if (isnan(p->ymin) && ny && f->yt[0] > ylo - 1e-12) {
         // extend to the tick at or below the data
         ylo = floor(ylo / ystep + 1e-9) * ystep;
     }
     if (isnan(p->ymax)) yhi = ceil(yhi / ystep - 1e-9) * ystep;
     if (!(yhi > ylo)) yhi = ylo + ystep;
-    ny = attend_nice_ticks(ylo, yhi, 5, yt, 32, &ystep);
-    // x ticks
-    double xt[64], xstep = 1;
-    char xlab[64][32];
+    f->ny = attend_nice_ticks(ylo, yhi, 5, f->yt, 32, &ystep);
+    f->ylo = ylo, f->yhi = yhi;
+    for (size_t k = 0; k < f->ny; k++) tick_label(f->ylab[k], sizeof f->ylab[k], f->yt[k], ystep);
+}
+
+/* x ticks: on a log2 axis one at each distinct x of the data, labelled
+ * with the value itself; otherwise nice ticks (whole numbers when
+ * x_integer). */
+static void plot_x_ticks(const attend_plot *p, plot_frame *f) {
+    double *xt = f->xt, xstep = 1;
     size_t nx = 0;
     if (p->x_log2) {
         for (size_t s = 0; s < p->n_series; s++)
@@ -444,27 +469,99 @@ void attend_svg_plot(attend_buf *b, const attend_plot *p) {
                 for (size_t k = 0; k < nx; k++) seen |= fabs(xt[k] - v) < 1e-9;
                 if (!seen && isfinite(v)) {
                     xt[nx] = v;
-                    snprintf(xlab[nx], sizeof xlab[nx], "%g", p->series[s].x[i]);
+                    snprintf(f->xlab[nx], sizeof f->xlab[nx], "%g", p->series[s].x[i]);
                     nx++;
                 }
             }
     } else {
-        nx = attend_nice_ticks(xlo, xhi, 6, xt, 64, &xstep);
+        nx = attend_nice_ticks(f->xlo, f->xhi, 6, xt, 64, &xstep);
         if (p->x_integer && xstep < 1) {
             nx = 0;
-            for (double v = ceil(xlo); v <= xhi + 1e-9 && nx < 64; v += 1) xt[nx++] = v;
+            for (double v = ceil(f->xlo); v <= f->xhi + 1e-9 && nx < 64; v += 1) xt[nx++] = v;
             xstep = 1;
         }
-        for (size_t k = 0; k < nx; k++) tick_label(xlab[k], sizeof xlab[k], xt[k], xstep);
+        for (size_t k = 0; k < nx; k++) tick_label(f->xlab[k], sizeof f->xlab[k], xt[k], xstep);
     }
-    double xpad = xhi > xlo ? (xhi - xlo) * 0.06 : 0.5;
-    double x0 = xlo - xpad, x1 = xhi + xpad;
-    // margins
+    f->nx = nx;
+    double xpad = f->xhi > f->xlo ? (f->xhi - f->xlo) * 0.06 : 0.5;
+    f->x0 = f->xlo - xpad, f->x1 = f->xhi + xpad;
+}
+
+/* Grid lines, ticks with their labels, the two axes and their names. */
+static void plot_axes(attend_buf *b, const attend_plot *p, const plot_frame *f) {
+    const double left = f->left, top = f->top, pw = f->pw, ph = f->ph;
+    for (size_t k = 0; k < f->ny; k++) {
+        double y = plot_y(f, f->yt[k]);
+        attend_buf_printf(b, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#e4e4e4\"/>\n", left, y,
+                          left + pw, y);
+        attend_buf_printf(b, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#444444\"/>\n",
+                          left - 4, y, left, y);
+        attend_svg_text(b, left - 7, y + 3.8, 11, "end", 0, NULL, NULL, f->ylab[k]);
+    }
+    for (size_t k = 0; k < f->nx; k++) {
+        if (f->xt[k] < f->x0 - 1e-9 || f->xt[k] > f->x1 + 1e-9) continue;
+        double x = plot_x(f, f->xt[k]);
+        attend_buf_printf(b, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#f0f0f0\"/>\n", x, top,
+                          x, top + ph);
+        attend_buf_printf(b, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#444444\"/>\n", x,
+                          top + ph, x, top + ph + 4);
+        attend_svg_text(b, x, top + ph + 17, 11, "middle", 0, NULL, NULL, f->xlab[k]);
+    }
+    attend_buf_printf(b, "<path d=\"M%.1f %.1fV%.1fH%.1f\" fill=\"none\" stroke=\"#444444\"/>\n", left, top,
+                      top + ph, left + pw);
+    if (p->x_label)
+        attend_svg_text(b, left + pw / 2, top + ph + 34, AXIS_SIZE, "middle", 0, NULL, NULL, p->x_label);
+    if (p->y_label)
+        attend_svg_text(b, 8 + AXIS_SIZE, top + ph / 2, AXIS_SIZE, "middle", -90, NULL, NULL, p->y_label);
+}
+
+/* Series s: its line, its points with error bars, and its legend entry.
+ * Series are dodged sideways by p->dodge so that error bars do not hide
+ * each other. */
+static void plot_series(attend_buf *b, const attend_plot *p, const plot_frame *f, size_t s) {
+    const attend_series *se = &p->series[s];
+    const char *col = attend_palette(s);
+    double dx = p->dodge * ((double)s - ((double)p->n_series - 1) / 2);
+    attend_buf_printf(b, "<g class=\"attend-series\" stroke=\"%s\" fill=\"%s\">\n", col, col);
+    if (se->n > 1) {
+        attend_buf_printf(b, "<polyline fill=\"none\" stroke-width=\"2\"%s points=\"",
+                          se->dashed ? " stroke-dasharray=\"6 4\"" : "");
+        for (size_t i = 0; i < se->n; i++) {
+            double xv = p->x_log2 ? log2(se->x[i]) : se->x[i];
+            if (!isfinite(xv) || !isfinite(se->y[i])) continue;
+            attend_buf_printf(b, "%.1f,%.1f ", plot_x(f, xv) + dx, plot_y(f, se->y[i]));
+        }
+        attend_buf_puts(b, "\"/>\n");
+    }
+    for (size_t i = 0; i < se->n; i++) {
+        double xv = p->x_log2 ? log2(se->x[i]) : se->x[i];
+        if (!isfinite(xv) || !isfinite(se->y[i])) continue;
+        double cx = plot_x(f, xv) + dx, cy = plot_y(f, se->y[i]);
+        if (se->err && isfinite(se->err[i]) && se->err[i] > 0) {
+            double ya = plot_y(f, se->y[i] - se->err[i]), yb = plot_y(f, se->y[i] + se->err[i]);
+            attend_buf_printf(b, "<path d=\"M%.1f %.1fV%.1fM%.1f %.1fH%.1fM%.1f %.1fH%.1f\" fill=\"none\" stroke-width=\"1.5\"/>\n",
+                              cx, ya, yb, cx - 4, ya, cx + 4, cx - 4, yb, cx + 4);
+        }
+        attend_buf_printf(b, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3.5\" stroke=\"#ffffff\" stroke-width=\"1\"/>\n", cx, cy);
+    }
+    attend_buf_puts(b, "</g>\n");
+    double lx = f->left + f->pw + 24, ly = f->top + 8 + 20.0 * (double)s;
+    attend_buf_printf(b, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" stroke-width=\"2\"%s/>\n",
+                      lx, ly, lx + 26, ly, col, se->dashed ? " stroke-dasharray=\"6 4\"" : "");
+    attend_buf_printf(b, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3.5\" fill=\"%s\"/>\n", lx + 13, ly, col);
+    attend_svg_text(b, lx + 34, ly + 4, 11.5, "start", 0, NULL, NULL, se->name ? se->name : "");
+}
+
+void attend_svg_plot(attend_buf *b, const attend_plot *p) {
+    plot_frame f;
+    f.pw = p->width > 0 ? p->width : 420, f.ph = p->height > 0 ? p->height : 260;
+    plot_data_range(p, &f);
+    plot_y_ticks(p, &f);
+    plot_x_ticks(p, &f);
+    // margins: room for the widest y tick label and the widest legend name
     double ytw = 0;
-    char ylab[32][32];
-    for (size_t k = 0; k < ny; k++) {
-        tick_label(ylab[k], sizeof ylab[k], yt[k], ystep);
-        double w = attend_svg_text_width(ylab[k], 11);
+    for (size_t k = 0; k < f.ny; k++) {
+        double w = attend_svg_text_width(f.ylab[k], 11);
         ytw = w > ytw ? w : ytw;
     }
     double legw = 0;
@@ -472,77 +569,15 @@ void attend_svg_plot(attend_buf *b, const attend_plot *p) {
         double w = attend_svg_text_width(p->series[s].name ? p->series[s].name : "", 11.5);
         legw = w > legw ? w : legw;
     }
-    const double left = 8 + AXIS_SIZE + 10 + ytw + 8, top = p->title ? 34 : 12;
+    f.left = 8 + AXIS_SIZE + 10 + ytw + 8, f.top = p->title ? 34 : 12;
     const double right = p->n_series ? 24 + 34 + legw + 8 : 16, bottom = 8 + 16 + AXIS_SIZE + 12;
-    double W = left + pw + right, H = top + ph + bottom;
+    double W = f.left + f.pw + right, H = f.top + f.ph + bottom;
     double tw = p->title ? attend_svg_text_width(p->title, TITLE_SIZE) * 0.92 + 16 : 0;
     if (tw > W) W = tw;
     attend_svg_begin(b, W, H, "attend-plot", p->title ? p->title : "plot");
     if (p->title) attend_svg_text(b, 8, 22, TITLE_SIZE, "start", 0, "bold", NULL, p->title);
-#define PX(v) (left + ((v) - x0) / (x1 - x0) * pw)
-#define PY(v) (top + ph - ((v) - ylo) / (yhi - ylo) * ph)
-    // grid and y ticks
-    for (size_t k = 0; k < ny; k++) {
-        double y = PY(yt[k]);
-        attend_buf_printf(b, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#e4e4e4\"/>\n", left, y,
-                          left + pw, y);
-        attend_buf_printf(b, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#444444\"/>\n",
-                          left - 4, y, left, y);
-        attend_svg_text(b, left - 7, y + 3.8, 11, "end", 0, NULL, NULL, ylab[k]);
-    }
-    for (size_t k = 0; k < nx; k++) {
-        if (xt[k] < x0 - 1e-9 || xt[k] > x1 + 1e-9) continue;
-        double x = PX(xt[k]);
-        attend_buf_printf(b, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#f0f0f0\"/>\n", x, top,
-                          x, top + ph);
-        attend_buf_printf(b, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#444444\"/>\n", x,
-                          top + ph, x, top + ph + 4);
-        attend_svg_text(b, x, top + ph + 17, 11, "middle", 0, NULL, NULL, xlab[k]);
-    }
-    // axes
-    attend_buf_printf(b, "<path d=\"M%.1f %.1fV%.1fH%.1f\" fill=\"none\" stroke=\"#444444\"/>\n", left, top,
-                      top + ph, left + pw);
-    if (p->x_label)
-        attend_svg_text(b, left + pw / 2, top + ph + 34, AXIS_SIZE, "middle", 0, NULL, NULL, p->x_label);
-    if (p->y_label)
-        attend_svg_text(b, 8 + AXIS_SIZE, top + ph / 2, AXIS_SIZE, "middle", -90, NULL, NULL, p->y_label);
-    // series
-    for (size_t s = 0; s < p->n_series; s++) {
-        const attend_series *se = &p->series[s];
-        const char *col = attend_palette(s);
-        double dx = p->dodge * ((double)s - ((double)p->n_series - 1) / 2);
-        attend_buf_printf(b, "<g class=\"attend-series\" stroke=\"%s\" fill=\"%s\">\n", col, col);
-        if (se->n > 1) {
-            attend_buf_printf(b, "<polyline fill=\"none\" stroke-width=\"2\"%s points=\"",
-                              se->dashed ? " stroke-dasharray=\"6 4\"" : "");
-            for (size_t i = 0; i < se->n; i++) {
-                double xv = p->x_log2 ? log2(se->x[i]) : se->x[i];
-                if (!isfinite(xv) || !isfinite(se->y[i])) continue;
-                attend_buf_printf(b, "%.1f,%.1f ", PX(xv) + dx, PY(se->y[i]));
-            }
-            attend_buf_puts(b, "\"/>\n");
-        }
-        for (size_t i = 0; i < se->n; i++) {
-            double xv = p->x_log2 ? log2(se->x[i]) : se->x[i];
-            if (!isfinite(xv) || !isfinite(se->y[i])) continue;
-            double cx = PX(xv) + dx, cy = PY(se->y[i]);
-            if (se->err && isfinite(se->err[i]) && se->err[i] > 0) {
-                double ya = PY(se->y[i] - se->err[i]), yb = PY(se->y[i] + se->err[i]);
-                attend_buf_printf(b, "<path d=\"M%.1f %.1fV%.1fM%.1f %.1fH%.1fM%.1f %.1fH%.1f\" fill=\"none\" stroke-width=\"1.5\"/>\n",
-                                  cx, ya, yb, cx - 4, ya, cx + 4, cx - 4, yb, cx + 4);
-            }
-            attend_buf_printf(b, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3.5\" stroke=\"#ffffff\" stroke-width=\"1\"/>\n", cx, cy);
-        }
-        attend_buf_puts(b, "</g>\n");
-        // legend entry
-        double lx = left + pw + 24, ly = top + 8 + 20.0 * (double)s;
-        attend_buf_printf(b, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" stroke-width=\"2\"%s/>\n",
-                          lx, ly, lx + 26, ly, col, se->dashed ? " stroke-dasharray=\"6 4\"" : "");
-        attend_buf_printf(b, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3.5\" fill=\"%s\"/>\n", lx + 13, ly, col);
-        attend_svg_text(b, lx + 34, ly + 4, 11.5, "start", 0, NULL, NULL, se->name ? se->name : "");
-    }
-#undef PX
-#undef PY
+    plot_axes(b, p, &f);
+    for (size_t s = 0; s < p->n_series; s++) plot_series(b, p, &f, s);
     attend_svg_end(b);
 }
 
