@@ -53,7 +53,7 @@ CMAKE_FLAGS += -DATTEND_OPENMP=$(if $(filter 0,$(OPENMP)),OFF,ON) -DATTEND_NATIV
 
 PREFIX ?= /usr/local
 
-.PHONY: all deps configure test demo demo-pretrained demo-heads bench bench-serve clean fixtures install
+.PHONY: all deps configure test demo demo-heads bench bench-serve clean fixtures install
 
 all: configure
 	cmake --build $(BUILD) -j $(JOBS)
@@ -75,6 +75,7 @@ install: all
 demo: all
 	@sh scripts/demo.sh $(BUILD)
 
+.PHONY: demo-pretrained
 demo-pretrained: all
 	@sh scripts/demo_pretrained.sh $(BUILD)
 
