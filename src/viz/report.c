@@ -315,7 +315,13 @@ static const char *pos_name(attend_pos_kind p) {
     return p == ATTEND_POS_LEARNED ? "learned" : p == ATTEND_POS_SINUSOIDAL ? "sinusoidal" : "none";
 }
 static const char *pool_name(attend_pool_kind p) {
-    return p == ATTEND_POOL_MEAN ? "mean" : p == ATTEND_POOL_CLS ? "cls" : "max";
+    return p == ATTEND_POOL_MEAN ? "mean" : p == ATTEND_POOL_CLS ? "cls" : p == ATTEND_POOL_MAX ? "max" : "pooler";
+}
+
+/* The name a page gives the unknown token: BERT's WordPiece one, or that of
+ * attend's own vocabulary. */
+static const char *unk_name(const attend_model *m) {
+    return m->cfg.arch == ATTEND_ARCH_BERT ? "[UNK]" : "<unk>";
 }
 
 /* ---- training curves ---- */
@@ -497,7 +503,9 @@ static void section_positions(page *pg, const attend_model *m, const attend_repo
              "tokens and 95%% have at most %zu%s, so rows further down are seen rarely or never. Blue is negative, "
              "red positive. In the cosine-similarity matrix a bright diagonal band means that nearby positions have "
              "similar vectors, i.e. the model can tell near from far.",
-             P, c->max_len, longest, p95, c->pool == ATTEND_POOL_CLS ? " (position 0 is <cls>)" : "");
+             P, c->max_len, longest, p95,
+             c->arch == ATTEND_ARCH_BERT ? " (position 0 is [CLS], the last of each text [SEP])"
+             : c->pool == ATTEND_POOL_CLS ? " (position 0 is <cls>)" : "");
     if (c->pos == ATTEND_POS_SINUSOIDAL) {
         html_text(pg, "p",
                   "Sinusoidal encoding (Vaswani et al.): fixed, so it is the same before and after training. "
@@ -511,7 +519,10 @@ static void section_positions(page *pg, const attend_model *m, const attend_repo
         return;
     }
     if (!(init = malloc(c->max_len * E * sizeof(float)))) goto nomem;
-    const char *origin = "recorded by attend train right after initialisation";
+    /* a fine-tuned encoder starts from its pretrained table, not from noise */
+    const int tuned = c->arch == ATTEND_ARCH_BERT;
+    const char *origin = tuned ? "recorded by attend train --init when fine-tuning began"
+                               : "recorded by attend train right after initialisation";
     if (o->pos_init) {
         memcpy(init, o->pos_init, c->max_len * E * sizeof(float));
     } else {
@@ -521,21 +532,31 @@ static void section_positions(page *pg, const attend_model *m, const attend_repo
         if (st2 != ATTEND_OK) {
             free(init);
             init = NULL;
-            html_textf(pg, "p class=\"note\"", "The initial table cannot be shown: %s.", e2.msg);
+            html_textf(pg, "p class=\"note\"", "The %s table cannot be shown: %s.",
+                       tuned ? "pretrained" : "initial", e2.msg);
         }
-        origin = "recreated from the training seed stored in the model file, with this build's initialisation: "
-                 "for a model trained by another version of attend it may differ";
+        origin = tuned ? "read again from the model or folder it was fine-tuned from, named in the model card"
+                       : "recreated from the training seed stored in the model file, with this build's "
+                         "initialisation: for a model trained by another version of attend it may differ";
     }
-    html_textf(pg, "p",
-               "Learned positional table: one trainable vector per position, added to the token embedding. "
-               "At initialisation (%s) it is random noise, so positions look unrelated; "
-               "training can give it structure. Both tables share one colour scale.",
-               origin);
+    if (tuned)
+        html_textf(pg, "p",
+                   "Learned positional table of a pretrained BERT-family encoder: one vector per position, "
+                   "added to the token and token-type embeddings before their LayerNorm. Before fine-tuning "
+                   "(%s) it is the pretrained table, whose structure comes from pretraining; comparing it with "
+                   "the table after fine-tuning shows what fine-tuning changed. Both tables share one colour "
+                   "scale.", origin);
+    else
+        html_textf(pg, "p",
+                   "Learned positional table: one trainable vector per position, added to the token embedding. "
+                   "At initialisation (%s) it is random noise, so positions look unrelated; "
+                   "training can give it structure. Both tables share one colour scale.",
+                   origin);
     html_text(pg, "p class=\"note\"", note);
     double lim = signed_limit(init, now, P * E);
     attend_buf_puts(&pg->html, "<div class=\"row\">\n");
-    if (init) pos_pair(pg, init, P, E, lim, "at initialisation", "init", cos);
-    pos_pair(pg, now, P, E, lim, "after training", "trained", cos);
+    if (init) pos_pair(pg, init, P, E, lim, tuned ? "before fine-tuning" : "at initialisation", "init", cos);
+    pos_pair(pg, now, P, E, lim, tuned ? "after fine-tuning" : "after training", "trained", cos);
     attend_buf_puts(&pg->html, "</div>\n");
     free(init);
     free(cos);
@@ -854,8 +875,9 @@ static void section_card(page *pg, const attend_model *m, const attend_report_op
         }                                                    \
     } while (0)
     ROW("model file", "%s", o->model_path ? o->model_path : "-");
-    ROW("architecture", "transformer encoder, %zu layer%s, %zu head%s of dimension %zu, d_model %zu, "
+    ROW("architecture", "%s, %zu layer%s, %zu head%s of dimension %zu, d_model %zu, "
         "feed-forward %zu (%s), %s",
+        c->arch == ATTEND_ARCH_BERT ? "BERT-family transformer encoder" : "transformer encoder",
         c->num_layers, c->num_layers == 1 ? "" : "s", c->nhead, c->nhead == 1 ? "" : "s",
         c->d_model / c->nhead, c->d_model, c->dim_feedforward,
         c->activation == ATTEND_ACT_GELU ? "gelu" : "relu", c->norm_first ? "pre-norm" : "post-norm");
@@ -869,7 +891,10 @@ static void section_card(page *pg, const attend_model *m, const attend_report_op
         ROW("classifier head", "%s%zu classes; dropout %g", hidden, c->num_classes, (double)c->dropout);
     }
     ROW("parameters", "%zu (token embedding %zu)", m->layout.total, c->vocab_size * c->d_model);
-    ROW("vocabulary", "%zu tokens (with <pad> <unk> <cls>)", c->vocab_size);
+    if (c->arch == ATTEND_ARCH_BERT)
+        ROW("vocabulary", "%zu WordPiece tokens (with [PAD] [UNK] [CLS] [SEP])", c->vocab_size);
+    else
+        ROW("vocabulary", "%zu tokens (with <pad> <unk> <cls>)", c->vocab_size);
     ROW("evaluated data", "%s (FNV-1a 64 %s, %zu examples)%s%s", o->data_path, ds->hash_hex, mt->n,
         o->data_note ? "; " : "", o->data_note ? o->data_note : "");
     if ((pg->st = json_rows(m->meta_provenance, "provenance: ", keys, vals, &n, MAXR - 8, pg->err)) ||
@@ -994,12 +1019,12 @@ static void section_attention(page *pg, const attend_model *m, const attend_repo
         html_text(pg, "p class=\"note\"", "This model has no encoder layers, so there is no attention to show.");
         return;
     }
-    html_text(pg, "p",
-              "A few evaluated texts, correctly and wrongly classified, with the attention weights of every "
-              "layer (rows of maps) and head (columns of maps). In each small map, row i shows how token i "
-              "spreads its attention over the tokens (columns); bright = much weight. All maps of one text share "
-              "the colour scale at their right. Grey tokens are not in the vocabulary (read as <unk>). "
-              "attend show --model MODEL --text \"...\" draws the same for any text, larger.");
+    html_textf(pg, "p",
+               "A few evaluated texts, correctly and wrongly classified, with the attention weights of every "
+               "layer (rows of maps) and head (columns of maps). In each small map, row i shows how token i "
+               "spreads its attention over the tokens (columns); bright = much weight. All maps of one text "
+               "share the colour scale at their right. Grey tokens are not in the vocabulary (read as %s). "
+               "attend show --model MODEL --text \"...\" draws the same for any text, larger.", unk_name(m));
     size_t stride = (size_t)(0.618 * (double)n) + 1;
     while (gcd(stride, n) != 1) stride++;
     for (int right = 1; right >= 0 && !pg->st; right--) {
