@@ -129,6 +129,10 @@ int cli_set_class_weights(void *dest, const char *v, char *why, size_t cap); /* 
             "examples per piece: a batch's gradient is the sum of its\n"                      \
             "pieces' gradients in piece order, the same with any\n"                           \
             "number of processes (mpirun) and threads"),                                      \
+    CLI_OPT(CLI_SIZE, "--bucket", "N", &(o).bucket, 0, 100000,                                 \
+            "batches of similar length: the shuffled examples are\n"                          \
+            "sorted by length within chunks of N batches, which\n"                            \
+            "saves padding (0 = off: each batch a random draw)"),                             \
     CLI_OPT(CLI_FLOAT, "--lr", "X", &(o).lr, 1e-9, 10.0, "peak learning rate of AdamW"),       \
     CLI_OPT(CLI_FLOAT, "--warmup", "FRAC", &(o).warmup, 0.0, 1.0,                              \
             "linear warmup over this fraction of steps, then cosine\ndecay"),                  \

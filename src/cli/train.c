@@ -263,9 +263,10 @@ int cli_train(int argc, char **argv) {
                 "Face folder such as all-MiniLM-L6-v2, or a model saved\n"
                 "by attend train --init) with a new head: every weight\n"
                 "trains; architecture and vocabulary are the folder's.\n"
-                "Then --lr 5e-5, --epochs 3, --warmup 0.06, and --max-len\n"
-                "(0), --dropout (-1) and --pool default to the folder's\n"
-                "(its sentence-transformers pooling, else the pooler)"),
+                "Then --lr 5e-5, --epochs 3, --warmup 0.06, --bucket 0,\n"
+                "and --max-len (0), --dropout (-1) and --pool default to\n"
+                "the folder's (its sentence-transformers pooling, else\n"
+                "the pooler)"),
         CLI_OPT(CLI_SIZE, "--heads", "N", &m->nhead, 1, 16384, "attention heads"),
         CLI_OPT_CHOICE("--pos", "KIND", &m->pos, cli_pos_names, "learned | sinusoidal | none"),
         CLI_OPTS_MODEL(o),
@@ -304,6 +305,7 @@ int cli_train(int argc, char **argv) {
     if (cli_given(&cmd, argc, argv, "--init")) {
         o.lr = 5e-5f;
         o.epochs = 3;
+        o.bucket = 0;
         o.warmup = 0.06f;
         m->max_len = 0;    /* the folder's */
         m->dropout = -1.0f; /* the folder's */

@@ -18,12 +18,12 @@ char *train_run_settings(const train_run *r, const attend_train_options *o) {
     char buf[2048];
     snprintf(buf, sizeof buf,
              "{\"data_fnv1a64\":\"%s\",\"val_fnv1a64\":\"%s\",\"val_split\":%.17g,\"seed\":%llu,"
-             "\"epochs\":%zu,\"batch\":%zu,\"piece\":%zu,\"lr\":%.9g,\"warmup\":%.9g,\"weight_decay\":%.9g,"
+             "\"epochs\":%zu,\"batch\":%zu,\"piece\":%zu,\"bucket\":%zu,\"lr\":%.9g,\"warmup\":%.9g,\"weight_decay\":%.9g,"
              "\"clip\":%.9g,\"label_smoothing\":%.9g,\"class_weights\":%d,\"min_freq\":%zu,"
              "\"max_vocab\":%zu,\"model\":%s}",
              r->train_ds.hash_hex, o->val_path ? r->val_ds.hash_hex : "",
              o->val_path ? 0.0 : o->val_split, (unsigned long long)o->seed, o->epochs, o->batch,
-             r->st.piece, (double)o->lr, (double)o->warmup, (double)o->weight_decay, (double)o->clip,
+             r->st.piece, o->bucket, (double)o->lr, (double)o->warmup, (double)o->weight_decay, (double)o->clip,
              (double)o->label_smoothing, o->class_weights_auto, o->min_freq, o->max_vocab, cfg);
     free(cfg);
     return attend_strdup(buf);

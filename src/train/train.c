@@ -51,6 +51,7 @@ void attend_train_options_default(attend_train_options *o) {
     o->seed = 1;
     o->init_pool = -1;
     o->piece = ATTEND_TRAIN_PIECE;
+    o->bucket = 50;
 }
 
 static void train_run_free(train_run *r) {
@@ -275,12 +276,13 @@ static attend_status describe(train_run *r, const attend_train_options *o,
     if (!pb.failed) r->prov = attend_strdup(pb.s);
     attend_buf_free(&pb);
     snprintf(buf, sizeof buf,
-             "{\"epochs\":%zu,\"epochs_run\":%zu,\"best_epoch\":%zu,\"batch\":%zu,\"piece\":%zu,\"lr\":%g,"
+             "{\"epochs\":%zu,\"epochs_run\":%zu,\"best_epoch\":%zu,\"batch\":%zu,\"piece\":%zu,\"bucket\":%zu,\"lr\":%g,"
              "\"warmup\":%g,\"weight_decay\":%g,\"clip\":%g,\"label_smoothing\":%g,"
              "\"class_weights\":\"%s\",\"min_freq\":%zu,\"max_vocab\":%zu,\"n_train\":%zu,"
              "\"n_val\":%zu,\"best_val_loss\":%.6g,\"best_val_accuracy\":%.6g,"
              "\"best_val_macro_f1\":%.6g}",
-             o->epochs, res->epochs_run, res->best_epoch, o->batch, r->st.piece, (double)o->lr,
+             o->epochs, res->epochs_run, res->best_epoch, o->batch, r->st.piece, o->bucket,
+             (double)o->lr,
              (double)o->warmup, (double)o->weight_decay, (double)o->clip,
              (double)o->label_smoothing, o->class_weights_auto ? "auto" : "none", o->min_freq,
              o->max_vocab, res->n_train, res->n_val, res->best_val_loss,
@@ -359,15 +361,15 @@ static attend_status plan(train_run *r, const attend_train_options *o, attend_er
 
 /* ---- epoch ---- */
 
-/* The epoch's order: shuffle, bucket by length within chunks, shuffle the
- * batch order. A pure function of (seed, epoch), so a resumed run sees the
- * same order. */
+/* The epoch's order: shuffle, sort by length within chunks of o->bucket
+ * batches (none when 0), shuffle the batch order. A pure function of
+ * (seed, epoch), so a resumed run sees the same order. */
 static void epoch_order(train_run *r, const attend_train_options *o, size_t epoch) {
-    const size_t n = r->tr.n, Bmax = o->batch, chunk = 50 * Bmax;
+    const size_t n = r->tr.n, Bmax = o->batch, chunk = o->bucket * Bmax;
     for (size_t i = 0; i < n; i++) r->order[i] = i;
     uint64_t es = attend_seed_child(o->seed, 1000 + epoch);
     attend_shuffle(r->order, n, es);
-    for (size_t s = 0; s < n; s += chunk)
+    for (size_t s = 0; chunk && s < n; s += chunk)
         attend_sort_by_length(&r->tr, r->order + s, n - s < chunk ? n - s : chunk);
     for (size_t b = 0; b < r->n_batches; b++) r->batches[b] = b * Bmax;
     attend_shuffle(r->batches, r->n_batches, attend_seed_child(es, 1));
