@@ -5,7 +5,7 @@ fine-tuned for text classification with transformers in PyTorch eager mode.
     finetune_peer.py --model DIR --train TSV --valid TSV [--epochs 1] [--threads N]
                      [--batch 32] [--max-length 128] [--lr 5e-5] [--weight-decay 0.01]
                      [--warmup 0.06] [--schedule linear|cosine] [--seed 1]
-                     [--attn sdpa|eager] [--limit N]
+                     [--attn sdpa|eager] [--head-init bert|linear] [--limit N]
 
 TSV lines are `label<TAB>text` (data/wordnet-nouns.tsv's format). Prints TSV
 lines `workload<TAB>tool<TAB>threads<TAB>value<TAB>unit` on stdout:
@@ -19,7 +19,12 @@ What is trained, as a transformers user writes it without Trainer:
   - AutoModel.from_pretrained(DIR) (attention implementation: transformers'
     default, sdpa; --attn eager for the other), its dropout 0.1 active in
     training; mean pooling over the attention mask ([CLS]/[SEP] included);
-    nn.Linear(hidden, K) on the pooled vector; cross-entropy (mean).
+    the head of transformers' BertForSequenceClassification on the pooled
+    vector: dropout (hidden_dropout_prob), then nn.Linear(hidden, K) with
+    its weight drawn from N(0, initializer_range^2) and a zero bias (BERT's
+    _init_weights; attend's --init head is the same); --head-init linear
+    keeps nn.Linear's own (Kaiming-uniform) start and drops the dropout, as
+    a hand-written head would; cross-entropy (mean).
   - AdamW (torch.optim), lr 5e-5, betas (0.9, 0.999), eps 1e-8, weight decay
     0.01 on every parameter except biases and LayerNorm weights (Trainer's
     grouping); gradient norm clipped at 1.0 (Trainer's default).
@@ -60,6 +65,8 @@ def parse_args(argv):
                     help="decay after the warmup")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--attn", choices=("sdpa", "eager"), default="sdpa")
+    ap.add_argument("--head-init", choices=("bert", "linear"), default="bert",
+                    help="bert: dropout + N(0, 0.02) weights, zero bias; linear: nn.Linear's default")
     ap.add_argument("--limit", type=int, default=0, help="use only the first N training texts")
     return ap.parse_args(argv)
 
@@ -103,16 +110,21 @@ def read_tsv(path, limit=0):
 
 
 class Classifier(nn.Module):
-    def __init__(self, encoder, num_classes):
+    def __init__(self, encoder, num_classes, bert_head):
         super().__init__()
+        cfg = encoder.config
         self.encoder = encoder
-        self.head = nn.Linear(encoder.config.hidden_size, num_classes)
+        self.head = nn.Linear(cfg.hidden_size, num_classes)
+        self.drop = nn.Dropout(cfg.hidden_dropout_prob if bert_head else 0.0)
+        if bert_head:
+            nn.init.normal_(self.head.weight, std=cfg.initializer_range)
+            nn.init.zeros_(self.head.bias)
 
     def forward(self, input_ids, attention_mask):
         h = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
         m = attention_mask.unsqueeze(-1).to(h.dtype)
         pooled = (h * m).sum(dim=1) / torch.clamp(m.sum(dim=1), min=1e-9)
-        return self.head(pooled)
+        return self.head(self.drop(pooled))
 
 
 def batches(ids, order, batch, pad_id):
@@ -164,7 +176,7 @@ def main():
 
     encoder = AutoModel.from_pretrained(ARGS.model, attn_implementation=ARGS.attn,
                                         dtype=torch.float32, add_pooling_layer=False)
-    model = Classifier(encoder, len(names))
+    model = Classifier(encoder, len(names), ARGS.head_init == "bert")
     decay, no_decay = [], []
     for n, p in model.named_parameters():
         (no_decay if n.endswith("bias") or "LayerNorm" in n or "layer_norm" in n

@@ -114,14 +114,16 @@ expect "train --init, 2 threads" 0 "" train --init "$ENC" --data ft.tsv --out ft
 tensors ft.safetensors >ft.bytes
 tensors ft4.safetensors >ft4.bytes
 check "train --init: 2 threads, the same weights as 1" sh -c "[ -s ft.bytes ] && cmp -s ft.bytes ft4.bytes"
-# fine-tuning draws each batch at random by default (--bucket 0); --bucket 5
-# sorts the shuffled examples by length within chunks of 5 batches first
-expect "train --init --bucket 0" 0 "" train --init "$ENC" --data ft.tsv --out ft5.safetensors --epochs 2 --lr 1e-3 --batch 16 --threads 1 --seed 3 --bucket 0
+# fine-tuning sorts by length within chunks of 8 batches by default
+# (--bucket 8); --bucket 0 draws each batch at random
+expect "train --init --bucket 8" 0 "" train --init "$ENC" --data ft.tsv --out ft5.safetensors --epochs 2 --lr 1e-3 --batch 4 --threads 1 --seed 3 --bucket 8
+expect "train --init, batch 4" 0 "" train --init "$ENC" --data ft.tsv --out ft7.safetensors --epochs 2 --lr 1e-3 --batch 4 --threads 1 --seed 3
 tensors ft5.safetensors >ft5.bytes
-check "train --init: --bucket 0 is the default" sh -c "[ -s ft5.bytes ] && cmp -s ft.bytes ft5.bytes"
-expect "train --init --bucket 5" 0 "" train --init "$ENC" --data ft.tsv --out ft6.safetensors --epochs 2 --lr 1e-3 --batch 16 --threads 1 --seed 3 --bucket 5
+tensors ft7.safetensors >ft7.bytes
+check "train --init: --bucket 8 is the default" sh -c "[ -s ft5.bytes ] && cmp -s ft7.bytes ft5.bytes"
+expect "train --init --bucket 0" 0 "" train --init "$ENC" --data ft.tsv --out ft6.safetensors --epochs 2 --lr 1e-3 --batch 4 --threads 1 --seed 3 --bucket 0
 tensors ft6.safetensors >ft6.bytes
-check "train --init: --bucket 5 draws other batches" sh -c "[ -s ft6.bytes ] && ! cmp -s ft.bytes ft6.bytes"
+check "train --init: --bucket 0 draws other batches" sh -c "[ -s ft6.bytes ] && ! cmp -s ft7.bytes ft6.bytes"
 expect "predict, fine-tuned" 0 "" predict --model ft.safetensors -k 1 texts.txt
 has "predict, fine-tuned: labels" out "noun"
 expect "eval, fine-tuned" 0 "" eval --model ft.safetensors --data ft.tsv

@@ -263,7 +263,7 @@ int cli_train(int argc, char **argv) {
                 "Face folder such as all-MiniLM-L6-v2, or a model saved\n"
                 "by attend train --init) with a new head: every weight\n"
                 "trains; architecture and vocabulary are the folder's.\n"
-                "Then --lr 5e-5, --epochs 3, --warmup 0.06, --bucket 0,\n"
+                "Then --lr 5e-5, --epochs 3, --warmup 0.06, --bucket 8,\n"
                 "and --max-len (0), --dropout (-1) and --pool default to\n"
                 "the folder's (its sentence-transformers pooling, else\n"
                 "the pooler)"),
@@ -305,7 +305,7 @@ int cli_train(int argc, char **argv) {
     if (cli_given(&cmd, argc, argv, "--init")) {
         o.lr = 5e-5f;
         o.epochs = 3;
-        o.bucket = 0;
+        o.bucket = 8;
         o.warmup = 0.06f;
         m->max_len = 0;    /* the folder's */
         m->dropout = -1.0f; /* the folder's */
