@@ -38,23 +38,8 @@
 #                              for attend and 15 for transformers at 2 threads)
 #   ATTEND_BENCH_FINETUNE_N=N  training texts (default 10000; 2,000 held out)
 #   ATTEND_BENCH_OUT=DIR       where the results go (default BUILD_DIR/bench)
-usage() {
-    echo "usage: sh bench/pretrained_bench.sh BUILD_DIR [--quick]" >&2
-    exit 2
-}
-BUILD=
-QUICK=
-for a in "$@"; do
-    case "$a" in
-        --quick) QUICK=--quick ;;
-        -h|--help) usage ;;
-        -*) echo "bench/pretrained_bench.sh: unknown option $a" >&2; usage ;;
-        *) [ -z "$BUILD" ] && BUILD=$a || usage ;;
-    esac
-done
-[ -n "$BUILD" ] || BUILD=build
-ROOT=$(cd "$(dirname "$0")/.." && pwd) || exit 1
-cd "$ROOT" || exit 1
+. "$(dirname "$0")/common.sh"
+bench_args "$@"
 BIN=$BUILD/attend
 LAT=$BUILD/bench/embed_latency
 for b in "$BIN" "$LAT" "$BUILD/bench/attend_bench"; do
@@ -104,7 +89,7 @@ print(f"torch {torch.__version__}, transformers {transformers.__version__}, sent
     fi
 fi
 
-. bench/machine.sh
+bench_machine
 START=$(date +%s)
 echo "attend pretrained bench${QUICK:+ (quick)}: $DATE; machine: $CPU, $CORES cores; load $LOAD0" >&2
 

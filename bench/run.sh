@@ -27,25 +27,8 @@
 #   ATTEND_BENCH_ATTN_T="128 512" sizes of the attention workload
 #   ATTEND_BENCH_OUT=DIR         where results.md / results.tsv go (default BUILD_DIR/bench)
 
-usage() {
-    echo "usage: sh bench/run.sh BUILD_DIR [--quick]" >&2
-    exit 2
-}
-
-BUILD=
-QUICK=
-for a in "$@"; do
-    case "$a" in
-        --quick) QUICK=--quick ;;
-        -h|--help) usage ;;
-        -*) echo "bench/run.sh: unknown option $a" >&2; usage ;;
-        *) [ -z "$BUILD" ] && BUILD=$a || usage ;;
-    esac
-done
-[ -n "$BUILD" ] || BUILD=build
-
-ROOT=$(cd "$(dirname "$0")/.." && pwd) || exit 1
-cd "$ROOT" || exit 1
+. "$(dirname "$0")/common.sh"
+bench_args "$@"
 BIN=$BUILD/bench/attend_bench
 if [ ! -x "$BIN" ]; then
     echo "bench/run.sh: $BIN not found; build it first: make BUILD=$BUILD" >&2
@@ -87,7 +70,7 @@ if [ -z "$PY" ]; then
 fi
 
 # ---- the machine ----
-. bench/machine.sh
+bench_machine
 START=$(date +%s)
 
 echo "attend bench${QUICK:+ (quick)}: $DATE" >&2

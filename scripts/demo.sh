@@ -26,16 +26,8 @@ echo "(full per-class table and confusion matrix: $attend eval --model $out/word
 
 echo
 echo "== attend predict: top 3 lexicographer classes for a few glosses"
-cat > "$out/examples.txt" <<'TEXTS'
-a large wild cat with a tawny coat and a mane
-a building where people go to watch films
-the feeling of great happiness
-a hard sweet fruit that grows on trees
-a tool with a heavy metal head used for hitting nails
-the act of moving quickly on foot
-TEXTS
-"$attend" predict --model "$out/wordnet.safetensors" -k 3 "$out/examples.txt" |
-  paste "$out/examples.txt" - | sed 's/\t/\n    -> /'
+"$attend" predict --model "$out/wordnet.safetensors" -k 3 scripts/demo_examples.txt |
+  paste scripts/demo_examples.txt - | sed 's/\t/\n    -> /'
 echo
 echo "model: $out/wordnet.safetensors   (attend info --model $out/wordnet.safetensors)"
 echo "report: $out/report/index.html   (open it in a browser; pictures also in $out/report/figures/)"

@@ -89,16 +89,8 @@ echo " per-class tables and confusion matrices: $out/eval-minilm.txt, $out/eval-
 
 echo
 echo "== attend predict -k 3 with the fine-tuned model"
-cat >"$out/examples.txt" <<'TEXTS'
-a large wild cat with a tawny coat and a mane
-a building where people go to watch films
-the feeling of great happiness
-a hard sweet fruit that grows on trees
-a tool with a heavy metal head used for hitting nails
-the act of moving quickly on foot
-TEXTS
-"$attend" predict --model "$out/minilm.safetensors" -k 3 "$out/examples.txt" |
-  paste "$out/examples.txt" - | sed 's/\t/\n    -> /'
+"$attend" predict --model "$out/minilm.safetensors" -k 3 scripts/demo_examples.txt |
+  paste scripts/demo_examples.txt - | sed 's/\t/\n    -> /'
 
 echo
 echo "== attend report on the fine-tuned model (per-head importance on $stats held-out glosses)"
