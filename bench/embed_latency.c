@@ -16,6 +16,7 @@
  * included, loading not). TOOL defaults to "attend" or "attend-bf16".
  * Uses only the public header: this is what a C program calling attend
  * gets. */
+#define _POSIX_C_SOURCE 200809L /* clock_gettime */
 #include "attend.h"
 
 #include <stdio.h>
