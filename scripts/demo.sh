@@ -9,11 +9,7 @@ out="$build/demo"
 data="data/wordnet-nouns.tsv"
 mkdir -p "$out"
 
-if [ ! -s "$data" ]; then
-  echo "attend: $data is missing; generating it from WordNet 3.0 (Debian wordnet-base)"
-  sh scripts/deps.sh demo
-  sh data/make_wordnet.sh "$data"
-fi
+sh scripts/wordnet_data.sh
 
 echo "== attend train: default model, 20% stratified validation split"
 "$attend" train --data "$data" --val-split 0.2 --val-out "$out/val.tsv" \

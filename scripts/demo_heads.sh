@@ -36,11 +36,7 @@ out="$build/demo-heads"
 threads="${THREADS:-1}"
 mkdir -p "$out"
 
-if [ ! -s data/wordnet-nouns.tsv ]; then
-  echo "attend: data/wordnet-nouns.tsv is missing; generating it from WordNet 3.0 (Debian wordnet-base)"
-  sh scripts/deps.sh demo
-  sh data/make_wordnet.sh data/wordnet-nouns.tsv
-fi
+sh scripts/wordnet_data.sh
 awk 'NR % 8 == 1' data/wordnet-nouns.tsv >"$out/wordnet-subset.tsv"
 
 # The page's summary in plain words: what the two data sets are. What the

@@ -20,11 +20,7 @@ stats="${STATS:-128}"
 threads="${THREADS:-0}"
 mkdir -p "$out"
 
-if [ ! -s "$data" ]; then
-  echo "attend: $data is missing; generating it from WordNet 3.0 (Debian wordnet-base)"
-  sh scripts/deps.sh demo
-  sh data/make_wordnet.sh "$data"
-fi
+sh scripts/wordnet_data.sh
 
 echo "== all-MiniLM-L6-v2 into $minilm"
 rc=0
