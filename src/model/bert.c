@@ -190,20 +190,22 @@ static void init_normal(float *w, size_t n, uint64_t seed) {
     }
 }
 
-void attend_bert_init_weights(attend_model *m, uint64_t seed) {
+void attend_bert_init_tensor(attend_model *m, size_t i, uint64_t seed) {
     /* BertPreTrainedModel._init_weights: linear weights and embeddings
-     * N(0, 0.02^2), biases 0, LayerNorm weight 1 and bias 0. Walks the
-     * layout, so every tensor is covered by its name's kind. */
-    for (size_t i = 0; i < m->layout.count; i++) {
-        const attend_param_info *it = &m->layout.items[i];
-        float *w = m->params + it->offset;
-        const char *dot = strrchr(it->name, '.');
-        const int norm = strstr(it->name, "LayerNorm.") != NULL;
-        if (norm && strcmp(dot, ".weight") == 0)
-            for (size_t j = 0; j < it->numel; j++) w[j] = 1.0f;
-        else if (it->ndim == 1)
-            memset(w, 0, it->numel * sizeof(float));
-        else
-            init_normal(w, it->numel, attend_seed_child(seed, i + 1));
-    }
+     * N(0, 0.02^2), biases 0, LayerNorm weight 1 and bias 0, by the kind
+     * the tensor's name says; tensor i draws from its own child seed. */
+    const attend_param_info *it = &m->layout.items[i];
+    float *w = m->params + it->offset;
+    const char *dot = strrchr(it->name, '.');
+    const int norm = strstr(it->name, "LayerNorm.") != NULL;
+    if (norm && strcmp(dot, ".weight") == 0)
+        for (size_t j = 0; j < it->numel; j++) w[j] = 1.0f;
+    else if (it->ndim == 1)
+        memset(w, 0, it->numel * sizeof(float));
+    else
+        init_normal(w, it->numel, attend_seed_child(seed, i + 1));
+}
+
+void attend_bert_init_weights(attend_model *m, uint64_t seed) {
+    for (size_t i = 0; i < m->layout.count; i++) attend_bert_init_tensor(m, i, seed);
 }

@@ -214,6 +214,8 @@ void attend_bert_layout(attend_layout *L, const attend_model_config *cfg, attend
 /* BERT's initialisation (N(0, 0.02^2) weights and tables, zero biases,
  * unit norms); needs the owned block. */
 void attend_bert_init_weights(attend_model *m, uint64_t seed);
+/* Tensor i of the layout alone, as attend_bert_init_weights sets it. */
+void attend_bert_init_tensor(attend_model *m, size_t i, uint64_t seed);
 /* As attend_model_forward / _backward with token types (B,T) (NULL = all 0). */
 void attend_bert_forward(const attend_model *m, attend_model_acts *a, const int32_t *tokens,
                          const int32_t *types, const uint8_t *pad, size_t B, size_t T,

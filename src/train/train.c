@@ -155,13 +155,16 @@ static attend_status model_from_init(train_run *r, const attend_train_options *o
         attend_model_free(src);
         return st;
     }
+    /* each tensor from the folder; the rest (the new head) initialised as
+     * attend_model_init_weights would (the same values: a seed per tensor) */
     attend_model *m = r->model;
-    attend_model_init_weights(m, attend_seed_child(o->seed, 12));
     for (size_t i = 0; i < m->layout.count; i++) {
         const attend_param_info *it = &m->layout.items[i];
         long j = attend_layout_find(&src->layout, it->name);
-        if (j >= 0 && src->layout.items[j].numel == it->numel) /* the head is new */
+        if (j >= 0 && src->layout.items[j].numel == it->numel)
             memcpy(m->params + it->offset, attend_model_view(src, (size_t)j), it->numel * sizeof(float));
+        else
+            attend_bert_init_tensor(m, i, attend_seed_child(o->seed, 12));
     }
     m->embed_pool = src->embed_pool;
     m->embed_normalize = src->embed_normalize;
