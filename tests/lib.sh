@@ -70,3 +70,36 @@ test_done() {
     echo "$1: $pass passed, $fail failed"
     [ "$fail" -eq 0 ]
 }
+
+# toy_data SEED PER_CLASS MINLEN SPREAD KIND: labelled lines "animal|food|tool
+# <TAB> words" on stdout, PER_CLASS a class, each of MINLEN + (0 .. SPREAD-1)
+# words drawn from its class's ten, by a fixed linear congruential sequence
+# from SEED. KIND: plain (class words only); func (a third function words);
+# mix (func, and some words of the next class); the (a quarter "the").
+toy_data() {
+    awk -v x="$1" -v per="$2" -v minlen="$3" -v spread="$4" -v kind="$5" 'BEGIN {
+    n = split("animal food tool", label, " ")
+    split("cat dog horse cow sheep goat lion tiger bear wolf", w, " ")
+    for (k = 1; k <= 10; k++) W[1, k] = w[k]
+    split("bread cheese apple rice soup pasta butter honey salad meat", w, " ")
+    for (k = 1; k <= 10; k++) W[2, k] = w[k]
+    split("hammer saw drill wrench chisel pliers screw nail axe file", w, " ")
+    for (k = 1; k <= 10; k++) W[3, k] = w[k]
+    split("the a big small old new red my his every", f, " ")
+    for (c = 1; c <= n; c++)
+        for (i = 1; i <= per; i++) {
+            x = (x * 75 + 74) % 65537
+            len = minlen + x % spread
+            line = ""
+            for (j = 0; j < len; j++) {
+                x = (x * 75 + 74) % 65537
+                word = W[c, 1 + int(x / 7) % 10]
+                if (kind == "the" && x % 4 == 0) word = "the"
+                else if ((kind == "func" || kind == "mix") && x % 3 == 0) word = f[1 + int(x / 11) % 10]
+                else if (kind == "mix" && x % 7 == 1) word = W[1 + (c % 3), 1 + int(x / 7) % 10]
+                line = line (j ? " " : "") word
+            }
+            print label[c] "\t" line
+        }
+    }'
+}

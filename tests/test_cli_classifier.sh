@@ -48,27 +48,7 @@ same() {
 }
 
 # ---- data: 3 classes x 40 lines, words drawn with a fixed LCG ----
-awk 'BEGIN {
-    n = split("animal food tool", label, " ")
-    split("cat dog horse cow sheep goat lion tiger bear wolf", w, " ")
-    for (k = 1; k <= 10; k++) W[1, k] = w[k]
-    split("bread cheese apple rice soup pasta butter honey salad meat", w, " ")
-    for (k = 1; k <= 10; k++) W[2, k] = w[k]
-    split("hammer saw drill wrench chisel pliers screw nail axe file", w, " ")
-    for (k = 1; k <= 10; k++) W[3, k] = w[k]
-    x = 4242
-    for (c = 1; c <= n; c++)
-        for (i = 1; i <= 40; i++) {
-            x = (x * 75 + 74) % 65537
-            len = 3 + x % 6
-            line = ""
-            for (j = 0; j < len; j++) {
-                x = (x * 75 + 74) % 65537
-                line = line (j ? " " : "") W[c, 1 + int(x / 7) % 10]
-            }
-            print label[c] "\t" line
-        }
-}' >data.tsv
+toy_data 4242 40 3 6 plain >data.tsv
 check "data.tsv has 120 lines" [ "$(wc -l <data.tsv)" -eq 120 ]
 
 # The same records as CSV (header, quoted fields, commas and "" inside quotes,

@@ -29,29 +29,7 @@ else
 fi
 
 # ---- data and models ----
-awk 'BEGIN {
-    split("animal food tool", label, " ")
-    split("cat dog horse cow sheep goat lion tiger bear wolf", w, " ")
-    for (k = 1; k <= 10; k++) W[1, k] = w[k]
-    split("bread cheese apple rice soup pasta butter honey salad meat", w, " ")
-    for (k = 1; k <= 10; k++) W[2, k] = w[k]
-    split("hammer saw drill wrench chisel pliers screw nail axe file", w, " ")
-    for (k = 1; k <= 10; k++) W[3, k] = w[k]
-    split("the a big small old new red my his every", f, " ")
-    x = 77
-    for (c = 1; c <= 3; c++)
-        for (i = 1; i <= 30; i++) {
-            x = (x * 75 + 74) % 65537
-            len = 3 + x % 6
-            line = ""
-            for (j = 0; j < len; j++) {
-                x = (x * 75 + 74) % 65537
-                word = x % 3 == 0 ? f[1 + int(x / 11) % 10] : W[c, 1 + int(x / 7) % 10]
-                line = line (j ? " " : "") word
-            }
-            print label[c] "\t" line
-        }
-}' >data.tsv
+toy_data 77 30 3 6 func >data.tsv
 SIZES="--epochs 1 --d-model 16 --d-ff 32 --batch 8 --threads 1 --heads 4 --max-len 16"
 run "train post-norm" 0 train --data data.tsv --out post.safetensors $SIZES --layers 2
 run "train pre-norm, cls" 0 train --data data.tsv --out pre.safetensors $SIZES --layers 1 --norm-first \

@@ -53,31 +53,7 @@ html_ok() {
 }
 
 # ---- data: 3 classes x 40 lines, function words mixed in ----
-awk 'BEGIN {
-    split("animal food tool", label, " ")
-    split("cat dog horse cow sheep goat lion tiger bear wolf", w, " ")
-    for (k = 1; k <= 10; k++) W[1, k] = w[k]
-    split("bread cheese apple rice soup pasta butter honey salad meat", w, " ")
-    for (k = 1; k <= 10; k++) W[2, k] = w[k]
-    split("hammer saw drill wrench chisel pliers screw nail axe file", w, " ")
-    for (k = 1; k <= 10; k++) W[3, k] = w[k]
-    split("the a big small old new red my his every", f, " ")
-    x = 4242
-    for (c = 1; c <= 3; c++)
-        for (i = 1; i <= 40; i++) {
-            x = (x * 75 + 74) % 65537
-            len = 4 + x % 8
-            line = ""
-            for (j = 0; j < len; j++) {
-                x = (x * 75 + 74) % 65537
-                if (x % 3 == 0) word = f[1 + int(x / 11) % 10]
-                else if (x % 7 == 1) word = W[1 + (c % 3), 1 + int(x / 7) % 10]
-                else word = W[c, 1 + int(x / 7) % 10]
-                line = line (j ? " " : "") word
-            }
-            print label[c] "\t" line
-        }
-}' >data.tsv
+toy_data 4242 40 4 8 mix >data.tsv
 check "data.tsv has 120 lines" [ "$(wc -l <data.tsv)" -eq 120 ]
 
 SIZES="--epochs 2 --d-model 16 --layers 1 --d-ff 32 --batch 8 --threads 1 --lr 0.01"

@@ -29,27 +29,7 @@ cleanup() {
 test_scratch serve cleanup
 
 # ---- two tiny models on 3 classes (the data of test_cli_classifier.sh) ----
-awk 'BEGIN {
-    n = split("animal food tool", label, " ")
-    split("cat dog horse cow sheep goat lion tiger bear wolf", w, " ")
-    for (k = 1; k <= 10; k++) W[1, k] = w[k]
-    split("bread cheese apple rice soup pasta butter honey salad meat", w, " ")
-    for (k = 1; k <= 10; k++) W[2, k] = w[k]
-    split("hammer saw drill wrench chisel pliers screw nail axe file", w, " ")
-    for (k = 1; k <= 10; k++) W[3, k] = w[k]
-    x = 4242
-    for (c = 1; c <= n; c++)
-        for (i = 1; i <= 40; i++) {
-            x = (x * 75 + 74) % 65537
-            len = 3 + x % 6
-            line = ""
-            for (j = 0; j < len; j++) {
-                x = (x * 75 + 74) % 65537
-                line = line (j ? " " : "") W[c, 1 + int(x / 7) % 10]
-            }
-            print label[c] "\t" line
-        }
-}' >data.tsv
+toy_data 4242 40 3 6 plain >data.tsv
 SMALL="--epochs 2 --d-model 16 --heads 2 --layers 1 --d-ff 32 --batch 8 --threads 1 --max-len 16 --val-split 0"
 "$BIN" train --data data.tsv --out m1.safetensors $SMALL --seed 1 >train.log 2>&1 || { show train.log; exit 1; }
 "$BIN" train --data data.tsv --out m2.safetensors $SMALL --seed 2 >train.log 2>&1 || { show train.log; exit 1; }

@@ -43,27 +43,7 @@ shot() {
 size() { wc -c <"$1" | tr -d ' '; }
 
 # ---- the pages ----
-awk 'BEGIN {
-    split("animal food tool", label, " ")
-    split("cat dog horse cow sheep goat lion tiger bear wolf", w, " ")
-    for (k = 1; k <= 10; k++) W[1, k] = w[k]
-    split("bread cheese apple rice soup pasta butter honey salad meat", w, " ")
-    for (k = 1; k <= 10; k++) W[2, k] = w[k]
-    split("hammer saw drill wrench chisel pliers screw nail axe file", w, " ")
-    for (k = 1; k <= 10; k++) W[3, k] = w[k]
-    x = 777
-    for (c = 1; c <= 3; c++)
-        for (i = 1; i <= 40; i++) {
-            x = (x * 75 + 74) % 65537
-            len = 4 + x % 8
-            line = ""
-            for (j = 0; j < len; j++) {
-                x = (x * 75 + 74) % 65537
-                line = line (j ? " " : "") (x % 4 == 0 ? "the" : W[c, 1 + int(x / 7) % 10])
-            }
-            print label[c] "\t" line
-        }
-}' >data.tsv
+toy_data 777 40 4 8 the >data.tsv
 SIZES="--epochs 2 --d-model 16 --layers 1 --d-ff 32 --batch 8 --threads 1 --lr 0.01"
 "$BIN" train --data data.tsv --out m.safetensors $SIZES --heads 2 --val-split 0.25 --report rep >train.out 2>&1
 check "train --report ran" [ -s rep/index.html ]
